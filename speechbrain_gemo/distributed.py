@@ -1,0 +1,75 @@
+"""Gathering embeddings across processes, with gradients.
+
+The contrastive targets compare every utterance with every other one in
+the batch, so under DDP each process gathers the audio embeddings and
+labels of all processes (as open_clip does) and computes the loss over the
+global batch. ``torch.distributed.nn.functional.all_gather`` carries the
+gradient back to each process's own slice; since every process computes
+the same global loss, DDP's gradient averaging then yields exactly the
+gradient of the single-process loss over the global batch.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import torch
+import torch.distributed as dist
+
+
+def is_distributed():
+    """Whether a process group with more than one process is running.
+
+    Returns
+    -------
+    bool
+
+    Example
+    -------
+    >>> is_distributed()
+    False
+    """
+    return (
+        dist.is_available()
+        and dist.is_initialized()
+        and (dist.get_world_size() > 1)
+    )
+
+
+def gather_with_grad(tensor):
+    """Concatenates ``tensor`` from all processes along the first dimension.
+
+    Batches may have different sizes on different processes (dynamic
+    batching): they are padded to the largest for the collective and
+    trimmed afterwards. Gradients flow back to the calling process's slice.
+    Outside of a process group this returns ``tensor`` unchanged.
+
+    Arguments
+    ---------
+    tensor : torch.Tensor
+        Local batch, first dimension is the batch.
+
+    Returns
+    -------
+    torch.Tensor
+        The global batch, ordered by rank.
+
+    Example
+    -------
+    >>> x = torch.ones(3, 2, requires_grad=True)
+    >>> gather_with_grad(x) is x
+    True
+    """
+    if not is_distributed():
+        return tensor
+    from torch.distributed.nn.functional import all_gather
+
+    local_size = torch.tensor([tensor.shape[0]], device=tensor.device)
+    sizes = [torch.zeros_like(local_size) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, local_size)
+    sizes = [int(s.item()) for s in sizes]
+    max_size = max(sizes)
+    if tensor.shape[0] < max_size:
+        pad = tensor.new_zeros((max_size - tensor.shape[0],) + tensor.shape[1:])
+        tensor = torch.cat([tensor, pad], dim=0)
+    gathered = all_gather(tensor)
+    return torch.cat([g[:n] for g, n in zip(gathered, sizes)], dim=0)

@@ -1,0 +1,684 @@
+"""The two towers of GEmo-CLAP: an audio encoder over SpeechBrain's Hugging
+Face SSL wrappers and a text encoder over SpeechBrain's ``TextEncoder``.
+
+Both towers return projected, *unnormalised* embeddings; the CLAP model
+(``speechbrain_gemo.model``) L2-normalises them.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from speechbrain.utils.logger import get_logger
+
+logger = get_logger(__name__)
+
+# Length of the probe signal used to count the stacked hidden states: a
+# few frames of 20 ms for every wav2vec 2.0-style CNN.
+_PROBE_SAMPLES = 3200
+
+
+class ProjectionHead(nn.Module):
+    """Maps tower features to the shared embedding space.
+
+    With ``hidden_size=None`` it is one ``Linear`` layer (with ``Dropout``
+    on its input when ``dropout > 0``); otherwise
+    ``Linear -> GELU -> Dropout -> Linear``. There is no residual branch
+    or output LayerNorm as in some CLAP heads: the output is L2-normalised
+    right after, which makes an output LayerNorm mostly redundant, and a
+    residual would tie the input and output sizes.
+
+    Arguments
+    ---------
+    input_size : int
+        Size of the input features.
+    output_size : int
+        Size of the shared embedding space.
+    hidden_size : int, optional
+        Width of the hidden layer; None for a linear projection.
+    dropout : float
+        Dropout probability.
+
+    Example
+    -------
+    >>> head = ProjectionHead(16, 8, hidden_size=32, dropout=0.1)
+    >>> head(torch.randn(3, 16)).shape
+    torch.Size([3, 8])
+    """
+
+    def __init__(self, input_size, output_size, hidden_size=None, dropout=0.0):
+        super().__init__()
+        if hidden_size is None:
+            layers = [nn.Linear(input_size, output_size)]
+            if dropout > 0:
+                layers.insert(0, nn.Dropout(dropout))
+        else:
+            layers = [
+                nn.Linear(input_size, hidden_size),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(hidden_size, output_size),
+            ]
+        self.layers = nn.Sequential(*layers)
+        self.input_size = input_size
+        self.output_size = output_size
+
+    def forward(self, x):
+        """Projects the features.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``... x input_size`` features.
+
+        Returns
+        -------
+        torch.Tensor
+            ``... x output_size`` projections.
+        """
+        return self.layers(x)
+
+
+def lengths_to_mask(lengths, max_len):
+    """Boolean mask of the valid steps from absolute lengths.
+
+    Arguments
+    ---------
+    lengths : torch.Tensor
+        Number of valid steps of each sequence, shape ``B``.
+    max_len : int
+        Padded length ``T``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``B x T`` boolean mask, True on valid steps.
+
+    Example
+    -------
+    >>> lengths_to_mask(torch.tensor([1, 3]), 3)
+    tensor([[ True, False, False],
+            [ True,  True,  True]])
+    """
+    steps = torch.arange(max_len, device=lengths.device)
+    return steps[None, :] < lengths[:, None]
+
+
+def masked_mean(x, lengths_or_mask):
+    """Mean over the valid time steps of a padded batch.
+
+    Padded steps are ignored entirely (even NaN there does no harm).
+    Sequences without any valid step give zeros.
+
+    Arguments
+    ---------
+    x : torch.Tensor
+        ``B x T x C`` padded batch.
+    lengths_or_mask : torch.Tensor
+        One of: a ``B x T`` mask (bool, or 0/1 numbers, e.g. a tokenizer's
+        attention mask); a 1-D integer tensor of absolute lengths in
+        steps; a 1-D floating tensor of SpeechBrain relative lengths in
+        ``[0, 1]`` (valid steps ``round(length * T)``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``B x C`` means.
+
+    Example
+    -------
+    >>> x = torch.tensor([[[1.0], [3.0], [100.0]], [[2.0], [4.0], [6.0]]])
+    >>> masked_mean(x, torch.tensor([2, 3]))
+    tensor([[2.],
+            [4.]])
+    >>> masked_mean(x, torch.tensor([2 / 3, 1.0]))
+    tensor([[2.],
+            [4.]])
+    >>> masked_mean(x, torch.tensor([[1, 1, 0], [1, 1, 1]]))
+    tensor([[2.],
+            [4.]])
+    """
+    batch, steps = x.shape[:2]
+    if lengths_or_mask.dim() == 2:
+        mask = lengths_or_mask.bool()
+        if mask.shape != (batch, steps):
+            raise ValueError(
+                f"mask shape {tuple(mask.shape)} does not match the first "
+                f"two dimensions of x {tuple(x.shape)}"
+            )
+    elif lengths_or_mask.dim() == 1:
+        lengths = lengths_or_mask
+        if lengths.is_floating_point():
+            if lengths.numel() and lengths.max() > 1 + 1e-6:
+                raise ValueError(
+                    "floating-point lengths are SpeechBrain relative "
+                    "lengths in [0, 1]; pass an integer tensor for "
+                    f"absolute lengths (got max {lengths.max().item()})"
+                )
+            lengths = torch.round(lengths * steps)
+        mask = lengths_to_mask(lengths.to(x.device).long(), steps)
+    else:
+        raise ValueError(
+            "lengths_or_mask must be a B x T mask or B lengths, got shape "
+            f"{tuple(lengths_or_mask.shape)}"
+        )
+    mask = mask.to(x.device).unsqueeze(-1)
+    total = torch.where(mask, x, torch.zeros_like(x)).sum(dim=1)
+    count = mask.sum(dim=1).clamp(min=1).to(x.dtype)
+    return total / count
+
+
+def normalize_waveforms(wavs, lengths=None, eps=1e-7):
+    """Zero mean, unit variance per utterance over its valid samples only.
+
+    This is what Hugging Face's ``Wav2Vec2FeatureExtractor`` does with an
+    attention mask (``(x - mean) / sqrt(var + 1e-7)`` over the valid
+    samples, padding set to zero). Unlike a layer norm over the whole
+    padded tensor, it does not depend on how much padding follows.
+
+    Arguments
+    ---------
+    wavs : torch.Tensor
+        ``B x T`` padded waveforms.
+    lengths : torch.Tensor, optional
+        Absolute number of valid samples per utterance (integer, shape
+        ``B``); None if nothing is padded.
+    eps : float
+        Added to the variance.
+
+    Returns
+    -------
+    torch.Tensor
+        ``B x T`` normalised waveforms, zero on the padding.
+
+    Example
+    -------
+    >>> wavs = torch.tensor([[1.0, 3.0, 0.0], [1.0, 2.0, 3.0]])
+    >>> normalize_waveforms(wavs, torch.tensor([2, 3]))
+    tensor([[-1.0000,  1.0000,  0.0000],
+            [-1.2247,  0.0000,  1.2247]])
+    """
+    if lengths is None:
+        lengths = torch.full(
+            (wavs.shape[0],), wavs.shape[1], device=wavs.device
+        )
+    mask = lengths_to_mask(lengths.to(wavs.device), wavs.shape[1])
+    zeros = torch.zeros_like(wavs)
+    count = mask.sum(dim=1, keepdim=True).clamp(min=1).to(wavs.dtype)
+    mean = torch.where(mask, wavs, zeros).sum(dim=1, keepdim=True) / count
+    centered = torch.where(mask, wavs - mean, zeros)
+    var = centered.pow(2).sum(dim=1, keepdim=True) / count
+    return centered / torch.sqrt(var + eps)
+
+
+class SSLAudioEncoder(nn.Module):
+    """Audio tower: a SpeechBrain Hugging Face SSL wrapper, pooling over the
+    valid frames, and a projection head.
+
+    ``ssl_model`` is an already built SpeechBrain wrapper of the wav2vec
+    2.0 family (``WavLM``, ``HuBERT``, ``Wav2Vec2``; data2vec-audio loads
+    through ``Wav2Vec2`` since it uses ``AutoModel``), typically declared in
+    HyperPyYAML. Freezing is configured on the wrapper and only exposed
+    here (``freeze``, ``freeze_feature_extractor``):
+
+    - ``freeze=True``: the whole SSL model is frozen (no gradients, run
+      under ``no_grad`` by the wrapper); this tower keeps it in eval mode
+      even when the Brain calls ``.train()``, so the features are
+      deterministic.
+    - ``freeze_feature_extractor=True`` (with ``freeze=False``): only the
+      CNN feature extractor is frozen; it is also marked with Hugging
+      Face's ``freeze_feature_encoder`` so no graph is built through it.
+
+    Padding invariance: an utterance's embedding does not depend on the
+    padding after it (up to float rounding), because
+
+    - the wrapper's own waveform normalisation (a layer norm over the whole
+      padded batch) is switched off (``ssl_model.normalize_wav = False``,
+      the original value kept in ``wrapper_normalize_wav``) and replaced,
+      when the model expects normalised input, by a per-utterance
+      normalisation over the valid samples (``normalize_waveforms``);
+    - the relative lengths go to the wrapper, which builds the attention
+      mask, and the number of valid frames comes from the absolute sample
+      counts through the model's ``_get_feat_extract_output_lengths``;
+      pooling averages those frames only;
+    - for models with a stack of positional convolutions
+      (data2vec-audio), the padded frames are zeroed again before each of
+      them, as they would be for the unpadded utterance.
+
+    This holds for models whose CNN normalises per frame
+    (``feat_extract_norm="layer"``: WavLM, HuBERT-large, wav2vec2-large,
+    data2vec-audio). Models with a group-norm CNN (wav2vec2-base,
+    HuBERT-base) normalise over time inside the CNN, so padding changes
+    their features by construction (a known Hugging Face property; those
+    models were trained without attention masks). The wrapper's
+    ``output_norm`` (a layer norm over time) is refused for the same
+    reason; use ``layernorm`` instead.
+
+    Arguments
+    ---------
+    ssl_model : speechbrain.integrations.huggingface.Wav2Vec2
+        The SSL wrapper (or ``WavLM``, ``HuBERT``). Its
+        ``output_all_hiddens`` must be True exactly when
+        ``layer_weighting`` is.
+    output_size : int
+        Size of the shared embedding space.
+    layer_weighting : bool
+        If True, pool a learnable softmax-weighted sum of all stacked
+        hidden states (weights initialised to zero, i.e. a plain average,
+        as SpeechBrain's ``WeightedSSLModel``); else the last hidden state.
+    projection_hidden_size : int, optional
+        Hidden width of the projection head (None: linear).
+    dropout : float
+        Dropout of the projection head.
+    normalize_wav : bool
+        If True and the wrapper would normalise the waveform (its feature
+        extractor has ``do_normalize``), normalise each utterance over its
+        valid samples. If False, the waveform is passed as is.
+    layernorm : bool
+        If True, layer-normalise (per frame, no affine parameters) each
+        hidden state before the weighted sum, or the last hidden state.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain.integrations.huggingface import WavLM
+    >>> from speechbrain_gemo.testing import save_tiny_ssl_model
+    >>> folder = save_tiny_ssl_model("wavlm", tempfile.mkdtemp())
+    >>> ssl = WavLM(folder, save_path=folder, output_all_hiddens=True)
+    >>> encoder = SSLAudioEncoder(ssl, output_size=8, layer_weighting=True)
+    >>> wavs, wav_lens = torch.randn(2, 8000), torch.tensor([0.5, 1.0])
+    >>> encoder(wavs, wav_lens).shape
+    torch.Size([2, 8])
+    >>> encoder.pool(wavs, wav_lens).shape
+    torch.Size([2, 32])
+    """
+
+    def __init__(
+        self,
+        ssl_model,
+        output_size,
+        layer_weighting=False,
+        projection_hidden_size=None,
+        dropout=0.0,
+        normalize_wav=True,
+        layernorm=False,
+    ):
+        super().__init__()
+        _check_ssl_model(ssl_model, layer_weighting)
+        self.ssl_model = ssl_model
+        self.wrapper_normalize_wav = bool(ssl_model.normalize_wav)
+        ssl_model.normalize_wav = False
+        self.normalize_wav = bool(normalize_wav) and self.wrapper_normalize_wav
+        self.layer_weighting = layer_weighting
+        self.layernorm = layernorm
+
+        hf_model = ssl_model.model
+        if ssl_model.freeze_feature_extractor and not ssl_model.freeze:
+            if hasattr(hf_model, "freeze_feature_encoder"):
+                hf_model.freeze_feature_encoder()
+
+        if layer_weighting:
+            num_layers, hidden_size = self._probe_hidden_states()
+            self.layer_weights = nn.Parameter(torch.zeros(num_layers))
+        else:
+            hidden_size = hf_model.config.hidden_size
+        self.hidden_size = hidden_size
+        self.projection = ProjectionHead(
+            hidden_size, output_size, projection_hidden_size, dropout
+        )
+
+        # Frame mask of the current forward, read by the hooks below.
+        self._frame_mask = None
+        pos_conv = getattr(
+            getattr(hf_model, "encoder", None), "pos_conv_embed", None
+        )
+        stack = getattr(pos_conv, "layers", None)
+        if isinstance(stack, nn.ModuleList) and len(stack) > 1:
+            for layer in stack:
+                layer.register_forward_pre_hook(self._mask_pos_conv_input)
+        self._keep_frozen_parts_in_eval()
+
+    @property
+    def freeze(self):
+        """bool: whether the whole SSL model is frozen (wrapper option)."""
+        return bool(self.ssl_model.freeze)
+
+    @property
+    def freeze_feature_extractor(self):
+        """bool: whether the CNN feature extractor is frozen (wrapper
+        option; implied by ``freeze``)."""
+        return self.freeze or bool(self.ssl_model.freeze_feature_extractor)
+
+    @property
+    def num_hidden_states(self):
+        """int or None: number of stacked hidden states in the weighted
+        sum (None without ``layer_weighting``)."""
+        if not self.layer_weighting:
+            return None
+        return self.layer_weights.numel()
+
+    def train(self, mode=True):
+        """Sets the training mode, keeping frozen SSL parts in eval mode.
+
+        Arguments
+        ---------
+        mode : bool
+            Training (True) or evaluation (False).
+
+        Returns
+        -------
+        SSLAudioEncoder
+            self
+        """
+        super().train(mode)
+        self._keep_frozen_parts_in_eval()
+        return self
+
+    def _keep_frozen_parts_in_eval(self):
+        hf_model = self.ssl_model.model
+        if self.ssl_model.freeze:
+            hf_model.eval()
+        elif self.ssl_model.freeze_feature_extractor:
+            hf_model.feature_extractor.eval()
+
+    @torch.no_grad()
+    def _probe_hidden_states(self):
+        """Counts the stacked hidden states with a short dummy forward:
+        Hugging Face models differ in whether the CNN projection and the
+        final layer norm add an entry."""
+        hf_model = self.ssl_model.model
+        param = next(hf_model.parameters())
+        modes = {m: m.training for m in self.ssl_model.modules()}
+        self.ssl_model.eval()
+        try:
+            probe = torch.zeros(1, _PROBE_SAMPLES, device=param.device)
+            out = self.ssl_model(probe.to(param.dtype))
+        finally:
+            for module, training in modes.items():
+                module.training = training
+        if out.dim() != 4:
+            raise ValueError(
+                "with output_all_hiddens=True the SSL wrapper should return "
+                f"L x B x T x C hidden states, got shape {tuple(out.shape)}"
+            )
+        return out.shape[0], out.shape[-1]
+
+    def _mask_pos_conv_input(self, module, args):
+        mask = self._frame_mask
+        if mask is None or args[0].shape[-1] != mask.shape[-1]:
+            return None
+        hidden = args[0] * mask[:, None, :].to(args[0].dtype)
+        return (hidden,) + tuple(args[1:])
+
+    def frame_lengths(self, num_samples):
+        """Number of SSL frames computed from each utterance's samples.
+
+        Arguments
+        ---------
+        num_samples : torch.Tensor
+            Absolute numbers of valid samples, shape ``B`` (integer).
+
+        Returns
+        -------
+        torch.Tensor
+            Numbers of valid frames, shape ``B`` (long).
+        """
+        frames = self.ssl_model.model._get_feat_extract_output_lengths(
+            num_samples
+        )
+        return torch.as_tensor(frames).long()
+
+    def pool(self, wavs, wav_lens=None):
+        """Pooled SSL features, before the projection head.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``B x T`` padded waveforms at the model's sampling rate.
+        wav_lens : torch.Tensor, optional
+            SpeechBrain relative lengths (shape ``B``); None if unpadded.
+
+        Returns
+        -------
+        torch.Tensor
+            ``B x hidden_size`` mean of the valid frames' features.
+        """
+        if wavs.dim() != 2:
+            raise ValueError(
+                f"wavs must be B x T waveforms, got shape {tuple(wavs.shape)}"
+            )
+        batch, num_samples = wavs.shape
+        if wav_lens is None:
+            samples = torch.full((batch,), num_samples, device=wavs.device)
+        else:
+            wav_lens = wav_lens.to(wavs.device)
+            samples = torch.round(wav_lens * num_samples).long()
+        if self.normalize_wav:
+            wavs = normalize_waveforms(wavs, samples)
+
+        frames = self.frame_lengths(samples)
+        total_frames = int(self.frame_lengths(torch.tensor([num_samples])))
+        if wav_lens is not None:
+            self._frame_mask = lengths_to_mask(frames, total_frames)
+        try:
+            feats = self.ssl_model(wavs, wav_lens)
+        finally:
+            self._frame_mask = None
+
+        if self.layernorm:
+            feats = F.layer_norm(feats, feats.shape[-1:])
+        if self.layer_weighting:
+            if feats.shape[0] != self.layer_weights.numel():
+                raise RuntimeError(
+                    f"the SSL model returned {feats.shape[0]} hidden "
+                    f"states, expected {self.layer_weights.numel()}"
+                )
+            weights = F.softmax(self.layer_weights, dim=0)
+            feats = (feats * weights.view(-1, 1, 1, 1)).sum(dim=0)
+        frames = frames.clamp(max=feats.shape[1])
+        return masked_mean(feats, frames)
+
+    def forward(self, wavs, wav_lens=None):
+        """Projected audio embeddings (not normalised).
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``B x T`` padded waveforms.
+        wav_lens : torch.Tensor, optional
+            SpeechBrain relative lengths (shape ``B``).
+
+        Returns
+        -------
+        torch.Tensor
+            ``B x output_size`` embeddings.
+        """
+        return self.projection(self.pool(wavs, wav_lens))
+
+
+def _check_ssl_model(ssl_model, layer_weighting):
+    """Clear errors for wrappers this tower cannot use correctly."""
+    needed = ("model", "output_all_hiddens", "normalize_wav", "freeze")
+    missing = [name for name in needed if not hasattr(ssl_model, name)]
+    if missing or not hasattr(
+        getattr(ssl_model, "model", None), "_get_feat_extract_output_lengths"
+    ):
+        raise TypeError(
+            "ssl_model must be a SpeechBrain Hugging Face wrapper of the "
+            "wav2vec 2.0 family (speechbrain.integrations.huggingface."
+            f"Wav2Vec2, WavLM or HuBERT), got {type(ssl_model).__name__}"
+        )
+    if bool(ssl_model.output_all_hiddens) != bool(layer_weighting):
+        raise ValueError(
+            f"layer_weighting={layer_weighting} needs the SSL wrapper built "
+            f"with output_all_hiddens={bool(layer_weighting)}, but it has "
+            f"output_all_hiddens={ssl_model.output_all_hiddens}"
+        )
+    if getattr(ssl_model, "output_norm", False):
+        raise ValueError(
+            "the SSL wrapper's output_norm=True normalises over the padded "
+            "time axis, which makes embeddings depend on padding; build it "
+            "with output_norm=False (use SSLAudioEncoder(layernorm=True) "
+            "for a per-frame layer norm)"
+        )
+
+
+class TextPromptEncoder(nn.Module):
+    """Text tower: SpeechBrain's ``TextEncoder`` (any Hugging Face text
+    model: RoBERTa, BERT, MiniLM, ...), pooling, and a projection head.
+
+    Each call runs the transformer once on the *distinct* strings it is
+    given, so repeated prompts cost nothing extra. When the backbone is
+    frozen (``text_model.freeze``), the pooled backbone features are also
+    cached per string in a plain dict (``prompt_cache``, not part of the
+    ``state_dict``): a prompt seen once never re-runs the transformer. The
+    projection head still runs on every call, since it may be trainable.
+    The frozen backbone is kept in eval mode (no dropout), so cached and
+    fresh features agree. The cache is emptied whenever parameters are
+    loaded into the backbone (``load_state_dict``, directly or through a
+    parent); call ``clear_cache()`` after changing its weights by hand.
+
+    Arguments
+    ---------
+    text_model : speechbrain.integrations.huggingface.TextEncoder
+        The text backbone wrapper.
+    output_size : int
+        Size of the shared embedding space.
+    pooling : str
+        ``"mean"``: mean of the token states under the attention mask;
+        ``"first"``: the first token's state (``<s>`` / ``[CLS]``).
+    projection_hidden_size : int, optional
+        Hidden width of the projection head (None: linear).
+    dropout : float
+        Dropout of the projection head.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain.integrations.huggingface import TextEncoder
+    >>> from speechbrain_gemo.testing import save_tiny_text_model
+    >>> folder = save_tiny_text_model(tempfile.mkdtemp())
+    >>> text = TextEncoder(folder, save_path=folder, freeze=True)
+    >>> encoder = TextPromptEncoder(text, output_size=8)
+    >>> prompts = ["The speaker sounds sad.", "The speaker sounds happy."]
+    >>> encoder(prompts + prompts[:1]).shape
+    torch.Size([3, 8])
+    >>> sorted(encoder.prompt_cache) == sorted(prompts)
+    True
+    """
+
+    def __init__(
+        self,
+        text_model,
+        output_size,
+        pooling="mean",
+        projection_hidden_size=None,
+        dropout=0.0,
+    ):
+        super().__init__()
+        if pooling not in ("mean", "first"):
+            raise ValueError(
+                f"pooling must be 'mean' or 'first', got {pooling!r}"
+            )
+        self.text_model = text_model
+        self.pooling = pooling
+        self.hidden_size = text_model.model.config.hidden_size
+        self.projection = ProjectionHead(
+            self.hidden_size, output_size, projection_hidden_size, dropout
+        )
+        self.prompt_cache = {}
+        text_model.register_load_state_dict_pre_hook(self._on_load)
+        self._keep_frozen_in_eval()
+
+    @property
+    def freeze(self):
+        """bool: whether the text backbone is frozen (wrapper option)."""
+        return bool(getattr(self.text_model, "freeze", False))
+
+    def clear_cache(self):
+        """Forgets all cached prompt features."""
+        self.prompt_cache.clear()
+
+    def _on_load(self, *args, **kwargs):
+        self.clear_cache()
+
+    def train(self, mode=True):
+        """Sets the training mode, keeping a frozen backbone in eval mode.
+
+        Arguments
+        ---------
+        mode : bool
+            Training (True) or evaluation (False).
+
+        Returns
+        -------
+        TextPromptEncoder
+            self
+        """
+        super().train(mode)
+        self._keep_frozen_in_eval()
+        return self
+
+    def _keep_frozen_in_eval(self):
+        if self.freeze:
+            self.text_model.model.eval()
+
+    def _backbone(self, texts):
+        """Pooled backbone features of a list of distinct strings."""
+        tokens, hidden = self.text_model(texts, return_tokens=True)
+        if self.pooling == "first":
+            return hidden[:, 0]
+        return masked_mean(hidden, tokens["attention_mask"])
+
+    def pool(self, texts):
+        """Pooled backbone features, before the projection head.
+
+        Arguments
+        ---------
+        texts : list of str
+            Texts (repeats allowed; each distinct one is encoded once).
+
+        Returns
+        -------
+        torch.Tensor
+            ``len(texts) x hidden_size`` features.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        param = next(self.projection.parameters())
+        if not texts:
+            return param.new_zeros(0, self.hidden_size)
+        distinct = list(dict.fromkeys(texts))
+        if self.freeze:
+            missing = [t for t in distinct if t not in self.prompt_cache]
+            if missing:
+                feats = self._backbone(missing).detach()
+                self.prompt_cache.update(zip(missing, feats))
+            feats = torch.stack([self.prompt_cache[t] for t in distinct])
+        else:
+            feats = self._backbone(distinct)
+        feats = feats.to(device=param.device, dtype=param.dtype)
+        if len(distinct) == len(texts):
+            return feats
+        position = {text: i for i, text in enumerate(distinct)}
+        index = torch.tensor([position[t] for t in texts], device=param.device)
+        return feats[index]
+
+    def forward(self, texts):
+        """Projected text embeddings (not normalised).
+
+        Arguments
+        ---------
+        texts : list of str
+            Texts (repeats allowed; each distinct one is encoded once).
+
+        Returns
+        -------
+        torch.Tensor
+            ``len(texts) x output_size`` embeddings.
+        """
+        return self.projection(self.pool(texts))

@@ -1,0 +1,438 @@
+"""Soft-label contrastive losses of Emo-CLAP and the two GEmo-CLAP variants.
+
+The losses see only embeddings, logit scales and integer labels, so they
+work on any batch size (for instance after the audio embeddings of all
+processes have been gathered in distributed training) and never touch the
+towers themselves.
+
+For a batch of ``N`` audio embeddings ``A`` (one per utterance) and the
+prompt embedding ``T_i`` of each utterance's emotion, the logits are
+``C = scale * A @ T.T`` (``N x N``) and the target is a label-agreement
+matrix ``M`` (1 where two utterances share the label). Each row of ``M``
+is normalised into a distribution and the loss is the symmetric KL
+divergence between targets and predictions::
+
+    L = 1/2 * (KL(norm(M) || softmax_rows(C))
+               + KL(norm(M.T) || softmax_rows(C.T)))
+
+where each KL term sums over a row and averages over the ``N`` rows
+(``reduction="batchmean"`` in PyTorch's terms).
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+OBJECTIVES = ("emo", "ml", "sl")
+TARGET_NORMS = ("l1", "softmax")
+
+
+def label_equality(labels):
+    """Builds the label-agreement matrix of a batch.
+
+    Arguments
+    ---------
+    labels : torch.Tensor
+        Integer labels, shape ``N`` (or ``N x 1`` as SpeechBrain batches
+        encoded labels).
+
+    Returns
+    -------
+    torch.Tensor
+        Float ``N x N`` matrix with 1 where ``labels[i] == labels[j]``.
+
+    Example
+    -------
+    >>> label_equality(torch.tensor([0, 1, 0]))
+    tensor([[1., 0., 1.],
+            [0., 1., 0.],
+            [1., 0., 1.]])
+    """
+    labels = _flat_labels(labels)
+    return (labels[:, None] == labels[None, :]).float()
+
+
+def build_targets(emo_labels, gender_labels=None, alpha_e=1.0, alpha_g=0.0):
+    """Builds the (unnormalised) target matrix ``alpha_e * M_e + alpha_g *
+    M_g``, the soft labels of SL-GEmo-CLAP.
+
+    With ``gender_labels`` left out the result is ``alpha_e * M_e``, so the
+    defaults give the Emo-CLAP target ``M_e``.
+
+    Arguments
+    ---------
+    emo_labels : torch.Tensor
+        Integer emotion labels, shape ``N``.
+    gender_labels : torch.Tensor, optional
+        Integer gender labels, shape ``N``.
+    alpha_e : float
+        Weight of emotion agreement.
+    alpha_g : float
+        Weight of gender agreement (ignored without ``gender_labels``).
+
+    Returns
+    -------
+    torch.Tensor
+        Float ``N x N`` target matrix.
+
+    Example
+    -------
+    >>> build_targets(
+    ...     torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1]), 0.8, 0.2
+    ... )
+    tensor([[1.0000, 0.8000, 0.0000],
+            [0.8000, 1.0000, 0.2000],
+            [0.0000, 0.2000, 1.0000]])
+    """
+    target = alpha_e * label_equality(emo_labels)
+    if gender_labels is not None:
+        gender = label_equality(gender_labels)
+        if gender.shape != target.shape:
+            raise ValueError(
+                f"gender_labels has {gender.shape[0]} entries but "
+                f"emo_labels has {target.shape[0]}"
+            )
+        target = target + alpha_g * gender
+    return target
+
+
+def normalize_targets(target, mode="l1"):
+    """Turns each row of a non-negative target matrix into a distribution.
+
+    Arguments
+    ---------
+    target : torch.Tensor
+        ``N x N`` non-negative matrix (every row with a positive entry
+        for ``l1``; label-agreement matrices always have their diagonal).
+    mode : str
+        ``"l1"``: divide each row by its sum; ``"softmax"``: row-wise
+        softmax of the matrix.
+
+    Returns
+    -------
+    torch.Tensor
+        ``N x N`` matrix whose rows sum to one.
+
+    Example
+    -------
+    >>> normalize_targets(torch.tensor([[1.0, 1.0], [0.0, 1.0]]))
+    tensor([[0.5000, 0.5000],
+            [0.0000, 1.0000]])
+    >>> normalize_targets(torch.tensor([[0.0, 0.0]]), "softmax")
+    tensor([[0.5000, 0.5000]])
+    """
+    if mode == "l1":
+        return target / target.sum(dim=-1, keepdim=True)
+    if mode == "softmax":
+        return torch.softmax(target, dim=-1)
+    raise ValueError(
+        f"target_norm must be one of {TARGET_NORMS}, got {mode!r}"
+    )
+
+
+def row_kl_divergence(target, logits):
+    """KL divergence from each target row to the softmax of the same logits
+    row, summed over the row and averaged over the rows.
+
+    Computed from ``log_softmax`` and ``xlogy`` (``0 * log 0 = 0``), so it
+    stays finite for one-hot targets and very large logits. It equals
+    ``F.kl_div(F.log_softmax(logits, -1), target, reduction="batchmean")``.
+
+    Arguments
+    ---------
+    target : torch.Tensor
+        ``N x M`` matrix whose rows are distributions.
+    logits : torch.Tensor
+        ``N x M`` unnormalised log-probabilities.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar, ``sum_ij t_ij (log t_ij - log softmax(logits)_ij) / N``.
+
+    Example
+    -------
+    >>> row_kl_divergence(torch.tensor([[1.0, 0.0]]), torch.zeros(1, 2))
+    tensor(0.6931)
+    """
+    log_pred = F.log_softmax(logits, dim=-1)
+    kl = torch.xlogy(target, target) - target * log_pred
+    return kl.sum() / logits.shape[0]
+
+
+def soft_contrastive_kl(logits, target, target_norm="l1"):
+    """Symmetric soft-label contrastive loss on a square logit matrix.
+
+    ``1/2 * (KL(norm(M) || softmax_rows(C)) + KL(norm(M.T) ||
+    softmax_rows(C.T)))``: the first term reads the logits audio-to-text
+    (rows), the second text-to-audio (columns).
+
+    Arguments
+    ---------
+    logits : torch.Tensor
+        ``N x N`` logits ``C``, audio along the rows, text along the
+        columns.
+    target : torch.Tensor
+        ``N x N`` unnormalised non-negative target ``M``.
+    target_norm : str
+        ``"l1"`` or ``"softmax"``, see ``normalize_targets``.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss, zero exactly when both row-wise predictions equal the
+        normalised targets.
+
+    Example
+    -------
+    >>> target = torch.eye(2)
+    >>> soft_contrastive_kl(torch.zeros(2, 2), target)  # log 2
+    tensor(0.6931)
+    >>> soft_contrastive_kl(torch.tensor([[50.0, 0], [0, 50]]), target)
+    tensor(0.)
+    """
+    if logits.dim() != 2 or logits.shape[0] != logits.shape[1]:
+        raise ValueError(
+            f"logits must be a square matrix, got shape {tuple(logits.shape)}"
+        )
+    if target.shape != logits.shape:
+        raise ValueError(
+            f"target shape {tuple(target.shape)} does not match logits "
+            f"shape {tuple(logits.shape)}"
+        )
+    target = target.to(logits.dtype)
+    audio_to_text = row_kl_divergence(
+        normalize_targets(target, target_norm), logits
+    )
+    text_to_audio = row_kl_divergence(
+        normalize_targets(target.t(), target_norm), logits.t()
+    )
+    return 0.5 * (audio_to_text + text_to_audio)
+
+
+class GEmoCLAPLoss(nn.Module):
+    """The Emo-CLAP, ML-GEmo-CLAP and SL-GEmo-CLAP training objectives.
+
+    - ``"emo"`` (Emo-CLAP): target ``M_e[i, j] = [e_i == e_j]``.
+    - ``"ml"`` (ML-GEmo-CLAP): ``alpha_e * L_emo + alpha_g * L_gen``, where
+      ``L_gen`` has the same form on the gender logits
+      ``gender_scale * A @ U[g].T`` (``U`` the gender prompt embeddings)
+      with target ``M_g``.
+    - ``"sl"`` (SL-GEmo-CLAP): emotion logits only, target
+      ``alpha_e * M_e + alpha_g * M_g``.
+
+    The text side is given as one embedding per class (``K x d``) and
+    indexed by the labels, so the text tower only ever encodes the ``K``
+    class prompts. Autocast is disabled inside and half-precision inputs are
+    upcast to float32.
+
+    Arguments
+    ---------
+    objective : str
+        ``"emo"``, ``"ml"`` or ``"sl"``.
+    alpha_e : float
+        Emotion weight (``ml`` and ``sl``); ``alpha_e + alpha_g`` must be 1.
+    alpha_g : float
+        Gender weight (``ml`` and ``sl``).
+    target_norm : str
+        Row normalisation of the target, ``"l1"`` (divide by the row sum,
+        the default) or ``"softmax"``.
+
+    Example
+    -------
+    >>> loss_fn = GEmoCLAPLoss("sl", alpha_e=0.8, alpha_g=0.2)
+    >>> audio = F.normalize(torch.randn(4, 8), dim=-1)
+    >>> prompts = F.normalize(torch.randn(3, 8), dim=-1)
+    >>> emo, gender = torch.tensor([0, 2, 2, 1]), torch.tensor([0, 1, 0, 1])
+    >>> loss = loss_fn(audio, prompts, emo, 14.3, gender_labels=gender)
+    >>> loss.shape, bool(loss >= 0)
+    (torch.Size([]), True)
+    >>> ml = GEmoCLAPLoss("ml")
+    >>> genders = F.normalize(torch.randn(2, 8), dim=-1)
+    >>> loss, parts = ml(
+    ...     audio, prompts, emo, 14.3, gender, genders, 14.3,
+    ...     return_components=True,
+    ... )
+    >>> sorted(parts)
+    ['emo', 'gender']
+    """
+
+    def __init__(
+        self, objective="emo", alpha_e=0.8, alpha_g=0.2, target_norm="l1"
+    ):
+        super().__init__()
+        if objective not in OBJECTIVES:
+            raise ValueError(
+                f"objective must be one of {OBJECTIVES}, got {objective!r}"
+            )
+        if target_norm not in TARGET_NORMS:
+            raise ValueError(
+                f"target_norm must be one of {TARGET_NORMS}, "
+                f"got {target_norm!r}"
+            )
+        alpha_e, alpha_g = float(alpha_e), float(alpha_g)
+        if alpha_e < 0 or alpha_g < 0:
+            raise ValueError(
+                "alpha_e and alpha_g must be non-negative, got "
+                f"alpha_e={alpha_e}, alpha_g={alpha_g}"
+            )
+        if objective != "emo" and abs(alpha_e + alpha_g - 1.0) > 1e-6:
+            raise ValueError(
+                f"alpha_e + alpha_g must be 1 for objective {objective!r}, "
+                f"got alpha_e={alpha_e} + alpha_g={alpha_g} = "
+                f"{alpha_e + alpha_g}"
+            )
+        self.objective = objective
+        self.alpha_e = alpha_e
+        self.alpha_g = alpha_g
+        self.target_norm = target_norm
+
+    def forward(
+        self,
+        audio_emb,
+        prompt_emb,
+        emo_labels,
+        logit_scale,
+        gender_labels=None,
+        gender_prompt_emb=None,
+        gender_logit_scale=None,
+        return_components=False,
+    ):
+        """Computes the loss of a batch.
+
+        Arguments
+        ---------
+        audio_emb : torch.Tensor
+            ``N x d`` audio embeddings (L2-normalised by the model).
+        prompt_emb : torch.Tensor
+            ``K x d`` emotion prompt embeddings, one row per class.
+        emo_labels : torch.Tensor
+            Integer emotion labels in ``[0, K)``, shape ``N`` or ``N x 1``.
+        logit_scale : torch.Tensor or float
+            Multiplicative emotion scale (already exponentiated and
+            clamped).
+        gender_labels : torch.Tensor, optional
+            Integer gender labels, shape ``N``; required for ``ml``/``sl``.
+        gender_prompt_emb : torch.Tensor, optional
+            ``2 x d`` gender prompt embeddings; required for ``ml``.
+        gender_logit_scale : torch.Tensor or float, optional
+            Multiplicative gender scale; required for ``ml``.
+        return_components : bool
+            If True, also return a dict of the unweighted terms
+            (``"emo"``, and ``"gender"`` for ``ml``), for logging.
+
+        Returns
+        -------
+        loss : torch.Tensor
+            Scalar loss.
+        components : dict
+            Only if ``return_components``: name to scalar tensor.
+        """
+        device_type = audio_emb.device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            return self._forward(
+                _upcast(audio_emb),
+                _upcast(prompt_emb),
+                emo_labels,
+                logit_scale,
+                gender_labels,
+                gender_prompt_emb,
+                gender_logit_scale,
+                return_components,
+            )
+
+    def _forward(
+        self,
+        audio_emb,
+        prompt_emb,
+        emo_labels,
+        logit_scale,
+        gender_labels,
+        gender_prompt_emb,
+        gender_logit_scale,
+        return_components,
+    ):
+        if self.objective != "emo" and gender_labels is None:
+            raise ValueError(
+                f"objective {self.objective!r} needs gender_labels"
+            )
+        if self.objective == "ml" and (
+            gender_prompt_emb is None or gender_logit_scale is None
+        ):
+            raise ValueError(
+                "objective 'ml' needs gender_prompt_emb and "
+                "gender_logit_scale (the model must have gender prompts)"
+            )
+        device = audio_emb.device
+        emo_labels = _flat_labels(emo_labels, len(audio_emb)).to(device)
+        if gender_labels is not None:
+            gender_labels = _flat_labels(gender_labels, len(audio_emb))
+            gender_labels = gender_labels.to(device)
+
+        logits = _logits(audio_emb, prompt_emb, emo_labels, logit_scale)
+        if self.objective == "sl":
+            target = build_targets(
+                emo_labels, gender_labels, self.alpha_e, self.alpha_g
+            )
+        else:
+            target = label_equality(emo_labels)
+        loss = soft_contrastive_kl(logits, target, self.target_norm)
+        components = {"emo": loss.detach()}
+
+        if self.objective == "ml":
+            gender_logits = _logits(
+                audio_emb,
+                _upcast(gender_prompt_emb),
+                gender_labels,
+                gender_logit_scale,
+            )
+            gender_loss = soft_contrastive_kl(
+                gender_logits, label_equality(gender_labels), self.target_norm
+            )
+            components["gender"] = gender_loss.detach()
+            loss = self.alpha_e * loss + self.alpha_g * gender_loss
+
+        if return_components:
+            return loss, components
+        return loss
+
+
+def _logits(audio_emb, class_emb, labels, scale):
+    """``scale * A @ class_emb[labels].T``, checking the label range."""
+    if labels.numel() and (
+        labels.min() < 0 or labels.max() >= class_emb.shape[0]
+    ):
+        raise ValueError(
+            f"labels must lie in [0, {class_emb.shape[0]}) to index the "
+            f"{class_emb.shape[0]} prompt embeddings, got "
+            f"{labels.min().item()}..{labels.max().item()}"
+        )
+    scale = torch.as_tensor(scale, device=audio_emb.device)
+    class_emb = class_emb.to(audio_emb.dtype)
+    return scale.to(audio_emb.dtype) * audio_emb @ class_emb[labels].t()
+
+
+def _upcast(x):
+    """Half-precision inputs are computed in float32 (softmax, log)."""
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return x.float()
+    return x
+
+
+def _flat_labels(labels, expected=None):
+    """Labels as a 1-D long tensor, accepting SpeechBrain's ``N x 1``."""
+    labels = torch.as_tensor(labels)
+    if labels.dim() == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.dim() != 1:
+        raise ValueError(
+            f"labels must have shape N or N x 1, got {tuple(labels.shape)}"
+        )
+    if expected is not None and labels.shape[0] != expected:
+        raise ValueError(
+            f"got {labels.shape[0]} labels for {expected} audio embeddings"
+        )
+    return labels.long()

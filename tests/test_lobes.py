@@ -1,0 +1,327 @@
+"""Tests of the audio and text towers on the tiny local models."""
+
+import numpy as np
+import pytest
+import torch
+import transformers
+from speechbrain.integrations.huggingface import (
+    HuBERT,
+    TextEncoder,
+    Wav2Vec2,
+    WavLM,
+)
+
+from speechbrain_gemo.lobes import (
+    ProjectionHead,
+    SSLAudioEncoder,
+    TextPromptEncoder,
+    masked_mean,
+    normalize_waveforms,
+)
+from speechbrain_gemo.testing import SSL_KINDS, minilm_path
+
+WRAPPERS = {
+    "wavlm": WavLM,
+    "hubert": HuBERT,
+    "wav2vec2": Wav2Vec2,
+    "data2vec": Wav2Vec2,  # AutoModel loads data2vec-audio
+}
+PROMPTS = [
+    "The speaker sounds neutral.",
+    "The speaker sounds happy.",
+    "The speaker sounds angry.",
+    "The speaker sounds sad.",
+]
+
+
+def make_ssl(folder, kind="wavlm", **kwargs):
+    return WRAPPERS[kind](folder, save_path=folder, **kwargs)
+
+
+def make_text(folder, freeze=True):
+    return TextEncoder(folder, save_path=folder, freeze=freeze)
+
+
+class CallCounter:
+    """Wraps a module's forward, recording the texts of each call."""
+
+    def __init__(self, module):
+        self.calls = []
+        self._forward = module.forward
+        module.forward = self
+
+    def __call__(self, texts, *args, **kwargs):
+        self.calls.append(list(texts))
+        return self._forward(texts, *args, **kwargs)
+
+
+def padded_pair(short=5000, long=12000, seed=0):
+    """A short utterance alone, and padded in a batch with a longer one."""
+    gen = torch.Generator().manual_seed(seed)
+    # offset and gain so that waveform normalisation matters
+    a = 0.3 * torch.randn(short, generator=gen) + 0.2
+    b = torch.randn(long, generator=gen)
+    batch = torch.zeros(2, long)
+    batch[0, :short] = a
+    batch[1] = b
+    lens = torch.tensor([short / long, 1.0])
+    return a[None], batch, lens
+
+
+# ---------------------------------------------------------------- utilities
+
+
+def test_masked_mean_ignores_padding_in_all_forms():
+    x = torch.randn(3, 5, 4)
+    x[0, 2:] = float("nan")
+    x[1, 4:] = 1e6
+    lengths = torch.tensor([2, 4, 5])
+    expected = torch.stack([x[i, :n].mean(0) for i, n in enumerate(lengths)])
+    mask = torch.arange(5)[None] < lengths[:, None]
+    torch.testing.assert_close(masked_mean(x, lengths), expected)
+    torch.testing.assert_close(masked_mean(x, mask), expected)
+    torch.testing.assert_close(masked_mean(x, mask.long()), expected)
+    torch.testing.assert_close(masked_mean(x, lengths / 5.0), expected)
+
+
+def test_masked_mean_rejects_ambiguous_lengths():
+    with pytest.raises(ValueError, match="relative"):
+        masked_mean(torch.randn(2, 5, 3), torch.tensor([2.0, 5.0]))
+    with pytest.raises(ValueError, match="mask shape"):
+        masked_mean(torch.randn(2, 5, 3), torch.ones(2, 4, dtype=torch.bool))
+
+
+def test_normalize_waveforms_matches_hf_feature_extractor():
+    wavs = torch.randn(3, 400) * 2 + 1
+    lengths = torch.tensor([400, 123, 7])
+    expected = transformers.Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm(
+        [w.numpy() for w in wavs],
+        attention_mask=(
+            (np.arange(400)[None] < lengths.numpy()[:, None]).astype(np.int32)
+        ),
+    )
+    ours = normalize_waveforms(wavs, lengths)
+    torch.testing.assert_close(
+        ours, torch.from_numpy(np.stack(expected)), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_projection_head_variants():
+    linear = ProjectionHead(6, 3)
+    assert [type(m) for m in linear.layers] == [torch.nn.Linear]
+    mlp = ProjectionHead(6, 3, hidden_size=10, dropout=0.1)
+    assert [type(m).__name__ for m in mlp.layers] == [
+        "Linear",
+        "GELU",
+        "Dropout",
+        "Linear",
+    ]
+    assert mlp(torch.randn(2, 6)).shape == (2, 3)
+
+
+# --------------------------------------------------------------- audio tower
+
+
+@pytest.mark.parametrize("kind", SSL_KINDS)
+def test_audio_embedding_is_padding_invariant(tiny_ssl_dirs, kind):
+    torch.manual_seed(0)
+    encoder = SSLAudioEncoder(make_ssl(tiny_ssl_dirs[kind], kind), 8).eval()
+    alone, batch, lens = padded_pair()
+    with torch.no_grad():
+        single = encoder(alone, torch.ones(1))
+        padded = encoder(batch, lens)
+        no_lens = encoder(alone)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(no_lens, single, atol=1e-6, rtol=1e-6)
+    # the test can fail: the longer utterance is really different
+    assert (padded[1] - single[0]).abs().max() > 1e-2
+
+
+def test_raw_wrapper_pooling_is_not_padding_invariant(tiny_wavlm_dir):
+    """What the tower fixes: the wrapper's batch-wide normalisation."""
+    ssl = make_ssl(tiny_wavlm_dir).eval()
+    assert ssl.normalize_wav
+    alone, batch, lens = padded_pair()
+    with torch.no_grad():
+        single = ssl(alone).mean(1)
+        frames = ssl.model._get_feat_extract_output_lengths(5000)
+        padded = ssl(batch, lens)[0, :frames].mean(0)
+    assert (padded - single[0]).abs().max() > 1e-3
+
+
+def test_wrapper_normalisation_replaced_per_utterance(tiny_wavlm_dir):
+    ssl = make_ssl(tiny_wavlm_dir)
+    encoder = SSLAudioEncoder(ssl, 8).eval()
+    assert ssl.normalize_wav is False
+    assert encoder.wrapper_normalize_wav and encoder.normalize_wav
+    wav = torch.randn(1, 6000)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            encoder(3.0 * wav + 0.5), encoder(wav), atol=1e-5, rtol=1e-5
+        )
+
+    raw = SSLAudioEncoder(make_ssl(tiny_wavlm_dir), 8, normalize_wav=False)
+    raw.load_state_dict(encoder.state_dict())
+    raw.eval()
+    assert not raw.normalize_wav
+    with torch.no_grad():
+        assert (raw(3.0 * wav + 0.5) - raw(wav)).abs().max() > 1e-3
+
+
+def test_weighted_sum_of_hidden_states(tiny_ssl_dirs):
+    for kind in ("wavlm", "wav2vec2"):
+        ssl = make_ssl(tiny_ssl_dirs[kind], kind, output_all_hiddens=True)
+        encoder = SSLAudioEncoder(ssl, 8, layer_weighting=True).eval()
+        wavs = torch.randn(2, 7000)
+        with torch.no_grad():
+            hiddens = ssl(normalize_waveforms(wavs))
+        assert encoder.num_hidden_states == hiddens.shape[0] >= 2
+        assert torch.equal(encoder.layer_weights, torch.zeros(len(hiddens)))
+        with torch.no_grad():
+            pooled = encoder.pool(wavs)
+        # zero weights are a plain average of the layers
+        torch.testing.assert_close(
+            pooled, hiddens.mean(0).mean(1), atol=1e-5, rtol=1e-5
+        )
+
+    encoder.train()
+    encoder(torch.randn(2, 7000)).sum().backward()
+    assert encoder.layer_weights.grad.abs().sum() > 0
+
+
+def test_weighted_sum_is_padding_invariant_with_layernorm(tiny_wavlm_dir):
+    ssl = make_ssl(tiny_wavlm_dir, output_all_hiddens=True)
+    encoder = SSLAudioEncoder(ssl, 8, layer_weighting=True, layernorm=True)
+    encoder.eval()
+    with torch.no_grad():
+        encoder.layer_weights.copy_(torch.tensor([0.5, -1.0, 2.0]))
+        alone, batch, lens = padded_pair(4000, 9000)
+        single, padded = encoder(alone), encoder(batch, lens)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=1e-5)
+
+
+def test_inconsistent_wrapper_options_are_rejected(tiny_wavlm_dir):
+    with pytest.raises(ValueError, match="output_all_hiddens=True"):
+        SSLAudioEncoder(make_ssl(tiny_wavlm_dir), 8, layer_weighting=True)
+    hiddens = make_ssl(tiny_wavlm_dir, output_all_hiddens=True)
+    with pytest.raises(ValueError, match="output_all_hiddens=False"):
+        SSLAudioEncoder(hiddens, 8)
+    with pytest.raises(ValueError, match="output_norm"):
+        SSLAudioEncoder(make_ssl(tiny_wavlm_dir, output_norm=True), 8)
+    with pytest.raises(TypeError, match="wav2vec 2.0 family"):
+        SSLAudioEncoder(torch.nn.Linear(2, 2), 8)
+
+
+def test_freeze_options(tiny_wavlm_dir):
+    frozen = SSLAudioEncoder(make_ssl(tiny_wavlm_dir, freeze=True), 8)
+    assert frozen.freeze and frozen.freeze_feature_extractor
+    assert not any(p.requires_grad for p in frozen.ssl_model.parameters())
+    assert all(p.requires_grad for p in frozen.projection.parameters())
+    frozen.train()
+    assert frozen.projection.training and not frozen.ssl_model.model.training
+    frozen(torch.randn(2, 4000)).sum().backward()
+    assert frozen.projection.layers[0].weight.grad is not None
+
+    ssl = make_ssl(tiny_wavlm_dir, freeze_feature_extractor=True)
+    cnn_frozen = SSLAudioEncoder(ssl, 8).train()
+    assert not cnn_frozen.freeze and cnn_frozen.freeze_feature_extractor
+    cnn = ssl.model.feature_extractor
+    assert not any(p.requires_grad for p in cnn.parameters())
+    assert all(p.requires_grad for p in ssl.model.encoder.parameters())
+    assert ssl.model.encoder.training and not cnn.training
+    cnn_frozen(torch.randn(2, 4000)).sum().backward()
+    assert all(p.grad is None for p in cnn.parameters())
+    assert any(p.grad is not None for p in ssl.model.encoder.parameters())
+
+    trainable = SSLAudioEncoder(make_ssl(tiny_wavlm_dir), 8).train()
+    assert not trainable.freeze_feature_extractor
+    trainable(torch.randn(2, 4000)).sum().backward()
+    conv = trainable.ssl_model.model.feature_extractor.conv_layers[0]
+    assert conv.conv.weight.grad is not None
+
+
+# ---------------------------------------------------------------- text tower
+
+
+def test_text_pooling_matches_direct_hf_computation(tiny_roberta_dir):
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_roberta_dir)
+    hf = transformers.AutoModel.from_pretrained(tiny_roberta_dir).eval()
+    batch = tok(PROMPTS[:2] + ["sad"], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        states = hf(**batch).last_hidden_state
+    mask = batch["attention_mask"][..., None].float()
+    expected_mean = (states * mask).sum(1) / mask.sum(1)
+    for pooling, expected in (("mean", expected_mean), ("first", states[:, 0])):
+        encoder = TextPromptEncoder(
+            make_text(tiny_roberta_dir), 8, pooling=pooling
+        )
+        with torch.no_grad():
+            pooled = encoder.pool(PROMPTS[:2] + ["sad"])
+        torch.testing.assert_close(pooled, expected, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(expected_mean, states[:, 0])
+    with pytest.raises(ValueError, match="pooling"):
+        TextPromptEncoder(make_text(tiny_roberta_dir), 8, pooling="max")
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_text_tower_encodes_each_distinct_text_once(tiny_roberta_dir, freeze):
+    encoder = TextPromptEncoder(make_text(tiny_roberta_dir, freeze), 8)
+    counter = CallCounter(encoder.text_model)
+    labels = [0, 2, 2, 1, 0, 0, 3, 2]
+    out = encoder([PROMPTS[i] for i in labels])
+    assert out.shape == (8, 8)
+    assert counter.calls == [PROMPTS[:1] + PROMPTS[2:3] + PROMPTS[1:2] + [
+        PROMPTS[3]
+    ]]
+    # rows of repeated texts are identical
+    torch.testing.assert_close(out[4], out[0])
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_frozen_text_tower_caches_backbone_features(tiny_roberta_dir):
+    encoder = TextPromptEncoder(make_text(tiny_roberta_dir, freeze=True), 8)
+    encoder.train()
+    assert not encoder.text_model.model.training
+    counter = CallCounter(encoder.text_model)
+    first = encoder(PROMPTS)
+    second = encoder(PROMPTS[::-1])
+    assert len(counter.calls) == 1
+    torch.testing.assert_close(second, first.flip(0))
+    encoder(PROMPTS[:2] + ["The speaker is male."])
+    assert counter.calls[1] == ["The speaker is male."]
+    # the projection head still trains
+    encoder(PROMPTS).sum().backward()
+    assert encoder.projection.layers[0].weight.grad is not None
+    # the cache is no state: not saved, and dropped when weights load
+    assert not any("cache" in key for key in encoder.state_dict())
+    encoder.load_state_dict(encoder.state_dict())
+    assert encoder.prompt_cache == {}
+    encoder.text_model.load_state_dict(encoder.text_model.state_dict())
+    encoder(PROMPTS)
+    assert len(counter.calls) == 3
+
+
+def test_trainable_text_tower_does_not_cache(tiny_roberta_dir):
+    encoder = TextPromptEncoder(make_text(tiny_roberta_dir, freeze=False), 8)
+    counter = CallCounter(encoder.text_model)
+    encoder(PROMPTS)
+    out = encoder(PROMPTS)
+    assert len(counter.calls) == 2 and encoder.prompt_cache == {}
+    out.sum().backward()
+    embeddings = encoder.text_model.model.embeddings.word_embeddings
+    assert embeddings.weight.grad is not None
+
+
+@pytest.mark.skipif(minilm_path() is None, reason="MiniLM not installed")
+def test_real_minilm_text_tower(tmp_path):
+    text = TextEncoder(minilm_path(), save_path=str(tmp_path), freeze=True)
+    encoder = TextPromptEncoder(text, 16)
+    assert encoder.hidden_size == 384
+    with torch.no_grad():
+        pooled = encoder.pool(["The speaker sounds happy.", "A joyful voice."])
+        out = encoder(["The speaker sounds happy."])
+    assert pooled.shape == (2, 384) and out.shape == (1, 16)
+    assert torch.isfinite(pooled).all()
+    # a trained sentence encoder: related sentences are close
+    cos = torch.nn.functional.cosine_similarity(pooled[0], pooled[1], dim=0)
+    assert cos > 0.3
