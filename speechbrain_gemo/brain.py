@@ -6,7 +6,9 @@ class only wires them into SpeechBrain's loop: two optimisers (the SSL
 speech model and everything else) with their own learning-rate schedules,
 WAR/UAR tracking in validation and test, best-checkpoint selection by
 validation UAR, non-finite loss skipping, and DDP with the contrastive
-matrix built over the global batch.
+matrix built over the global batch. Checkpoints are only taken as such when
+complete (see :mod:`speechbrain_gemo.checkpoints`), so that a run killed at
+any moment resumes from its last complete checkpoint.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -18,15 +20,17 @@ import os
 import speechbrain as sb
 import torch
 from speechbrain.nnet.schedulers import update_learning_rate
-from speechbrain.utils.distributed import if_main_process
+from speechbrain.utils.distributed import if_main_process, run_on_main
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.checkpoints import kill_point
 from speechbrain_gemo.distributed import gather_with_grad
 from speechbrain_gemo.metrics import EmotionClassificationStats
 
 logger = get_logger(__name__)
 
 
+@sb.utils.checkpoints.register_checkpoint_hooks
 class GEmoCLAPBrain(sb.Brain):
     """Trains and evaluates a GEmo-CLAP model.
 
@@ -157,7 +161,7 @@ class GEmoCLAPBrain(sb.Brain):
                 outputs = self.compute_forward(batch, sb.Stage.TRAIN)
                 loss = self.compute_objectives(outputs, batch, sb.Stage.TRAIN)
             if not torch.isfinite(loss):
-                self.nonfinite_count += 1
+                # check_loss_isfinite counts it in nonfinite_count
                 self.skipped_batches += 1
                 logger.warning(
                     f"Non-finite loss on batch {list(batch.id)[:4]}...: "
@@ -172,12 +176,47 @@ class GEmoCLAPBrain(sb.Brain):
             self.optimizers_step()
             self.model.clamp_logit_scales_()
         self.on_fit_batch_end(batch, outputs, loss, should_step)
+        kill_point("train_step")
         return loss.detach().cpu()
 
+    def evaluate_batch(self, batch, stage):
+        """Evaluates one batch (see ``sb.Brain.evaluate_batch``).
+
+        Arguments
+        ---------
+        batch : PaddedBatch
+            A validation or test batch.
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        torch.Tensor
+            The detached loss.
+        """
+        loss = super().evaluate_batch(batch, stage)
+        if stage == sb.Stage.VALID:
+            kill_point("valid_step")
+        return loss
+
     def on_fit_start(self):
-        """Counts skipped batches from the start of each run."""
+        """Counts skipped batches from the start of each run, and removes
+        the checkpoint folders left incomplete by an interrupted run before
+        the latest complete checkpoint is loaded."""
         self.skipped_batches = 0
+        remove_incomplete = getattr(
+            self.checkpointer, "remove_incomplete", None
+        )
+        if remove_incomplete is not None:
+            run_on_main(remove_incomplete)
         super().on_fit_start()
+
+    @sb.utils.checkpoints.mark_as_saver
+    def _save(self, path):
+        # The "brain" recoverable is saved after the model and before the
+        # optimisers: the test hook kills a run inside a checkpoint save here
+        super()._save(path)
+        kill_point("ckpt_save")
 
     def init_optimizers(self):
         """Two optimisers: one for the SSL speech model (when trained), one
@@ -228,6 +267,11 @@ class GEmoCLAPBrain(sb.Brain):
         epoch : int, optional
             The epoch.
         """
+        if stage == sb.Stage.TRAIN and self.step > 0:
+            logger.info(
+                f"Resuming epoch {epoch} after batch {self.step} "
+                "(intra-epoch checkpoint)"
+            )
         if stage != sb.Stage.TRAIN:
             self.error_metrics = EmotionClassificationStats(
                 self.model.emotion_labels

@@ -10,9 +10,8 @@ Authors
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from speechbrain.utils.logger import get_logger
+from torch import nn
 
 logger = get_logger(__name__)
 
@@ -320,6 +319,14 @@ class SSLAudioEncoder(nn.Module):
             if hasattr(hf_model, "freeze_feature_encoder"):
                 hf_model.freeze_feature_encoder()
 
+        # The mask embedding is only used by SpecAugment inside the HF model;
+        # left trainable it gets no gradient, which DDP rejects
+        masked_spec_embed = getattr(hf_model, "masked_spec_embed", None)
+        if masked_spec_embed is not None and not getattr(
+            hf_model.config, "apply_spec_augment", False
+        ):
+            masked_spec_embed.requires_grad_(False)
+
         if layer_weighting:
             num_layers, hidden_size = self._probe_hidden_states()
             self.layer_weights = nn.Parameter(torch.zeros(num_layers))
@@ -445,6 +452,11 @@ class SSLAudioEncoder(nn.Module):
         -------
         torch.Tensor
             ``B x hidden_size`` mean of the valid frames' features.
+
+        Note
+        ----
+        Each utterance needs at least one frame (400 samples, 25 ms at
+        16 kHz); an utterance without any gives zeros.
         """
         if wavs.dim() != 2:
             raise ValueError(
@@ -585,6 +597,11 @@ class TextPromptEncoder(nn.Module):
             )
         self.text_model = text_model
         self.pooling = pooling
+        # BERT-style poolers are never used (we pool the last hidden state);
+        # left trainable they get no gradient, which DDP rejects
+        pooler = getattr(text_model.model, "pooler", None)
+        if pooler is not None:
+            pooler.requires_grad_(False)
         self.hidden_size = text_model.model.config.hidden_size
         self.projection = ProjectionHead(
             self.hidden_size, output_size, projection_hidden_size, dropout

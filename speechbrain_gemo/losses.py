@@ -30,7 +30,7 @@ OBJECTIVES = ("emo", "ml", "sl")
 TARGET_NORMS = ("l1", "softmax")
 
 
-def label_equality(labels):
+def label_equality(labels, dtype=None):
     """Builds the label-agreement matrix of a batch.
 
     Arguments
@@ -38,6 +38,8 @@ def label_equality(labels):
     labels : torch.Tensor
         Integer labels, shape ``N`` (or ``N x 1`` as SpeechBrain batches
         encoded labels).
+    dtype : torch.dtype, optional
+        Floating type of the result (default: torch's default dtype).
 
     Returns
     -------
@@ -52,10 +54,13 @@ def label_equality(labels):
             [1., 0., 1.]])
     """
     labels = _flat_labels(labels)
-    return (labels[:, None] == labels[None, :]).float()
+    dtype = dtype or torch.get_default_dtype()
+    return (labels[:, None] == labels[None, :]).to(dtype)
 
 
-def build_targets(emo_labels, gender_labels=None, alpha_e=1.0, alpha_g=0.0):
+def build_targets(
+    emo_labels, gender_labels=None, alpha_e=1.0, alpha_g=0.0, dtype=None
+):
     """Builds the (unnormalised) target matrix ``alpha_e * M_e + alpha_g *
     M_g``, the soft labels of SL-GEmo-CLAP.
 
@@ -72,6 +77,8 @@ def build_targets(emo_labels, gender_labels=None, alpha_e=1.0, alpha_g=0.0):
         Weight of emotion agreement.
     alpha_g : float
         Weight of gender agreement (ignored without ``gender_labels``).
+    dtype : torch.dtype, optional
+        Floating type of the result (default: torch's default dtype).
 
     Returns
     -------
@@ -87,9 +94,9 @@ def build_targets(emo_labels, gender_labels=None, alpha_e=1.0, alpha_g=0.0):
             [0.8000, 1.0000, 0.2000],
             [0.0000, 0.2000, 1.0000]])
     """
-    target = alpha_e * label_equality(emo_labels)
+    target = alpha_e * label_equality(emo_labels, dtype)
     if gender_labels is not None:
-        gender = label_equality(gender_labels)
+        gender = label_equality(gender_labels, dtype)
         if gender.shape != target.shape:
             raise ValueError(
                 f"gender_labels has {gender.shape[0]} entries but "
@@ -128,9 +135,7 @@ def normalize_targets(target, mode="l1"):
         return target / target.sum(dim=-1, keepdim=True)
     if mode == "softmax":
         return torch.softmax(target, dim=-1)
-    raise ValueError(
-        f"target_norm must be one of {TARGET_NORMS}, got {mode!r}"
-    )
+    raise ValueError(f"target_norm must be one of {TARGET_NORMS}, got {mode!r}")
 
 
 def row_kl_divergence(target, logits):
@@ -375,10 +380,14 @@ class GEmoCLAPLoss(nn.Module):
         logits = _logits(audio_emb, prompt_emb, emo_labels, logit_scale)
         if self.objective == "sl":
             target = build_targets(
-                emo_labels, gender_labels, self.alpha_e, self.alpha_g
+                emo_labels,
+                gender_labels,
+                self.alpha_e,
+                self.alpha_g,
+                logits.dtype,
             )
         else:
-            target = label_equality(emo_labels)
+            target = label_equality(emo_labels, logits.dtype)
         loss = soft_contrastive_kl(logits, target, self.target_norm)
         components = {"emo": loss.detach()}
 
@@ -390,7 +399,9 @@ class GEmoCLAPLoss(nn.Module):
                 gender_logit_scale,
             )
             gender_loss = soft_contrastive_kl(
-                gender_logits, label_equality(gender_labels), self.target_norm
+                gender_logits,
+                label_equality(gender_labels, logits.dtype),
+                self.target_norm,
             )
             components["gender"] = gender_loss.detach()
             loss = self.alpha_e * loss + self.alpha_g * gender_loss

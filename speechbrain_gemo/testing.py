@@ -201,3 +201,77 @@ def minilm_path():
         return None
     folder = os.path.join(list(spec.submodule_search_locations)[0], "model")
     return folder if os.path.isdir(folder) else None
+
+
+def write_tiny_iemocap(folder, utterances_per_speaker=8, seed=0):
+    """Writes a small corpus in the IEMOCAP release layout, for tests.
+
+    Each of the ten speakers (a female and a male per session) says
+    ``utterances_per_speaker`` utterances cycling through neu, hap, exc,
+    ang, sad and fru (fru is outside the four classes). The audio is a
+    short noisy tone whose pitch depends on the emotion: enough to run the
+    recipe, not a speech corpus (see ``speechbrain_gemo.data.synthetic``).
+
+    Arguments
+    ---------
+    folder : str
+        Where to write ``Session1`` .. ``Session5``.
+    utterances_per_speaker : int
+        Utterances per speaker.
+    seed : int
+        Seed of the audio noise and durations.
+
+    Returns
+    -------
+    dict
+        Utterance id to label, for every label line written.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> labels = write_tiny_iemocap(tempfile.mkdtemp(), 6)
+    >>> len(labels), labels["Ses01F_impro01_M001"]
+    (60, 'hap')
+    """
+    import numpy as np
+    import soundfile
+
+    rng = np.random.default_rng(seed)
+    cycle = ("neu", "hap", "exc", "ang", "sad", "fru")
+    pitch = {"neu": 150, "hap": 260, "exc": 280, "ang": 220, "sad": 110}
+    labels = {}
+    for session in range(1, 6):
+        dialog = f"Ses0{session}F_impro01"
+        root = os.path.join(folder, f"Session{session}")
+        label_dir = os.path.join(root, "dialog", "EmoEvaluation")
+        wav_dir = os.path.join(root, "sentences", "wav", dialog)
+        os.makedirs(label_dir, exist_ok=True)
+        os.makedirs(wav_dir, exist_ok=True)
+        lines = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+        start = 0.0
+        for gender in ("F", "M"):
+            for k in range(utterances_per_speaker):
+                label = cycle[k % len(cycle)]
+                utt_id = f"{dialog}_{gender}{k:03d}"
+                seconds = float(rng.uniform(0.4, 0.9))
+                t = np.arange(int(seconds * 16000)) / 16000
+                f0 = pitch.get(label, 180) * (1.3 if gender == "F" else 1.0)
+                wav = 0.3 * np.sin(2 * np.pi * f0 * t)
+                wav += 0.05 * rng.standard_normal(len(t))
+                soundfile.write(
+                    os.path.join(wav_dir, f"{utt_id}.wav"),
+                    wav.astype("float32"),
+                    16000,
+                    subtype="PCM_16",
+                )
+                lines += [
+                    f"[{start:.4f} - {start + seconds:.4f}]\t{utt_id}\t"
+                    f"{label}\t[2.5000, 2.5000, 2.5000]",
+                    f"C-E1:\t{label.capitalize()};\t()",
+                    "",
+                ]
+                labels[utt_id] = label
+                start += seconds + 0.5
+        with open(os.path.join(label_dir, f"{dialog}.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return labels

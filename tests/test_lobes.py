@@ -270,9 +270,9 @@ def test_text_tower_encodes_each_distinct_text_once(tiny_roberta_dir, freeze):
     labels = [0, 2, 2, 1, 0, 0, 3, 2]
     out = encoder([PROMPTS[i] for i in labels])
     assert out.shape == (8, 8)
-    assert counter.calls == [PROMPTS[:1] + PROMPTS[2:3] + PROMPTS[1:2] + [
-        PROMPTS[3]
-    ]]
+    assert counter.calls == [
+        PROMPTS[:1] + PROMPTS[2:3] + PROMPTS[1:2] + [PROMPTS[3]]
+    ]
     # rows of repeated texts are identical
     torch.testing.assert_close(out[4], out[0])
     assert not torch.allclose(out[0], out[1])

@@ -34,6 +34,8 @@ Authors
 
 import argparse
 import ctypes
+import dataclasses
+import functools
 import json
 import logging
 import math
@@ -94,7 +96,9 @@ class Prosody:
     pitch_range : float
         Pitch range, 0 (monotone) to 100.
     volume : float
-        Amplitude, 0 to 200 (100 is normal).
+        Loudness, 0 to 200 (100 is normal). eSpeak NG saturates above
+        about 110, so :func:`render_utterance` synthesises at a fixed safe
+        level and applies this as a linear gain instead.
     word_gap : float
         Extra pause between words, in units of 10 ms.
     tilt : float
@@ -124,7 +128,7 @@ EMOTION_PROSODY = {
     "hap": Prosody(195, 76, 88, 120, 0, 0.15),
     "exc": Prosody(210, 80, 92, 130, 0, 0.25),
     "ang": Prosody(240, 62, 60, 150, 0, 0.55),
-    "sad": Prosody(115, 33, 12, 65, 3, -0.35),
+    "sad": Prosody(125, 33, 12, 65, 2, -0.35),
     "fru": Prosody(185, 42, 50, 125, 1, 0.30),
     "sur": Prosody(175, 84, 95, 115, 0, 0.10),
     "fea": Prosody(215, 72, 25, 80, 1, -0.10),
@@ -194,7 +198,8 @@ class Speaker:
     voice : str
         eSpeak NG voice name with a variant, e.g. ``"en-us+f1"``.
     pitch_offset : float
-        Added to every utterance's pitch parameter.
+        Added to every utterance's pitch parameter (it includes the
+        calibration of the voice's own base pitch).
     range_offset : float
         Added to every utterance's pitch range parameter.
     rate_factor : float
@@ -225,9 +230,12 @@ class Speaker:
         return f"Ses{self.session:02d}{self.gender}"
 
 
-# Speaker differences are kept smaller than the emotion differences: base
-# pitch within +-5 pitch units (emotions span 25 to 76), rate within +-5 %
-# (emotions span 120 to 235 words per minute).
+# The pitch offsets first calibrate each voice (eSpeak's male variants are
+# low) so that neutral speech sits near 185 Hz (female) or 105 Hz (male),
+# then leave the speakers of a gender about +-6 % apart. Speaker
+# differences stay smaller than emotion differences: sad is about 20 %
+# lower and happy 45 % higher than neutral; rates differ by +-5 % between
+# speakers but span 125 to 240 words per minute between emotions.
 SPEAKERS = (
     Speaker(1, "F", "en-us+f1", 6, 3, 1.00, 0.0, -62),
     Speaker(1, "M", "en-us+m1", 14, -2, 1.04, -1.5, -62),
@@ -237,7 +245,7 @@ SPEAKERS = (
     Speaker(3, "M", "en-us+m2", 10, 2, 0.97, 1.5, -64),
     Speaker(4, "F", "en-us+f4", 2, 2, 1.02, 0.5, -60),
     Speaker(4, "M", "en-us+m4", 12, -4, 1.05, -0.5, -60),
-    Speaker(5, "F", "en-us+f5", -3, -2, 0.98, -2.0, -56),
+    Speaker(5, "F", "en-us+linda", -8, -2, 0.98, -2.0, -56),
     Speaker(5, "M", "en-us+m6", 12, 3, 1.01, 1.0, -56),
 )
 
@@ -540,7 +548,7 @@ def format_annotations(categories, attributes):
     Example
     -------
     >>> lines = format_annotations([("E2", "Neutral")], [("E3", (3, 2, 2))])
-    >>> [line.replace("\t", " | ") for line in lines]
+    >>> [line.replace("\\t", " | ") for line in lines]
     ['C-E2: | Neutral; | ()', 'A-E3: | val 3; act 2; dom  2; | ()']
     """
     lines = [f"C-{e}:\t{name};\t()" for e, name in categories]
@@ -832,7 +840,7 @@ class ESpeakNG:
         if close is not None:
             close(lib._handle)
 
-    def synthesize(self, text, voice, prosody):
+    def synthesize(self, text, voice, prosody, seed=0):
         """Speaks one text.
 
         Arguments
@@ -844,6 +852,9 @@ class ESpeakNG:
         prosody : Prosody
             Rate, volume, pitch, pitch range and word gap (the tilt is not
             an eSpeak parameter and is ignored here).
+        seed : int
+            Seed of eSpeak NG's random generator (breathiness noise of
+            some voices), which lives in the C library's global state.
 
         Returns
         -------
@@ -861,6 +872,10 @@ class ESpeakNG:
         callback = _SYNTH_CALLBACK(collect)
         try:
             lib.espeak_SetSynthCallback(callback)
+            set_seed = getattr(lib, "espeak_ng_SetRandSeed", None)
+            if set_seed is not None:
+                set_seed.argtypes = [ctypes.c_long]
+                set_seed(int(seed) & 0x7FFFFFFF)
             if lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise ValueError(f"eSpeak NG has no voice {voice!r}")
             for name, parameter in _PARAMETERS.items():
@@ -887,6 +902,13 @@ class ESpeakNG:
         return np.concatenate(chunks)
 
 
+# eSpeak NG's level for synthesis (no saturation), and the level of a
+# normal-loudness utterance relative to it after recording, so that loud
+# utterances rarely reach the limiter.
+_ESPEAK_VOLUME = 50
+_HEADROOM_DB = -6.0
+
+
 def _trim(x, threshold=1e-3):
     """Cuts the synthesiser's leading and trailing silence."""
     loud = np.flatnonzero(np.abs(x) > threshold)
@@ -895,12 +917,21 @@ def _trim(x, threshold=1e-3):
     return x[loud[0] : loud[-1] + 1]
 
 
+@functools.lru_cache(maxsize=4)
+def _resampler(orig_freq, new_freq):
+    """A resampler whose filter is computed once (it dominates the cost)."""
+    import torchaudio
+
+    return torchaudio.transforms.Resample(orig_freq, new_freq).double()
+
+
 def render_utterance(plan, tts, sample_rate=SAMPLE_RATE):
     """Synthesises one planned utterance as it was "recorded".
 
     The eSpeak output is trimmed, given the vocal-effort spectral tilt,
-    resampled, padded with silence, scaled by the speaker's channel gain,
-    mixed with the channel's background noise and kept below full scale.
+    resampled, padded with silence, scaled by the utterance's loudness and
+    the speaker's channel gain, mixed with the channel's background noise
+    and kept below full scale.
 
     Arguments
     ---------
@@ -925,20 +956,23 @@ def render_utterance(plan, tts, sample_rate=SAMPLE_RATE):
     ('float32', True)
     """
     import torch
-    import torchaudio
 
-    raw = tts.synthesize(plan.text, plan.speaker.voice, plan.prosody)
+    prosody = dataclasses.replace(plan.prosody, volume=_ESPEAK_VOLUME)
+    raw = tts.synthesize(
+        plan.text, plan.speaker.voice, prosody, seed=plan.noise_seed
+    )
     x = _trim(raw.astype(np.float64) / 32768.0)
     # First-order tilt: x + t * (x - x[n-1]) brightens (t > 0), as a
     # pressed, effortful voice does, or darkens (t < 0) a soft voice.
     previous = np.concatenate(([0.0], x[:-1]))
     x = x + plan.prosody.tilt * (x - previous)
-    x = torchaudio.functional.resample(
-        torch.from_numpy(x), tts.sample_rate, sample_rate
-    ).numpy()
+    x = _resampler(tts.sample_rate, sample_rate)(torch.from_numpy(x)).numpy()
     lead = np.zeros(int(round(plan.lead_silence * sample_rate)))
     tail = np.zeros(int(round(plan.tail_silence * sample_rate)))
-    x = np.concatenate((lead, x, tail)) * 10 ** (plan.speaker.gain_db / 20)
+    gain = (plan.prosody.volume / _ESPEAK_VOLUME) * 10 ** (
+        (plan.speaker.gain_db + _HEADROOM_DB) / 20
+    )
+    x = np.concatenate((lead, x, tail)) * gain
     # The room noise level is fixed per channel, so louder speech has a
     # higher signal-to-noise ratio, as in a real recording.
     rng = np.random.default_rng(plan.noise_seed)
@@ -1056,23 +1090,16 @@ def summarize(plan, durations=None):
         if MERGED_LABELS.get(p.label, p.label) in CLASSES
     ]
     classes = Counter(MERGED_LABELS.get(p.label, p.label) for _, p in in_class)
+    genders = Counter(p.speaker.gender for _, p in in_class)
+    sessions = Counter(p.speaker.session for _, p in in_class)
+    speakers = Counter(p.speaker.name for _, p in in_class)
     summary = {
         "utterances": len(plan),
         "labels": dict(sorted(labels.items())),
         "classes": {c: classes[c] for c in CLASSES},
-        "genders": dict(
-            sorted(Counter(p.speaker.gender for _, p in in_class).items())
-        ),
-        "sessions": dict(
-            sorted(
-                Counter(
-                    f"Session{p.speaker.session}" for _, p in in_class
-                ).items()
-            )
-        ),
-        "speakers": dict(
-            sorted(Counter(p.speaker.name for _, p in in_class).items())
-        ),
+        "genders": {g: genders[g] for g in ("F", "M")},
+        "sessions": {f"Session{s}": sessions[s] for s in range(1, 6)},
+        "speakers": {s.name: speakers[s.name] for s in SPEAKERS},
         "dialogs": len({p.dialog for p in plan}),
     }
     if durations is not None:
@@ -1241,7 +1268,16 @@ def main(argv=None):
 
     Example
     -------
-    >>> main(["--help"])  # doctest: +SKIP
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> summary = main(
+    ...     ["--out", out, "--utterances-per-speaker", "0",
+    ...      "--extra-per-speaker", "1"]
+    ... )
+    {...}
+    >>> summary["labels"]
+    {'fru': 4, 'sur': 3, 'xxx': 3}
+    >>> shutil.rmtree(out)
     """
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_gemo.data.synthetic",

@@ -22,16 +22,21 @@ Authors
 """
 
 import os
-import random
 import sys
 
 import speechbrain as sb
 import torch
 from iemocap_prepare import prepare_iemocap
 from speechbrain.dataio.encoder import CategoricalEncoder
-from speechbrain.utils.distributed import if_main_process, run_on_main
+from speechbrain.utils.distributed import (
+    ddp_barrier,
+    if_main_process,
+    run_on_main,
+)
 
 from speechbrain_gemo.brain import GEmoCLAPBrain
+from speechbrain_gemo.checkpoints import kill_point
+from speechbrain_gemo.data.audio import random_crop, read_utterance
 from speechbrain_gemo.data.iemocap import write_json_atomic
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.prompts import GENDERS
@@ -62,26 +67,29 @@ def dataio_prep(hparams, emotion_labels):
     if hparams["max_train_seconds"]:
         max_samples = int(hparams["max_train_seconds"] * hparams["sample_rate"])
 
-    @sb.utils.data_pipeline.takes("wav")
+    # A missing or unreadable wav stops the run with an error naming it
+    @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        return sb.dataio.dataio.read_audio(wav)
+    def audio_pipeline(utt_id, wav):
+        return read_utterance(wav, utt_id)
 
-    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
-    def train_audio_pipeline(wav):
-        sig = sb.dataio.dataio.read_audio(wav)
-        if max_samples is not None and len(sig) > max_samples:
-            # a random window keeps memory bounded for long utterances
-            start = random.randint(0, len(sig) - max_samples)
-            sig = sig[start : start + max_samples]
-        return sig
+    def train_audio_pipeline(utt_id, wav):
+        # a random window keeps memory bounded for long utterances
+        return random_crop(read_utterance(wav, utt_id), max_samples)
 
+    encoder_path = os.path.join(hparams["save_folder"], "label_encoder.txt")
+    if if_main_process() and not os.path.isfile(encoder_path):
+        # written under another name, then renamed: never partial
+        os.makedirs(hparams["save_folder"], exist_ok=True)
+        new_encoder = CategoricalEncoder()
+        new_encoder.update_from_iterable(emotion_labels)
+        new_encoder.save(f"{encoder_path}.tmp")
+        os.replace(f"{encoder_path}.tmp", encoder_path)
+    ddp_barrier()
     emo_encoder = CategoricalEncoder()
-    emo_encoder.load_or_create(
-        path=os.path.join(hparams["save_folder"], "label_encoder.txt"),
-        from_iterables=[emotion_labels],
-    )
+    emo_encoder.load(encoder_path)
     emo_encoder.expect_len(len(emotion_labels))
     if [emo_encoder.ind2lab[i] for i in range(len(emotion_labels))] != list(
         emotion_labels
@@ -146,6 +154,37 @@ def loader_kwargs(hparams, dataset, train):
     return {"batch_sampler": sampler, "num_workers": hparams["num_workers"]}
 
 
+def resolve_checkpoint_interval(hparams, run_opts):
+    """Lets ``--ckpt_interval_steps=N`` on the command line replace the
+    intra-epoch checkpoints by minutes of the hyperparameters (SpeechBrain
+    refuses both at once).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe hyperparameters; ``ckpt_interval_minutes`` is set to 0
+        when steps are asked for on the command line and minutes are not.
+    run_opts : RunOptions
+        The run options from ``sb.parse_arguments``.
+
+    Example
+    -------
+    >>> argv = ["h.yaml", "--ckpt_interval_steps=2"]
+    >>> _, run_opts, _ = sb.parse_arguments(argv)
+    >>> hparams = {"ckpt_interval_minutes": 15, "ckpt_interval_steps": 0}
+    >>> resolve_checkpoint_interval(hparams, run_opts)
+    >>> hparams["ckpt_interval_minutes"]
+    0
+    """
+    overridden = run_opts.overridden_args
+    if (
+        "ckpt_interval_steps" in overridden
+        and run_opts["ckpt_interval_steps"] > 0
+        and "ckpt_interval_minutes" not in overridden
+    ):
+        hparams["ckpt_interval_minutes"] = 0
+
+
 if __name__ == "__main__":
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
     sb.utils.distributed.ddp_init_group(run_opts)
@@ -174,6 +213,7 @@ if __name__ == "__main__":
 
     model = hparams["model"]
     datasets, emo_encoder = dataio_prep(hparams, model.emotion_labels)
+    resolve_checkpoint_interval(hparams, run_opts)
 
     brain = GEmoCLAPBrain(
         modules=hparams["modules"],
@@ -196,6 +236,7 @@ if __name__ == "__main__":
     )
     if if_main_process():
         brain.write_test_predictions(hparams["test_predictions_file"])
+        kill_point("metrics")  # test hook, see speechbrain_gemo.checkpoints
         write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
         export_for_inference(
             model=brain.model,
