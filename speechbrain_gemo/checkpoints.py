@@ -171,7 +171,7 @@ class CompleteCheckpointer(Checkpointer):
 
         Arguments
         ---------
-        meta : mapping
+        meta : mapping, optional
             Added to ``CKPT.yaml``.
         end_of_epoch : bool
             Whether the checkpoint is at the end of an epoch.

@@ -311,6 +311,24 @@ def inference_hparams(model, hparams):
     -------
     str
         The HyperPyYAML text.
+
+    Example
+    -------
+    >>> from speechbrain_gemo.testing import save_tiny_ssl_model
+    >>> from speechbrain_gemo.testing import save_tiny_text_model
+    >>> from speechbrain.integrations.huggingface import TextEncoder, Wav2Vec2
+    >>> from speechbrain_gemo.lobes import SSLAudioEncoder, TextPromptEncoder
+    >>> from speechbrain_gemo.model import GEmoCLAPModel
+    >>> import tempfile
+    >>> ssl = save_tiny_ssl_model("wavlm", tempfile.mkdtemp())
+    >>> text = save_tiny_text_model(tempfile.mkdtemp())
+    >>> model = GEmoCLAPModel(
+    ...     SSLAudioEncoder(Wav2Vec2(ssl, save_path=ssl), 8, dropout=0.1),
+    ...     TextPromptEncoder(TextEncoder(text, save_path=text), 8),
+    ...     {"calm": ["A calm voice."], "tense": ["A tense voice."]})
+    >>> yaml_text = inference_hparams(model, {"objective": "emo"})
+    >>> "    dropout: 0.1" in yaml_text, "export_folder: null" in yaml_text
+    (True, True)
     """
     audio = model.audio_encoder
     text = model.text_encoder
@@ -355,6 +373,16 @@ def export_for_inference(model, label_encoder, hparams, folder):
     -------
     str
         The folder.
+
+    Example
+    -------
+    A complete export of a small random model (see ``save_tiny_export``):
+
+    >>> import tempfile
+    >>> folder = save_tiny_export(os.path.join(tempfile.mkdtemp(), "m"))
+    >>> sorted(os.listdir(folder))  # doctest: +NORMALIZE_WHITESPACE
+    ['custom_interface.py', 'hyperparams.yaml', 'label_encoder.txt',
+     'model.ckpt', 'prompt_embeddings.ckpt', 'ssl_model', 'text_model']
     """
     folder = os.path.abspath(folder)
     # Leftovers of an export that was interrupted (by any process)
@@ -423,9 +451,10 @@ def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0):
     Example
     -------
     >>> import tempfile
-    >>> folder = save_tiny_export(os.path.join(tempfile.mkdtemp(), "m"))
-    >>> sorted(os.listdir(folder))[:3]
-    ['custom_interface.py', 'hyperparams.yaml', 'label_encoder.txt']
+    >>> folder = save_tiny_export(
+    ...     os.path.join(tempfile.mkdtemp(), "m"), gender=False)
+    >>> "gender_prompts: null" in open(f"{folder}/hyperparams.yaml").read()
+    True
     """
     from speechbrain.dataio.encoder import CategoricalEncoder
     from speechbrain.integrations.huggingface import TextEncoder, Wav2Vec2

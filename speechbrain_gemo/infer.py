@@ -227,16 +227,31 @@ def make_batches(durations, max_batch_seconds, max_batch_size, long_seconds):
 
 
 def _error_text(err):
-    message = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {message[0] if message else ''}"
+    from speechbrain_gemo.inference import _first_sentence
+
+    # the row already names the file
+    message = getattr(err, "reason", None) or _first_sentence(err)
+    return f"{type(err).__name__}: {message}"
 
 
 def _duration(path):
+    """Duration from the file header (cheap), with the errors of
+    ``GEmoCLAP.load_audio``."""
     import soundfile
 
-    info = soundfile.info(path)
+    from speechbrain_gemo.inference import AudioInputError, _first_sentence
+
+    if not os.path.isfile(path):
+        raise AudioInputError("no such file", path)
+    try:
+        info = soundfile.info(path)
+    except Exception as err:
+        raise AudioInputError(
+            f"cannot read audio ({type(err).__name__}: {_first_sentence(err)})",
+            path,
+        ) from err
     if not info.samplerate:
-        raise ValueError("no sample rate")
+        raise AudioInputError("cannot read audio (no sample rate)", path)
     return info.frames / info.samplerate
 
 
@@ -329,6 +344,19 @@ def run_inference(
         success) and, on success, ``label``, ``score``, ``probs`` (class to
         probability) and, with a gender branch, ``gender`` and
         ``gender_score``.
+
+    Example
+    -------
+    >>> import tempfile, soundfile, numpy
+    >>> from speechbrain_gemo.export import save_tiny_export
+    >>> from speechbrain_gemo.inference import GEmoCLAP
+    >>> tmp = tempfile.mkdtemp()
+    >>> model = GEmoCLAP.from_hparams(save_tiny_export(f"{tmp}/m"))
+    >>> soundfile.write(f"{tmp}/a.wav", numpy.zeros(8000), 16000)
+    >>> rows = run_inference(
+    ...     model, [f"{tmp}/a.wav", f"{tmp}/b.wav"], progress=False)
+    >>> rows[0]["label"] in model.labels, rows[1]["error"]
+    (True, 'AudioInputError: no such file')
     """
     from tqdm import tqdm
 
@@ -439,7 +467,9 @@ def classification_report(predictions, targets, labels):
     dict
         What ``speechbrain_gemo.metrics.recall_metrics`` returns, plus
         ``per_class`` (label to ``precision``, ``recall``, ``f1``,
-        ``support``; None where undefined) and ``macro_f1``.
+        ``support``; None where undefined: no prediction of the class,
+        no utterance of it, neither) and ``macro_f1`` (over the classes
+        with a defined F1).
 
     Example
     -------
@@ -458,12 +488,8 @@ def classification_report(predictions, targets, labels):
         hits = matrix[k][k]
         precision = hits / predicted if predicted else None
         recall = hits / support if support else None
-        if precision is None or recall is None:
-            f1 = None
-        elif precision + recall == 0:
-            f1 = 0.0
-        else:
-            f1 = 2 * precision * recall / (precision + recall)
+        # 2 TP / (2 TP + FP + FN): defined unless the class never occurs
+        f1 = 2 * hits / (support + predicted) if support + predicted else None
         per_class[label] = {
             "precision": precision,
             "recall": recall,
@@ -510,12 +536,11 @@ def format_report(report):
             f"{label:<10} {cell(m['precision'])} {cell(m['recall'])} "
             f"{cell(m['f1'])} {m['support']:8d}"
         )
-    lines += [
-        "",
-        f"WAR (accuracy)        {report['WAR']:.4f}",
-        f"UAR (mean recall)     {report['UAR']:.4f}",
-        f"macro-F1              {cell(report['macro_f1']).strip()}",
-        f"utterances scored     {report['num_utterances']}",
+    summary = [
+        ("WAR (accuracy)", f"{report['WAR']:.4f}"),
+        ("UAR (mean recall)", f"{report['UAR']:.4f}"),
+        ("macro-F1", cell(report["macro_f1"]).strip()),
+        ("utterances scored", report["num_utterances"]),
     ]
     for key, text in (
         ("failed", "labelled files that failed"),
@@ -523,7 +548,9 @@ def format_report(report):
         ("not_classified", "labelled files not in the inputs"),
     ):
         if report.get(key):
-            lines.append(f"{text:<22}{report[key]}")
+            summary.append((text, report[key]))
+    lines.append("")
+    lines += [f"{text:<34}{value}" for text, value in summary]
     return "\n".join(lines) + "\n"
 
 
@@ -550,6 +577,18 @@ def write_report(rows, labelled, labels, out_path, title=None):
     dict
         The report (see ``classification_report``), with the paths written
         under ``files``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "p.csv")
+    >>> rows = [{"path": "a.wav", "label": "sad", "error": ""},
+    ...         {"path": "b.wav", "error": "AudioInputError: empty"}]
+    >>> labelled = [{"path": "a.wav", "label": "sad"},
+    ...             {"path": "b.wav", "label": "neu"}]
+    >>> report = write_report(rows, labelled, ["neu", "sad"], out)
+    >>> report["WAR"], report["failed"], sorted(report["files"])
+    (1.0, 1, ['json', 'png', 'txt'])
     """
     predicted = {path_key(r["path"]): r for r in rows}
     predictions, targets = [], []
@@ -574,6 +613,8 @@ def write_report(rows, labelled, labels, out_path, title=None):
         )
     report = classification_report(predictions, targets, list(labels))
     report.update(counts)
+    if title:
+        title = f"{title}: WAR {report['WAR']:.3f}, UAR {report['UAR']:.3f}"
     stem = os.path.splitext(out_path)[0]
     files = {"json": f"{stem}_report.json", "txt": f"{stem}_report.txt"}
     try:
@@ -669,6 +710,16 @@ def main(argv=None):
     -------
     int
         The exit status (see the module docstring).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_gemo.export import save_tiny_export
+    >>> tmp = tempfile.mkdtemp()
+    >>> model = save_tiny_export(f"{tmp}/m")
+    >>> main(["--model", model, f"{tmp}/missing.wav", "--out",
+    ...       f"{tmp}/p.csv", "--no-progress"])  # every file failed
+    1
     """
     args = parse_args(argv)
     labelled = read_list(args.labels, args.data_root) if args.labels else []
@@ -711,9 +762,8 @@ def main(argv=None):
     )
     if labelled:
         try:
-            report = write_report(
-                rows, labelled, labels, args.out, title=args.model
-            )
+            name = os.path.basename(os.path.normpath(args.model))
+            report = write_report(rows, labelled, labels, args.out, title=name)
             print(
                 f"WAR {report['WAR']:.4f}  UAR {report['UAR']:.4f} on "
                 f"{report['num_utterances']} files -> "

@@ -146,9 +146,18 @@ def load_checkpoint(path):
     except Exception as err:
         raise ExportLoadError(
             "the file is damaged or not a tensor checkpoint "
-            f"({type(err).__name__}: {str(err).strip()[:200]})",
+            f"({type(err).__name__}: {_first_sentence(err)})",
             path,
         ) from err
+
+
+def _first_sentence(err):
+    # Library messages can run to pages; the first sentence says enough
+    text = " ".join(str(err).split())
+    if len(text) <= 200:
+        return text
+    end = text.find(". ")
+    return text[: end + 1] if 0 < end < 300 else text[:300]
 
 
 @register_checkpoint_hooks
@@ -458,8 +467,9 @@ class GEmoCLAP(Pretrained):
         savedir : str, optional
             Where to link the small files (local source) or download the
             folder (hub id).
-        overrides : dict, optional
-            Hyperparameter overrides, e.g. ``{"window_seconds": 30.0}``.
+        overrides : dict or str, optional
+            Hyperparameter overrides, e.g. ``{"window_seconds": 30.0}``
+            (or the same as YAML text).
         **kwargs : dict
             Passed to SpeechBrain's ``pretrained_from_hparams`` (e.g.
             ``run_opts={"device": "cuda:0"}``, ``fetch_config``).
@@ -470,6 +480,10 @@ class GEmoCLAP(Pretrained):
             The loaded interface.
         """
         folder = resolve_source(source, savedir, kwargs.get("fetch_config"))
+        if isinstance(overrides, str):  # YAML text, as SpeechBrain allows
+            import ruamel.yaml
+
+            overrides = ruamel.yaml.YAML(typ="safe").load(overrides)
         overrides = dict(overrides or {})
         overrides.setdefault("export_folder", folder)
         if savedir is not None and "fetch_config" not in kwargs:
@@ -558,6 +572,9 @@ class GEmoCLAP(Pretrained):
             for k, v in hparams["head_weights"].data.items()
             if k.startswith("text_encoder.")
         }
+        # Everything else is now in the modules: no second copy
+        hparams["head_weights"].data = None
+        holder.data = None
 
     def _load_label_encoder(self, hparams):
         path = os.path.join(self.export_folder, "label_encoder.txt")
@@ -752,14 +769,15 @@ class GEmoCLAP(Pretrained):
         except AudioInputError:
             raise
         except Exception as err:
-            message = str(err).strip().splitlines()[0] if str(err) else ""
             raise AudioInputError(
-                f"cannot read audio ({type(err).__name__}: {message})", path
+                f"cannot read audio ({type(err).__name__}: "
+                f"{_first_sentence(err)})",
+                path,
             ) from err
         self._check_signal(signal, path)
         return signal
 
-    def _check_signal(self, signal, name):
+    def _check_signal(self, signal, name, check_values=True):
         samples = signal.shape[0]
         if samples == 0:
             raise AudioInputError("the audio is empty", name)
@@ -772,7 +790,7 @@ class GEmoCLAP(Pretrained):
                 "ms)",
                 name,
             )
-        if not torch.isfinite(signal).all():
+        if check_values and not torch.isfinite(signal).all():
             raise AudioInputError("the audio has NaN or infinite samples", name)
 
     def _prepare_batch(self, wavs, wav_lens, names=None):
@@ -794,9 +812,15 @@ class GEmoCLAP(Pretrained):
             wav_lens = torch.ones(wavs.shape[0], device=self.device)
         wav_lens = torch.as_tensor(wav_lens, device=self.device).float()
         samples = torch.round(wav_lens * wavs.shape[1]).long()
-        for i, count in enumerate(samples.tolist()):
+        counts = samples.tolist()
+        for i, count in enumerate(counts):
             name = names[i] if names else f"batch item {i}"
-            self._check_signal(wavs[i, :count], name)
+            self._check_signal(wavs[i, :count], name, check_values=False)
+        # One check for the whole batch; per item only to name the culprit
+        if not torch.isfinite(wavs).all():
+            for i, count in enumerate(counts):
+                name = names[i] if names else f"batch item {i}"
+                self._check_signal(wavs[i, :count], name)
         return wavs, wav_lens, samples
 
     def _window_sizes(self, window_seconds, overlap_seconds):

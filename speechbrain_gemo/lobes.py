@@ -279,6 +279,14 @@ class SSLAudioEncoder(nn.Module):
     layernorm : bool
         If True, layer-normalise (per frame, no affine parameters) each
         hidden state before the weighted sum, or the last hidden state.
+    layerdrop : float, optional
+        Sets the SSL model's LayerDrop probability (None keeps its
+        config's, 0.1 for most released models). LayerDrop skips whole
+        layers in training, so a step leaves their parameters without
+        gradient (DDP then needs ``find_unused_parameters``) and the
+        weighted sum would see fewer hidden states: with
+        ``layer_weighting`` it is set to 0 (and any other value is an
+        error).
 
     Example
     -------
@@ -304,9 +312,20 @@ class SSLAudioEncoder(nn.Module):
         dropout=0.0,
         normalize_wav=True,
         layernorm=False,
+        layerdrop=None,
     ):
         super().__init__()
         _check_ssl_model(ssl_model, layer_weighting)
+        config = ssl_model.model.config
+        if layer_weighting and layerdrop is None:
+            layerdrop = 0.0
+        if layer_weighting and layerdrop > 0:
+            raise ValueError(
+                f"layer_weighting needs every layer, but layerdrop={layerdrop}"
+                " would skip some in training: use layerdrop=0.0"
+            )
+        if layerdrop is not None:
+            config.layerdrop = float(layerdrop)
         self.ssl_model = ssl_model
         self.wrapper_normalize_wav = bool(ssl_model.normalize_wav)
         ssl_model.normalize_wav = False

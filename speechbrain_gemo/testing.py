@@ -22,7 +22,6 @@ SSL_KINDS = ("wavlm", "hubert", "wav2vec2", "data2vec")
 # The real models' seven-layer CNN (320x downsampling, 20 ms frames) with
 # few channels, so frame counts and receptive field match the real ones.
 _CNN = dict(
-    conv_dim=(32, 32, 32, 32, 32, 32, 32),
     conv_stride=(5, 2, 2, 2, 2, 2, 2),
     conv_kernel=(10, 3, 3, 3, 3, 2, 2),
     feat_extract_norm="layer",
@@ -40,7 +39,7 @@ _TEXT_CORPUS = [
 ]
 
 
-def _ssl_config(kind, hidden_size, num_layers):
+def _ssl_config(kind, hidden_size, num_layers, conv_channels):
     import transformers
 
     common = dict(
@@ -52,6 +51,7 @@ def _ssl_config(kind, hidden_size, num_layers):
         num_conv_pos_embedding_groups=2,
         do_stable_layer_norm=True,
         mask_time_prob=0.0,
+        conv_dim=(conv_channels,) * 7,
         **_CNN,
     )
     if kind == "wavlm":
@@ -70,7 +70,9 @@ def _ssl_config(kind, hidden_size, num_layers):
     raise ValueError(f"Unknown SSL model kind {kind!r}; expected {SSL_KINDS}")
 
 
-def save_tiny_ssl_model(kind, folder, hidden_size=32, num_layers=2, seed=0):
+def save_tiny_ssl_model(
+    kind, folder, hidden_size=32, num_layers=2, seed=0, conv_channels=32
+):
     """Saves a small randomly initialised SSL speech model to ``folder``.
 
     Arguments
@@ -85,6 +87,8 @@ def save_tiny_ssl_model(kind, folder, hidden_size=32, num_layers=2, seed=0):
         Number of transformer layers.
     seed : int
         Seed of the random initialisation.
+    conv_channels : int
+        Channels of each of the seven CNN layers (512 in the real models).
 
     Returns
     -------
@@ -101,7 +105,7 @@ def save_tiny_ssl_model(kind, folder, hidden_size=32, num_layers=2, seed=0):
     """
     import transformers
 
-    config = _ssl_config(kind, hidden_size, num_layers)
+    config = _ssl_config(kind, hidden_size, num_layers, conv_channels)
     torch.manual_seed(seed)
     model = transformers.AutoModel.from_config(config)
     os.makedirs(folder, exist_ok=True)

@@ -85,3 +85,54 @@ def _patch_speechbrain_lazy_modules():
 
 
 _patch_speechbrain_lazy_modules()
+
+
+# The same block for every Python subprocess the tests start (train.py,
+# torchrun, ...): a sitecustomize module on PYTHONPATH patches the socket
+# at interpreter start-up, and HF_HUB_OFFLINE stops hub look-ups.
+_OFFLINE_SITECUSTOMIZE = '''\
+"""Written by tests/conftest.py: the test subprocesses have no network."""
+import socket
+
+_LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _allowed(sock, address):
+    host = address[0] if isinstance(address, tuple) else address
+    return sock.family == socket.AF_UNIX or host in _LOCAL_HOSTS
+
+
+def _guarded_connect(sock, address):
+    if _allowed(sock, address):
+        return _real_connect(sock, address)
+    raise OSError(f"Network access blocked in tests (tried {address!r})")
+
+
+def _guarded_connect_ex(sock, address):
+    if _allowed(sock, address):
+        return _real_connect_ex(sock, address)
+    raise OSError(f"Network access blocked in tests (tried {address!r})")
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+'''
+
+
+@pytest.fixture(autouse=True, scope="session")
+def block_network_in_subprocesses(tmp_path_factory):
+    """Makes non-local connections fail in Python subprocesses too."""
+    folder = tmp_path_factory.mktemp("offline_site")
+    (folder / "sitecustomize.py").write_text(_OFFLINE_SITECUSTOMIZE)
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "HF_HUB_OFFLINE")}
+    paths = [str(folder)] + [p for p in [saved["PYTHONPATH"]] if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    yield str(folder)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

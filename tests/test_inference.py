@@ -29,9 +29,11 @@ SR = 16000
 pytestmark = pytest.mark.xdist_group("recipe")
 
 # Run in a fresh interpreter with every socket connection refused, before
-# anything is imported: loading and classifying must not need the network
+# anything is imported: loading and classifying must not need the network.
+# It then classifies a 20 s and a 3 min file and reports the growth of the
+# peak memory between the two.
 FRESH_PROCESS = r"""
-import json, socket, sys, time
+import json, resource, socket, sys, time
 
 def _refuse(*args, **kwargs):
     raise OSError("network disabled in this test")
@@ -39,20 +41,24 @@ def _refuse(*args, **kwargs):
 socket.socket.connect = _refuse
 socket.socket.connect_ex = _refuse
 socket.getaddrinfo = _refuse
-start = time.time()
 import torch
 from speechbrain_gemo.inference import GEmoCLAP
 
-model = GEmoCLAP.from_hparams(source=sys.argv[1], savedir=sys.argv[2])
-paths = json.loads(sys.argv[3])
-signals = [model.load_audio(p) for p in paths]
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+export, savedir, paths, short, long = sys.argv[1:]
+start = time.time()
+model = GEmoCLAP.from_hparams(source=export, savedir=savedir)
+load_seconds = time.time() - start
+signals = [model.load_audio(p) for p in json.loads(paths)]
 lengths = torch.tensor([len(s) for s in signals], dtype=torch.float)
 wavs = torch.nn.utils.rnn.pad_sequence(signals, batch_first=True)
 out = model.predict_batch(wavs, lengths / lengths.max())
 prob, score, index, text_lab = model.classify_batch(
     wavs, lengths / lengths.max()
 )
-print(json.dumps({
+result = {
     "probs": out["probs"].tolist(),
     "classify_probs": prob.tolist(),
     "text_lab": text_lab,
@@ -60,28 +66,14 @@ print(json.dumps({
     "gender_probs": out["gender_probs"].tolist(),
     "gender_labels": list(out["gender_labels"]),
     "text_model_loaded": model.text_model_loaded,
-    "seconds": time.time() - start,
-}))
-"""
-
-MEMORY = r"""
-import json, resource, sys
-import torch
-from speechbrain_gemo.inference import GEmoCLAP
-
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
+    "load_seconds": load_seconds,
+}
 torch.set_num_threads(1)
-model = GEmoCLAP.from_hparams(source=sys.argv[1])
-short = model.classify_file(sys.argv[2])[0]
+model.classify_file(short)
 after_short = peak_mb()
-long = model.classify_file(sys.argv[3])[0]
-print(json.dumps({
-    "growth_mb": peak_mb() - after_short,
-    "short": short.tolist(),
-    "long": long.tolist(),
-}))
+result["long_probs"] = model.classify_file(long)[0].tolist()
+result["growth_mb"] = peak_mb() - after_short
+print(json.dumps(result))
 """
 
 
@@ -140,8 +132,9 @@ def model(run):
     return GEmoCLAP.from_hparams(source=run["export"])
 
 
-def _write(path, signal, sample_rate=SR):
-    soundfile.write(path, np.asarray(signal, dtype="float32"), sample_rate)
+def _write(path, signal, sample_rate=SR, subtype="FLOAT"):
+    signal = np.asarray(signal, dtype="float32")
+    soundfile.write(path, signal, sample_rate, subtype=subtype)
     return path
 
 
@@ -155,10 +148,13 @@ def _tone(seconds, sample_rate=SR, seed=0):
     )
 
 
-@pytest.mark.slow
-def test_fresh_offline_process_matches_brain_model(run, tmp_path):
-    from speechbrain_gemo.recipe_hparams import load_recipe_hparams
-
+@pytest.fixture(scope="module")
+def fresh(run):
+    """What the fresh, offline process printed (see FRESH_PROCESS)."""
+    root = run["root"]
+    short = _write(root / "20s.wav", _tone(20.0, seed=6), subtype="PCM_16")
+    long = root / "180s.wav"
+    soundfile.write(long, np.tile(_tone(20.0, seed=6), 9), SR, "PCM_16")
     utts = sorted(run["test_wavs"])
     paths = [run["test_wavs"][u] for u in utts]
     result = subprocess.run(
@@ -167,16 +163,27 @@ def test_fresh_offline_process_matches_brain_model(run, tmp_path):
             "-c",
             FRESH_PROCESS,
             run["export"],
-            str(tmp_path / "savedir"),
+            str(root / "savedir"),
             json.dumps(paths),
+            str(short),
+            str(long),
         ],
         env=_env(),
         capture_output=True,
         text=True,
-        cwd=str(tmp_path),
+        cwd=str(root),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    fresh = json.loads(result.stdout.strip().splitlines()[-1])
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out["utts"], out["paths"] = utts, paths
+    return out
+
+
+@pytest.mark.slow
+def test_fresh_offline_process_matches_brain_model(run, fresh):
+    from speechbrain_gemo.recipe_hparams import load_recipe_hparams
+
+    utts, paths = fresh["utts"], fresh["paths"]
     # classification used the cached prompt embeddings only
     assert fresh["text_model_loaded"] is False
     assert fresh["labels"] == ["neu", "hap", "ang", "sad"]
@@ -305,12 +312,14 @@ def test_resampling_and_stereo(model, tmp_path):
 
     # channels are averaged
     left, right = _tone(0.5, seed=1), _tone(0.5, seed=2)
-    stereo = _write(tmp_path / "lr.flac", np.stack([left, right], 1))
+    stereo = _write(
+        tmp_path / "lr.flac", np.stack([left, right], 1), subtype="PCM_24"
+    )
     mix = torch.from_numpy((left + right) / 2)
     torch.testing.assert_close(
         model.classify_file(str(stereo))[0],
         model.classify_batch(mix)[0],
-        atol=1e-4,  # FLAC stores 16-bit samples
+        atol=1e-4,  # FLAC stores integer samples
         rtol=0,
     )
     batch = torch.stack([torch.from_numpy(left), torch.from_numpy(right)], 1)
@@ -376,22 +385,12 @@ def test_windows_of_a_repeated_segment_match_the_segment(model):
 
 
 @pytest.mark.slow
-def test_long_file_memory_is_bounded_by_the_window(run, tmp_path):
-    short = _write(tmp_path / "20s.wav", _tone(20.0, seed=6))
-    long = tmp_path / "180s.wav"
-    soundfile.write(long, np.tile(_tone(20.0, seed=6), 9), SR, "PCM_16")
-    result = subprocess.run(
-        [sys.executable, "-c", MEMORY, run["export"], str(short), str(long)],
-        env=_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    # 9x the audio: only the waveform buffers grow (about 12 MB of float32
-    # per copy), not the SSL activations (>400 MB unwindowed for 60 s)
-    assert out["growth_mb"] < 80, out
-    assert sum(out["long"][0]) == pytest.approx(1.0, abs=1e-5)
+def test_long_file_memory_is_bounded_by_the_window(fresh):
+    # 9x the audio of the 20 s file: only the waveform buffers grow (about
+    # 12 MB of float32 per copy), not the SSL activations (>400 MB for 60 s
+    # unwindowed)
+    assert fresh["growth_mb"] < 80, fresh["growth_mb"]
+    assert sum(fresh["long_probs"][0]) == pytest.approx(1.0, abs=1e-5)
 
 
 def _damaged_copy(export, tmp_path):
@@ -450,3 +449,59 @@ def test_sources_that_are_not_there():
     # a hub id, offline: a clear error, no traceback from deep inside
     with pytest.raises(OSError, match="not a local folder"):
         GEmoCLAP.from_hparams(source="nobody-here/no-such-gemo-model")
+
+
+def test_export_round_trip_of_other_settings(
+    tiny_ssl_dirs, tiny_roberta_dir, tmp_path
+):
+    """Layer weighting, MLP heads, first-token pooling, data2vec, no gender:
+    the export rebuilds the trained layout."""
+    from speechbrain.dataio.encoder import CategoricalEncoder
+    from speechbrain.integrations.huggingface import TextEncoder, Wav2Vec2
+
+    from speechbrain_gemo.export import export_for_inference
+    from speechbrain_gemo.lobes import SSLAudioEncoder, TextPromptEncoder
+    from speechbrain_gemo.model import GEmoCLAPModel
+
+    ssl_dir = tiny_ssl_dirs["data2vec"]
+    torch.manual_seed(0)
+    trained = GEmoCLAPModel(
+        SSLAudioEncoder(
+            Wav2Vec2(ssl_dir, save_path=ssl_dir, output_all_hiddens=True),
+            12,
+            layer_weighting=True,
+            projection_hidden_size=24,
+            layernorm=True,
+        ),
+        TextPromptEncoder(
+            TextEncoder(tiny_roberta_dir, save_path=tiny_roberta_dir),
+            12,
+            pooling="first",
+            projection_hidden_size=20,
+            dropout=0.2,
+        ),
+        {"calm": ["A calm voice.", "Calm."], "tense": ["A tense voice."]},
+    )
+    with torch.no_grad():
+        trained.audio_encoder.layer_weights.normal_()
+    trained.eval()
+    encoder = CategoricalEncoder()
+    encoder.update_from_iterable(["calm", "tense"])
+    folder = export_for_inference(
+        trained,
+        encoder,
+        {"objective": "emo", "sample_rate": SR},
+        tmp_path / "m",
+    )
+    loaded = GEmoCLAP.from_hparams(source=folder)
+    assert loaded.labels == ("calm", "tense") and not loaded.has_gender
+    wavs, lens = torch.randn(3, 9000), torch.tensor([1.0, 0.5, 0.8])
+    with torch.no_grad():
+        expected = trained.predict_emotion(wavs, lens)
+        texts = trained.encode_text(["A sad voice."])
+    torch.testing.assert_close(
+        loaded.classify_batch(wavs, lens)[0], expected, atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        loaded.encode_text(["A sad voice."]), texts, atol=1e-5, rtol=0
+    )

@@ -264,3 +264,56 @@ def test_ddp_two_processes_on_cpu(
     # is still counted once
     assert metrics["num_utterances"] in (14, 15, 16)
     assert os.path.isfile(os.path.join(output, "export", "model.ckpt"))
+
+
+def test_speechbrain_recipe_test_row(
+    tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    """The row of tests/recipes/IEMOCAP.csv runs as SpeechBrain's recipe
+    tests would run it (from SpeechBrain's root, with its tests/samples),
+    hub models replaced by local ones since this machine is offline."""
+    import numpy as np
+    import soundfile
+
+    with open(os.path.join(ROOT, "tests", "recipes", "IEMOCAP.csv")) as f:
+        (row,) = list(csv.DictReader(f))
+    # SpeechBrain's checkout: its sample wavs, and this recipe copied in
+    sb_root = tmp_path / "speechbrain"
+    samples = sb_root / "tests" / "samples" / "ASR"
+    samples.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for spk in (1, 2):
+        for snt in range(1, 5):
+            wav = 0.1 * rng.standard_normal(16000).astype("float32")
+            soundfile.write(samples / f"spk{spk}_snt{snt}.wav", wav, 16000)
+    os.symlink(os.path.join(ROOT, "recipes"), sb_root / "recipes")
+
+    flags = row["test_debug_flags"].split()
+    flags = [
+        f"--audio_source={tiny_wavlm_dir}"
+        if f.startswith("--audio_source")
+        else f"--text_source={tiny_roberta_dir}"
+        if f.startswith("--text_source")
+        else f
+        for f in flags
+    ]
+    output = tmp_path / "out"
+    command = [
+        sys.executable,
+        row["Script_file"],
+        row["Hparam_file"],
+        f"--output_folder={output}",
+        "--device=cpu",
+        *flags,
+    ]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        command, cwd=sb_root, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    checks = row["test_debug_checks"]
+    files = checks[checks.index("[") + 1 : checks.index("]")].split(",")
+    for name in files:
+        assert (output / name).is_file(), name
+    with open(output / "test_metrics.json") as f:
+        assert json.load(f)["num_utterances"] == 8

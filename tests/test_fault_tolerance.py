@@ -1,0 +1,399 @@
+"""Fault tolerance of the recipe (issue 9): kill and resume, complete-only
+checkpoints, reproducibility, bad data during training, long training
+utterances, and no network in the tests' subprocesses.
+
+The slow tests run ``train.py`` as a subprocess on tiny local models; the
+kill-and-resume test interrupts it with SIGKILL at chosen moments through
+the ``GEMO_TEST_KILL_AT`` test hook (``speechbrain_gemo.checkpoints``).
+"""
+
+import glob
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from speechbrain.utils.checkpoints import Checkpointer
+from speechbrain.utils.epoch_loop import EpochCounter
+
+from speechbrain_gemo.checkpoints import (
+    KILL_ENV,
+    MANIFEST_NAME,
+    CompleteCheckpointer,
+    checkpoint_is_complete,
+)
+from speechbrain_gemo.data.iemocap import prepare_iemocap
+from speechbrain_gemo.testing import write_tiny_iemocap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECIPE = os.path.join(ROOT, "recipes", "IEMOCAP", "gemo_clap")
+KILLED = -signal.SIGKILL
+
+pytestmark = pytest.mark.xdist_group("fault")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("iemocap"))
+    write_tiny_iemocap(folder, utterances_per_speaker=6)
+    return folder
+
+
+def run_train(corpus, models, output, *extra, epochs=2, kill_at=None):
+    """Runs train.py, killed at ``kill_at`` if given (see kill_point)."""
+    ssl_dir, text_dir = models
+    command = [
+        sys.executable,
+        "train.py",
+        "hparams/sl_wavlm.yaml",
+        f"--data_folder={corpus}",
+        f"--output_folder={output}",
+        f"--audio_source={ssl_dir}",
+        f"--text_source={text_dir}",
+        "--expected_utterances=null",
+        "--embedding_dim=16",
+        "--batch_size=8",
+        "--num_workers=0",
+        f"--number_of_epochs={epochs}",
+        "--device=cpu",
+        "--noprogressbar",
+        *extra,
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop(KILL_ENV, None)
+    if kill_at:
+        env[KILL_ENV] = kill_at
+    result = subprocess.run(
+        command, cwd=RECIPE, env=env, capture_output=True, text=True
+    )
+    # SpeechBrain logs to stdout, errors go to stderr
+    result.log = result.stdout + result.stderr
+    return result
+
+
+def prepare(corpus, output):
+    """The manifests train.py would write (common.yaml's defaults)."""
+    return prepare_iemocap(
+        corpus,
+        os.path.join(output, "save"),
+        test_session=1,
+        valid_ratio=0.1,
+        seed=1986,
+        expected_utterances=None,
+    )
+
+
+def first_train_utterance(paths, data):
+    with open(paths["train"]) as f:
+        utt_id, entry = sorted(json.load(f).items())[0]
+    return utt_id, entry["wav"].replace("{data_root}", data)
+
+
+def checkpoint_dirs(output):
+    return sorted(glob.glob(os.path.join(output, "save", "CKPT+*")))
+
+
+def epochs_logged(output):
+    with open(os.path.join(output, "train_log.txt")) as f:
+        return [
+            int(line.split(",")[0].split(":")[1])
+            for line in f
+            if line.startswith("epoch:")
+        ]
+
+
+@pytest.fixture
+def models(tiny_wavlm_dir, tiny_roberta_dir):
+    return tiny_wavlm_dir, tiny_roberta_dir
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def test_partial_checkpoints_are_never_loaded(tmp_path):
+    layer = torch.nn.Linear(3, 3)
+    counter = EpochCounter(5)
+    recoverables = {"layer": layer, "counter": counter}
+    ckpt = CompleteCheckpointer(tmp_path, recoverables)
+    good = ckpt.save_checkpoint(meta={"UAR": 0.5})
+
+    # What a run killed at various moments of a later save (or of a
+    # deletion) leaves: the manifest not yet written; a truncated file; an
+    # empty CKPT.yaml; no CKPT.yaml at all
+    plain = Checkpointer(tmp_path, recoverables)
+    partial = []
+    for damage in ("no_manifest", "truncated", "empty_meta", "no_meta"):
+        saved = ckpt.save_checkpoint(meta={"UAR": 0.9}, name=damage)
+        if damage == "no_manifest":
+            (saved.path / MANIFEST_NAME).unlink()
+        elif damage == "truncated":
+            data = (saved.path / "layer.ckpt").read_bytes()
+            (saved.path / "layer.ckpt").write_bytes(data[: len(data) // 2])
+            # SpeechBrain's own Checkpointer would resume from it
+            assert plain.find_checkpoint().path == saved.path
+            assert plain.find_checkpoint(max_key="UAR").path != good.path
+        elif damage == "empty_meta":
+            (saved.path / "CKPT.yaml").write_text("")
+        else:
+            (saved.path / "CKPT.yaml").unlink()
+        partial.append(saved.path)
+
+    assert [c.path for c in ckpt.list_checkpoints()] == [good.path]
+    assert ckpt.find_checkpoint(max_key="UAR").path == good.path
+    assert ckpt.recover_if_possible().path == good.path
+    assert sorted(ckpt.remove_incomplete()) == sorted(partial)
+    assert [p.name for p in tmp_path.iterdir()] == [good.path.name]
+
+    # a checkpoint written by SpeechBrain's Checkpointer is still valid
+    legacy = plain.save_checkpoint(meta={"UAR": 0.7})
+    assert checkpoint_is_complete(legacy.path)
+    assert ckpt.find_checkpoint(max_key="UAR").path == legacy.path
+
+
+def test_nonfinite_batches_are_skipped_up_to_the_patience():
+    from speechbrain_gemo.brain import GEmoCLAPBrain
+
+    class NaNBrain(GEmoCLAPBrain):
+        def compute_forward(self, batch, stage):
+            return {}
+
+        def compute_objectives(self, predictions, batch, stage):
+            return torch.tensor(float("nan"), requires_grad=True)
+
+    brain = NaNBrain(
+        modules={"layer": torch.nn.Linear(2, 2)},
+        hparams={},
+        run_opts={"device": "cpu", "nonfinite_patience": 2},
+    )
+    brain.skipped_batches = brain.nonfinite_count = 0
+    batch = SimpleNamespace(id=["utt1", "utt2"])
+    for expected in (1, 2):
+        assert not torch.isfinite(brain.fit_batch(batch))
+        assert brain.skipped_batches == brain.nonfinite_count == expected
+    with pytest.raises(ValueError, match="patience is exhausted"):
+        brain.fit_batch(batch)
+
+
+# ----------------------------------------------------------------- audio data
+
+
+def load_train_module():
+    sys.path.insert(0, RECIPE)  # iemocap_prepare
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "gemo_clap_train", os.path.join(RECIPE, "train.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(RECIPE)
+    return module
+
+
+def test_max_train_seconds_bounds_batches_and_missing_wavs_raise(tmp_path):
+    from speechbrain.dataio.batch import PaddedBatch
+
+    data = str(tmp_path / "data")
+    write_tiny_iemocap(data, utterances_per_speaker=6)
+    paths = prepare(data, str(tmp_path))
+    long_id, long_wav = first_train_utterance(paths, data)
+    # a 3-minute training utterance after preparation
+    soundfile.write(long_wav, np.zeros(180 * 16000, "float32"), 16000)
+    train = load_train_module()
+    hparams = {
+        "max_train_seconds": 0.5,
+        "sample_rate": 16000,
+        "data_folder": data,
+        "save_folder": str(tmp_path / "save"),
+        **{f"{s}_annotation": paths[s] for s in ("train", "valid", "test")},
+    }
+    datasets, _ = train.dataio_prep(hparams, ["neu", "hap", "ang", "sad"])
+    items = [datasets["train"][i] for i in range(len(datasets["train"]))]
+    batch = PaddedBatch(items)
+    assert batch.sig.data.shape[1] == 8000
+    assert max(len(item["sig"]) for item in items) == 8000
+    # validation and test utterances are never cropped
+    hparams["max_train_seconds"] = None
+    datasets, _ = train.dataio_prep(hparams, ["neu", "hap", "ang", "sad"])
+    sizes = {item["id"]: len(item["sig"]) for item in datasets["train"]}
+    assert sizes[long_id] == 180 * 16000
+
+    os.remove(long_wav)
+    with pytest.raises(FileNotFoundError, match="Audio file missing") as err:
+        [item["sig"] for item in datasets["train"]]
+    assert long_wav in str(err.value) and long_id in str(err.value)
+
+
+# -------------------------------------------------------------------- offline
+
+
+def test_subprocesses_have_no_network():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    code = (
+        "import os, socket\n"
+        f"socket.create_connection(('127.0.0.1', {port})).close()\n"
+        "print('local ok', os.environ['HF_HUB_OFFLINE'])\n"
+        "socket.create_connection(('192.0.2.1', 443), timeout=5)\n"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True
+        )
+    finally:
+        server.close()
+    assert result.stdout.strip() == "local ok 1"
+    assert result.returncode != 0
+    assert "Network access blocked in tests" in result.stderr
+
+
+# -------------------------------------------------------- end-to-end: kills
+
+
+@pytest.mark.slow
+def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
+    output = str(tmp_path / "run")
+
+    def run(kill_at=None):
+        result = run_train(
+            corpus, models, output, "--ckpt_interval_steps=2", kill_at=kill_at
+        )
+        expected = KILLED if kill_at else 0
+        assert result.returncode == expected, result.log[-3000:]
+        return result.log
+
+    # 35 training utterances: 5 batches per epoch; intra-epoch checkpoints
+    # every 2 steps. Killed in the middle of epoch 1 (after step 3)
+    run("train_step:3")
+    [intra] = checkpoint_dirs(output)
+    assert checkpoint_is_complete(intra)
+    with open(os.path.join(intra, "CKPT.yaml")) as f:
+        assert "end-of-epoch: false" in f.read()
+
+    # resumed after step 2; killed while saving the end-of-epoch checkpoint
+    # (after the model files, before the optimisers' and the manifest)
+    log = run("ckpt_save:2")
+    assert "Resuming epoch 1 after batch 2" in log
+    partial = [
+        p for p in checkpoint_dirs(output) if not checkpoint_is_complete(p)
+    ]
+    assert len(partial) == 1
+    assert os.path.isfile(os.path.join(partial[0], "model.ckpt"))
+    assert not os.path.exists(os.path.join(partial[0], "model_optimizer.ckpt"))
+    # the epoch went on where it stopped: the step-4 checkpoint has the
+    # data loader 4 batches into the epoch, not 2
+    [intra] = [p for p in checkpoint_dirs(output) if p not in partial]
+    with open(os.path.join(intra, "dataloader-TRAIN.ckpt")) as f:
+        assert f.read() == "4"
+    with open(os.path.join(intra, "brain.ckpt")) as f:
+        assert "step: 4" in f.read()
+
+    # the partial checkpoint is removed, not loaded: resumed after step 4
+    # (the last complete one); killed during validation
+    log = run("valid_step:1")
+    assert f"Removing incomplete checkpoint {partial[0]}" in log
+    assert "Resuming epoch 1 after batch 4" in log
+
+    # training finishes; killed after the predictions, before the metrics
+    run("metrics:1")
+    assert os.path.isfile(os.path.join(output, "test_predictions.csv"))
+    assert not os.path.exists(os.path.join(output, "test_metrics.json"))
+
+    # killed with the export written but not yet renamed into place
+    run("export:1")
+    assert os.path.isfile(os.path.join(output, "test_metrics.json"))
+    assert not os.path.exists(os.path.join(output, "export"))
+    assert glob.glob(os.path.join(output, "export.tmp-*"))
+
+    log = run()
+    assert "Resuming" not in log
+    assert not glob.glob(os.path.join(output, "export.*"))
+    for name in ("hyperparams.yaml", "model.ckpt", "prompt_embeddings.ckpt"):
+        assert os.path.isfile(os.path.join(output, "export", name))
+    with open(os.path.join(output, "test_metrics.json")) as f:
+        assert json.load(f)["num_utterances"] == 10
+    # epoch 1 was logged, then redone after the kill inside its save
+    assert epochs_logged(output) == [1, 1, 2]
+    assert all(checkpoint_is_complete(p) for p in checkpoint_dirs(output))
+
+    # the best checkpoint loads into a freshly built model
+    from speechbrain_gemo.recipe_hparams import load_recipe_hparams
+
+    hparams = load_recipe_hparams(
+        os.path.join(RECIPE, "hparams", "sl_wavlm.yaml"),
+        {
+            "data_folder": corpus,
+            "output_folder": output,
+            "audio_source": models[0],
+            "text_source": models[1],
+            "embedding_dim": 16,
+            "number_of_epochs": 2,
+        },
+    )
+    best = hparams["checkpointer"].recover_if_possible(max_key="UAR")
+    assert best is not None and hparams["epoch_counter"].current in (1, 2)
+    latest = hparams["checkpointer"].find_checkpoint()
+    assert latest.paramfiles["counter"].read_text() == "2"
+    # every tensor file of a checkpoint loads with weights_only=True (the
+    # others are text: step counters and the data loader's position)
+    text_files = {"brain", "counter", "dataloader-TRAIN"}
+    for name, path in latest.paramfiles.items():
+        if name not in text_files:
+            assert torch.load(path, weights_only=True), name
+
+
+# ------------------------------------------------ end-to-end: determinism, data
+
+
+@pytest.mark.slow
+def test_same_seed_same_results_with_a_nan_batch_skipped(models, tmp_path):
+    # one training wav holds NaN samples; training crops are random
+    data = str(tmp_path / "data")
+    write_tiny_iemocap(data, utterances_per_speaker=6)
+    paths = prepare(data, str(tmp_path / "prep"))
+    _, wav = first_train_utterance(paths, data)
+    nan = np.full(soundfile.info(wav).frames, np.nan, dtype="float32")
+    soundfile.write(wav, nan, 16000, subtype="FLOAT")
+
+    outputs = []
+    for name in ("a", "b"):
+        output = str(tmp_path / name)
+        result = run_train(
+            data, models, output, "--max_train_seconds=0.5", epochs=1
+        )
+        assert result.returncode == 0, result.log[-3000:]
+        # the batch with the NaN wav is skipped, counted and logged
+        assert "Non-finite loss on batch" in result.log
+        with open(os.path.join(output, "train_log.txt")) as f:
+            assert "train skipped_batches: 1 " in f.read()
+        outputs.append(output)
+
+    for name in ("test_metrics.json", "test_predictions.csv", "train_log.txt"):
+        contents = []
+        for output in outputs:
+            with open(os.path.join(output, name)) as f:
+                contents.append(f.read())
+        assert contents[0] == contents[1], name
+
+
+@pytest.mark.slow
+def test_wav_removed_after_preparation_stops_the_run(models, tmp_path):
+    data = str(tmp_path / "data")
+    write_tiny_iemocap(data, utterances_per_speaker=6)
+    output = str(tmp_path / "run")
+    utt_id, wav = first_train_utterance(prepare(data, output), data)
+    os.remove(wav)
+    result = run_train(data, models, output, "--skip_prep=True")
+    assert result.returncode == 1
+    assert f"Audio file missing: {wav} (utterance {utt_id})" in result.log
+    assert not checkpoint_dirs(output)

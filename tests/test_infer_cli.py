@@ -1,0 +1,185 @@
+"""The inference command line: ``python -m speechbrain_gemo.infer``."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from speechbrain_gemo.export import save_tiny_export
+from speechbrain_gemo.infer import main, make_batches
+from speechbrain_gemo.inference import GEmoCLAP
+
+LABELS = ["neu", "hap", "ang", "sad"]
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    return save_tiny_export(str(tmp_path_factory.mktemp("cli") / "export"))
+
+
+@pytest.fixture(scope="module")
+def model(export):
+    return GEmoCLAP.from_hparams(source=export)
+
+
+def _tone(seconds, rate, channels=1, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 400) * t)
+    wave = wave + 0.02 * rng.standard_normal(len(t))
+    wave = wave.astype("float32")
+    return np.stack([wave] * channels, axis=1) if channels > 1 else wave
+
+
+@pytest.fixture(scope="module")
+def audio_dir(tmp_path_factory):
+    """Three good files (various rates and channels), a corrupt one, one
+    too short for the model, and a file that is not audio."""
+    folder = tmp_path_factory.mktemp("audio")
+    os.makedirs(folder / "sub")
+    soundfile.write(folder / "a.wav", _tone(0.8, 16000, seed=1), 16000)
+    soundfile.write(folder / "sub" / "b.flac", _tone(1.2, 44100, 2, 2), 44100)
+    soundfile.write(folder / "c.wav", _tone(0.5, 8000, seed=3), 8000)
+    (folder / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" * 8)
+    soundfile.write(folder / "short.wav", _tone(0.01, 16000), 16000)
+    (folder / "notes.txt").write_text("not audio")
+    return folder
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_module_entry_point():
+    result = subprocess.run(
+        [sys.executable, "-m", "speechbrain_gemo.infer", "--help"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0
+    assert "--max_batch_seconds" in result.stdout
+
+
+def test_folder_with_a_corrupt_file(export, model, audio_dir, tmp_path, capsys):
+    out = tmp_path / "out" / "predictions.csv"
+    args = ["--model", export, str(audio_dir), "--out", str(out)]
+    assert main(args + ["--max-batch-seconds", "2.5"]) == 0
+    stderr = capsys.readouterr().err
+    assert "3 of 5 files classified (2 failed)" in stderr
+    assert "5/5" in stderr  # the progress bar
+    rows = _read(out)
+    assert [os.path.relpath(r["path"], audio_dir) for r in rows] == [
+        "a.wav",
+        "broken.wav",
+        "c.wav",
+        "short.wav",
+        os.path.join("sub", "b.flac"),
+    ]
+    assert list(rows[0]) == (
+        ["path", "label", "score"]
+        + [f"prob_{label}" for label in LABELS]
+        + ["gender", "gender_score", "error"]
+    )
+    by_name = {os.path.basename(r["path"]): r for r in rows}
+    assert "cannot read audio" in by_name["broken.wav"]["error"]
+    assert "receptive field" in by_name["short.wav"]["error"]
+    for name in ("a.wav", "b.flac", "c.wav"):
+        row = by_name[name]
+        assert row["error"] == ""
+        probs = [float(row[f"prob_{label}"]) for label in LABELS]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-5)
+        assert row["label"] == LABELS[int(np.argmax(probs))]
+        assert row["gender"] in ("F", "M")
+        # batched by duration = one file at a time
+        single = model.classify_file(row["path"])[0][0].tolist()
+        assert probs == pytest.approx(single, abs=2e-6)
+
+
+def test_labelled_manifest_report(export, audio_dir, tmp_path):
+    manifest = tmp_path / "test.json"
+    entries = {
+        "u1": {"wav": "{data_root}/a.wav", "emo": "neu"},
+        "u2": {"wav": "{data_root}/sub/b.flac", "emo": "sad"},
+        "u3": {"wav": "{data_root}/c.wav", "emo": "sad"},
+        "u4": {"wav": "{data_root}/broken.wav", "emo": "ang"},
+    }
+    manifest.write_text(json.dumps(entries))
+    out = str(tmp_path / "preds.csv")
+    code = main(
+        [
+            "--model",
+            export,
+            "--labels",
+            str(manifest),
+            "--data_root",
+            str(audio_dir),
+            "--out",
+            out,
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    rows = _read(out)
+    assert len(rows) == 4 and rows[3]["error"]
+    with open(tmp_path / "preds_report.json") as f:
+        report = json.load(f)
+    truth = {"a.wav": "neu", "b.flac": "sad", "c.wav": "sad"}
+    correct = sum(
+        r["label"] == truth[os.path.basename(r["path"])] for r in rows[:3]
+    )
+    assert report["num_utterances"] == 3 and report["failed"] == 1
+    assert report["WAR"] == pytest.approx(correct / 3)
+    assert report["labels"] == LABELS
+    assert sum(map(sum, report["confusion_matrix"])) == 3
+    assert report["per_class"]["sad"]["support"] == 2
+    text = (tmp_path / "preds_report.txt").read_text()
+    assert "UAR" in text and "sad" in text
+    png = tmp_path / "preds_confusion.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_csv_list_with_zero_shot_prompts(export, audio_dir, tmp_path):
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"path\n{audio_dir / 'a.wav'}\n{audio_dir / 'c.wav'}\n")
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text(
+        json.dumps({"calm": "A calm voice.", "tense": ["A tense voice."]})
+    )
+    out = str(tmp_path / "zs.csv")
+    args = ["--model", export, str(listing), "--out", out, "--no-progress"]
+    assert main(args + ["--prompts", str(prompts)]) == 0
+    rows = _read(out)
+    assert len(rows) == 2
+    assert {"prob_calm", "prob_tense"} <= set(rows[0])
+    assert all(r["label"] in ("calm", "tense") for r in rows)
+
+
+def test_all_files_failing_exit_code(export, audio_dir, tmp_path):
+    out = str(tmp_path / "p.csv")
+    broken = str(audio_dir / "broken.wav")
+    args = ["--model", export, broken, "--out", out, "--no-progress"]
+    assert main(args) == 1
+    assert _read(out)[0]["error"]
+    with pytest.raises(SystemExit) as info:
+        main(["--model", export])  # nothing to classify
+    assert info.value.code == 2
+
+
+def test_duration_batches():
+    rng = np.random.default_rng(0)
+    durations = list(rng.uniform(0.1, 30.0, 200))
+    batches = make_batches(durations, 60.0, 8, 20.0)
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    for batch in batches:
+        longest = max(durations[i] for i in batch)
+        if longest > 20.0:
+            assert len(batch) == 1
+        else:
+            assert len(batch) <= 8
+            assert len(batch) == 1 or len(batch) * longest <= 60.0
