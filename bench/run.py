@@ -349,8 +349,47 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+# The clock of the timings: "wall" (perf_counter) or "cpu" (process_time,
+# the CPU seconds of this process; see --clock)
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+_CLOCK = {"name": "wall"}
+CLOCK_TEXT = {
+    "wall": "wall (elapsed seconds)",
+    "cpu": "cpu (CPU seconds of the benchmark process, which leaves out "
+    "the time it waits for a core on a machine shared with other jobs)",
+}
+
+
+def set_clock(name):
+    """Chooses the clock of all timings.
+
+    Arguments
+    ---------
+    name : str
+        ``wall`` (elapsed time) or ``cpu`` (CPU time of this process: on a
+        machine shared with other jobs, it leaves out the time this
+        process waits for a core; meaningful on the CPU only, and best
+        with one thread, since idle threads spinning at barriers count).
+    """
+    if name not in CLOCKS:
+        raise ValueError(f"clock must be one of {sorted(CLOCKS)}")
+    _CLOCK["name"] = name
+
+
+def now():
+    """The current reading of the chosen clock.
+
+    Returns
+    -------
+    float
+        Seconds.
+    """
+    return CLOCKS[_CLOCK["name"]]()
+
+
 def time_call(fn, device):
-    """Seconds taken by ``fn()``, with the device synchronised around it.
+    """Seconds taken by ``fn()`` on the chosen clock, with the device
+    synchronised around it.
 
     Arguments
     ---------
@@ -362,14 +401,14 @@ def time_call(fn, device):
     Returns
     -------
     float
-        Wall-clock seconds.
+        Seconds.
     """
     gc.collect()
     sync(device)
-    start = time.perf_counter()
+    start = now()
     fn()
     sync(device)
-    return time.perf_counter() - start
+    return now() - start
 
 
 def interleaved(fns, warmup, repeats, device):
@@ -1090,17 +1129,29 @@ def bench_inference(export_dir, profile, args, work):
         export_dir, os.path.join(work, "savedir"), device
     )
     bare = load_bare_ssl(export_dir, device)
+    # Diagnostic: the same bare model with requires_grad=False on its
+    # parameters, as SpeechBrain's Pretrained(freeze_params=True) leaves
+    # them. On the CPU, PyTorch's matmul then stops folding WavLM's
+    # transposed attention inputs into one matrix product (it runs a
+    # batched product with broadcast weights instead), which costs time.
+    bare_frozen = load_bare_ssl(export_dir, device)
+    bare_frozen.requires_grad_(False)
     text_loaded_before = classifier.text_model_loaded
 
-    def pair(batch_size, seconds):
+    def pair(batch_size, seconds, diagnostic=False):
         wavs, lens = make_wavs(batch_size, seconds, device)
-        return {
+        fns = {
             "gemo": lambda: classify(classifier, wavs, lens, args.precision),
             "bare": lambda: bare_forward(bare, wavs, args.precision),
         }
+        if diagnostic:
+            fns["bare_frozen"] = lambda: bare_forward(
+                bare_frozen, wavs, args.precision
+            )
+        return fns
 
     times = interleaved(
-        pair(profile["batch_size"], profile["seconds"]),
+        pair(profile["batch_size"], profile["seconds"], diagnostic=True),
         max(1, profile["warmup"]),
         profile["inference_repeats"],
         device,
@@ -1111,9 +1162,18 @@ def bench_inference(export_dir, profile, args, work):
         "classify_batch_s": summary(times["gemo"]),
         "bare_forward_s": summary(times["bare"]),
         **ratio_of(times["gemo"], times["bare"]),
+        "ssl_params_requires_grad_in_classifier": any(
+            p.requires_grad for p in classifier.mods.parameters()
+        ),
+        "bare_forward_frozen_params_s": summary(times["bare_frozen"]),
+        "frozen_params_ratio": ratio_of(times["bare_frozen"], times["bare"])[
+            "ratio"
+        ],
     }
+    release(bare_frozen)
+    bare_frozen = None
     rows = []
-    for batch_size in profile["rtf_batches"]:
+    for batch_size in [] if args.no_scaling else profile["rtf_batches"]:
         times = interleaved(
             pair(batch_size, profile["seconds"]),
             1,
@@ -1365,10 +1425,10 @@ def instrument_optimizers(brain, device):
 
         def timed(*args, _original=original, _record=records[name], **kw):
             sync(device)
-            start = time.perf_counter()
+            start = now()
             out = _original(*args, **kw)
             sync(device)
-            _record.append(time.perf_counter() - start)
+            _record.append(now() - start)
             return out
 
         optimizer.step = timed
@@ -1841,6 +1901,7 @@ def machine_info(args):
         "speechbrain": speechbrain.__version__,
         "device": args.device,
         "precision": args.precision,
+        "clock": args.clock,
     }
     try:
         import psutil
@@ -2140,6 +2201,8 @@ def assemble(measured, profile, args, meta):
             "defaults (CNN frozen, 512-d linear projections, RoBERTa mean "
             "pooling, text_lr_scale 0.1).",
             "Batches: equal-length random audio (relative lengths 1).",
+            f"Clock: {CLOCK_TEXT[args.clock]}, {args.threads} torch "
+            "thread(s); the preparation time is always elapsed time.",
             "loss_share_of_step: compute_objectives forward+backward timed "
             "alone / a real fit_batch at the same batch size with "
             f"{profile['loss_share_seconds']} s utterances (short "
@@ -2212,6 +2275,13 @@ def parse_args(argv=None):
         "--repeats", type=int, default=None, help="timed repeats per measure"
     )
     parser.add_argument(
+        "--clock",
+        default="wall",
+        choices=sorted(CLOCKS),
+        help="wall: elapsed time; cpu: CPU time of the process (for a "
+        "machine shared with other jobs, with --threads 1; CPU only)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -2236,6 +2306,8 @@ def parse_args(argv=None):
         parser.error("--quick and --large are exclusive")
     if args.threads is None:
         args.threads = os.cpu_count() or 1
+    if args.clock == "cpu" and not str(args.device).startswith("cpu"):
+        parser.error("--clock cpu measures CPU work: use it with --device cpu")
     return args
 
 
@@ -2256,6 +2328,7 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(args.threads)
+    set_clock(args.clock)
     if args.rss_child:
         rss_child(args)
         return None

@@ -1,0 +1,49 @@
+"""The demo's whole path (corpus, recipe, export, inference) on a tiny
+corpus and two epochs; the real demo's numbers are measured by make demo."""
+
+import json
+import os
+
+import pytest
+
+from speechbrain_gemo.demo import DEMO_OVERRIDES, demo_overrides, run_demo
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+def test_overrides_are_recipe_keys():
+    from speechbrain_gemo.recipe_hparams import recipe_keys
+
+    hparams = os.path.join(
+        os.path.dirname(os.path.dirname(__file__)),
+        "recipes/IEMOCAP/gemo_clap/hparams/sl_wavlm.yaml",
+    )
+    keys = recipe_keys(hparams)
+    args = demo_overrides("out", "w", "t")
+    given = {a[2:].split("=")[0] for a in args}
+    assert given <= keys
+    assert set(DEMO_OVERRIDES) <= given
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    summary = run_demo(
+        str(tmp_path / "demo"),
+        threads=1,
+        utterances_per_speaker=4,
+        number_of_epochs=2,
+        batch_size=8,
+    )
+    out = capsys.readouterr().out
+    assert "test WAR" in out and "predicted" in out
+    folder = tmp_path / "demo"
+    with open(folder / "test_metrics.json") as f:
+        metrics = json.load(f)
+    assert summary["WAR"] == metrics["WAR"]
+    assert metrics["num_utterances"] == 8  # 2 speakers x 4 utterances
+    assert os.path.isfile(folder / "export" / "model.ckpt")
+    assert summary["example"]["predicted"] in ("neu", "hap", "ang", "sad")
+    probs = summary["example"]["probabilities"]
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
+    with open(folder / "demo_summary.json") as f:
+        assert json.load(f)["overrides"]["number_of_epochs"] == 2
