@@ -151,6 +151,11 @@ def run_demo(
     from speechbrain_gemo.data.iemocap import write_json_atomic
     from speechbrain_gemo.data.synthetic import generate_corpus
 
+    if not os.path.isfile(os.path.join(RECIPE, "train.py")):
+        raise FileNotFoundError(
+            f"The demo runs the recipe in {RECIPE}, which is not there: run "
+            "it from a checkout of the repository (pip install -e .)"
+        )
     folder = os.path.abspath(folder)
     os.makedirs(folder, exist_ok=True)
     timings = {}
