@@ -317,3 +317,40 @@ def test_speechbrain_recipe_test_row(
         assert (output / name).is_file(), name
     with open(output / "test_metrics.json") as f:
         assert json.load(f)["num_utterances"] == 8
+
+
+@pytest.mark.slow
+def test_frozen_towers_dynamic_batches_accumulation_bf16(
+    corpus, tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    output = str(tmp_path / "out")
+    run_train(
+        [
+            "hparams/ml_wavlm.yaml",
+            "--number_of_epochs=1",
+            "--freeze_ssl=True",
+            "--freeze_text=True",
+            "--dynamic_batching=True",
+            "--max_batch_length=4.0",
+            "--num_buckets=2",
+            "--grad_accumulation_factor=2",
+            "--precision=bf16",
+        ],
+        corpus,
+        tiny_wavlm_dir,
+        tiny_roberta_dir,
+        output,
+    )
+    with open(os.path.join(output, "test_metrics.json")) as f:
+        assert json.load(f)["num_utterances"] == 14
+    with open(os.path.join(output, "log.txt")) as f:
+        log = f.read()
+    assert "bf16" in log
+    assert "DynamicBatchSampler: Generating dynamic batches" in log
+    # frozen towers: only the heads and temperatures are trained, and the
+    # SSL model has no optimiser of its own
+    ckpts = [d for d in os.listdir(os.path.join(output, "save")) if "CKPT" in d]
+    (ckpt,) = ckpts
+    files = os.listdir(os.path.join(output, "save", ckpt))
+    assert "model_optimizer.ckpt" in files
+    assert "ssl_optimizer.ckpt" not in files
