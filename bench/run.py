@@ -700,6 +700,33 @@ def run_opts(args):
     }
 
 
+def adamw(args, lr):
+    """The optimiser of both sides: AdamW with the recipe's weight decay,
+    PyTorch's default implementation or, with ``--fused-adamw``, the fused
+    one.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        The command-line options.
+    lr : float
+        Learning rate.
+
+    Returns
+    -------
+    functools.partial
+        A constructor taking the parameters.
+    """
+    import functools
+
+    import torch
+
+    extra = {"fused": True} if args.fused_adamw else {}
+    return functools.partial(
+        torch.optim.AdamW, lr=lr, weight_decay=0.01, **extra
+    )
+
+
 def build_gemo_brain(ssl_dir, text_dir, freeze_text, args):
     """A ``GEmoCLAPBrain`` ready for ``fit_batch`` (optimisers built), with
     the recipe's SL objective and optimisers.
@@ -720,9 +747,6 @@ def build_gemo_brain(ssl_dir, text_dir, freeze_text, args):
     GEmoCLAPBrain
         The Brain, in training mode.
     """
-    import functools
-
-    import torch
 
     from speechbrain_gemo.brain import GEmoCLAPBrain
     from speechbrain_gemo.losses import GEmoCLAPLoss
@@ -730,12 +754,8 @@ def build_gemo_brain(ssl_dir, text_dir, freeze_text, args):
     model = build_gemo_model(ssl_dir, text_dir, freeze_text)
     hparams = {
         "compute_cost": GEmoCLAPLoss("sl", alpha_e=0.8, alpha_g=0.2),
-        "opt_class": functools.partial(
-            torch.optim.AdamW, lr=1e-4, weight_decay=0.01
-        ),
-        "ssl_opt_class": functools.partial(
-            torch.optim.AdamW, lr=1e-5, weight_decay=0.01
-        ),
+        "opt_class": adamw(args, 1e-4),
+        "ssl_opt_class": adamw(args, 1e-5),
         "text_lr_scale": 0.1,
         "gather_across_processes": True,
     }
@@ -842,9 +862,7 @@ def build_baseline_brain(ssl_dir, args):
     sb.Brain
         The Brain, in training mode.
     """
-    import functools
 
-    import torch
     from speechbrain.integrations.huggingface import Wav2Vec2
     from speechbrain.nnet.activations import Softmax
     from speechbrain.nnet.linear import Linear
@@ -870,12 +888,8 @@ def build_baseline_brain(ssl_dir, args):
         "avg_pool": StatisticsPooling(return_std=False),
         "log_softmax": Softmax(apply_log=True),
         "compute_cost": nll_loss,
-        "opt_class": functools.partial(
-            torch.optim.AdamW, lr=1e-4, weight_decay=0.01
-        ),
-        "ssl_opt_class": functools.partial(
-            torch.optim.AdamW, lr=1e-5, weight_decay=0.01
-        ),
+        "opt_class": adamw(args, 1e-4),
+        "ssl_opt_class": adamw(args, 1e-5),
     }
     brain = _baseline_brain_class()(
         modules=modules, hparams=hparams, run_opts=run_opts(args)
@@ -1902,6 +1916,7 @@ def machine_info(args):
         "device": args.device,
         "precision": args.precision,
         "clock": args.clock,
+        "optimizer": "AdamW (fused)" if args.fused_adamw else "AdamW",
     }
     try:
         import psutil
@@ -2286,6 +2301,12 @@ def parse_args(argv=None):
         type=int,
         default=None,
         help="torch threads (default: the number of logical CPUs)",
+    )
+    parser.add_argument(
+        "--fused-adamw",
+        action="store_true",
+        help="fused AdamW on both sides (default: PyTorch's default AdamW, "
+        "as the recipe)",
     )
     parser.add_argument(
         "--no-scaling",

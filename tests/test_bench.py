@@ -9,6 +9,7 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
+import doctest
 import importlib.util
 import json
 import math
@@ -44,6 +45,14 @@ def _positive(value):
         and math.isfinite(value)
         and value > 0
     )
+
+
+def test_docstring_examples():
+    # bench/ is outside the doctest paths of pyproject.toml
+    bench = _load_bench()
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    result = doctest.testmod(bench, optionflags=flags)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_ratio_and_table_helpers():
