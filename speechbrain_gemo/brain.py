@@ -101,7 +101,10 @@ class GEmoCLAPBrain(sb.Brain):
         emo = batch.emo_encoded.data.view(-1)
         gender = batch.gender_encoded.data.view(-1)
         audio = predictions["audio_emb"].float()
-        if getattr(self.hparams, "gather_across_processes", True):
+        # SpeechBrain shards only the training set across processes; each
+        # process evaluates the whole validation and test sets itself
+        gather = getattr(self.hparams, "gather_across_processes", True)
+        if gather and stage == sb.Stage.TRAIN:
             all_audio = gather_with_grad(audio)
             all_emo = gather_with_grad(emo)
             all_gender = gather_with_grad(gender)

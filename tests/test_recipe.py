@@ -260,9 +260,8 @@ def test_ddp_two_processes_on_cpu(
     )
     with open(os.path.join(output, "test_metrics.json")) as f:
         metrics = json.load(f)
-    # the test set is split between the two processes but every utterance
-    # is still counted once
-    assert metrics["num_utterances"] in (14, 15, 16)
+    # only training is sharded: the main process tests every utterance once
+    assert metrics["num_utterances"] == 14
     assert os.path.isfile(os.path.join(output, "export", "model.ckpt"))
 
 
