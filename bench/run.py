@@ -411,10 +411,35 @@ def time_call(fn, device):
     return now() - start
 
 
+def seed_all(seed):
+    """Seeds Python's, NumPy's and torch's random generators.
+
+    Arguments
+    ---------
+    seed : int
+        The seed.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
 def interleaved(fns, warmup, repeats, device):
     """Times several callables alternately: all warm up first, then each
     repeat runs every callable once, the order reversed every other repeat
     so that a slow drift of the machine's load hits all of them alike.
+
+    Before each run the random generators are seeded with the repeat's
+    number, the same for every callable: the random parts of a training
+    step (LayerDrop, which skips whole transformer layers, and the
+    SpecAugment-style time masks of the SSL model, drawn before anything
+    else in both models) then do the same work on both sides of a ratio,
+    and change from one repeat to the next.
 
     Arguments
     ---------
@@ -439,12 +464,14 @@ def interleaved(fns, warmup, repeats, device):
     (['a', 'b'], 3)
     """
     names = list(fns)
-    for _ in range(warmup):
+    for w in range(warmup):
         for name in names:
+            seed_all(10_000 + w)
             fns[name]()
     times = {name: [] for name in names}
     for r in range(repeats):
         for name in names if r % 2 == 0 else names[::-1]:
+            seed_all(r)
             times[name].append(time_call(fns[name], device))
     return times
 
@@ -507,6 +534,11 @@ def _matches(folder, signature):
 def _sign(folder, signature):
     with open(os.path.join(folder, "bench_signature.json"), "w") as f:
         json.dump(signature, f, indent=1, sort_keys=True)
+
+
+def _read_signature(folder):
+    with open(os.path.join(folder, "bench_signature.json")) as f:
+        return json.load(f)
 
 
 def _signature(kind, overrides):
@@ -1004,8 +1036,8 @@ def make_export(ssl_dir, text_dir, folder):
     from speechbrain_gemo.export import export_for_inference
 
     signature = {
-        "ssl": json.load(open(os.path.join(ssl_dir, "bench_signature.json"))),
-        "text": json.load(open(os.path.join(text_dir, "bench_signature.json"))),
+        "ssl": _read_signature(ssl_dir),
+        "text": _read_signature(text_dir),
     }
     if _matches(folder, signature):
         return folder
@@ -2099,7 +2131,8 @@ def plot(results, path):
         f"{models.get('ssl', {}).get('name', '')} + "
         f"{models.get('text', {}).get('name', '')} on "
         f"{results.get('machine', {}).get('device', '')} "
-        f"({results.get('machine', {}).get('torch_threads', '?')} threads, "
+        f"({results.get('machine', {}).get('torch_threads', '?')} thread(s), "
+        f"{results.get('machine', {}).get('clock', 'wall')} clock, "
         f"{results.get('machine', {}).get('precision', '')})",
         fontsize=10,
     )
@@ -2215,7 +2248,10 @@ def assemble(measured, profile, args, meta):
             "GEmo-CLAP step: GEmoCLAPBrain.fit_batch, SL objective, recipe "
             "defaults (CNN frozen, 512-d linear projections, RoBERTa mean "
             "pooling, text_lr_scale 0.1).",
-            "Batches: equal-length random audio (relative lengths 1).",
+            "Batches: equal-length random audio (relative lengths 1). "
+            "Each repeat reseeds the random generators identically for "
+            "both sides, so WavLM's LayerDrop (0.1 in WavLMConfig) and time "
+            "masking do the same work on both sides of a ratio.",
             f"Clock: {CLOCK_TEXT[args.clock]}, {args.threads} torch "
             "thread(s); the preparation time is always elapsed time.",
             "loss_share_of_step: compute_objectives forward+backward timed "
@@ -2223,6 +2259,12 @@ def assemble(measured, profile, args, meta):
             f"{profile['loss_share_seconds']} s utterances (short "
             "utterances make the step cheaper, so the share is an upper "
             "bound for real IEMOCAP lengths, 4.5 s on average).",
+            "Inference: details.inference.frozen_params_ratio is the bare "
+            "model with requires_grad=False on its weights (as "
+            "Pretrained(freeze_params=True) and the frozen SSL wrapper "
+            "leave them) / the bare model as from_pretrained returns it: on "
+            "the CPU, matmul then runs WavLM's transposed attention "
+            "projections as batched products with broadcast weights.",
             "text_side_speedup: text-tower forward+backward (fine-tuned), "
             "one prompt per utterance / the K distinct prompts, at the "
             f"recipe's batch size N = {TEXT_SIDE_BATCH} (other N in "
@@ -2318,7 +2360,9 @@ def parse_args(argv=None):
         default="rss,inference,train,prep",
         help="comma-separated phases to run (for development)",
     )
-    parser.add_argument("--rss-child", choices=("gemo", "bare"), help=None)
+    parser.add_argument(
+        "--rss-child", choices=("gemo", "bare"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--export", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
@@ -2410,6 +2454,9 @@ def main(argv=None):
         sys.argv[1:] if argv is None else argv
     )
     results = assemble(measured, profile, args, meta)
+    missing = [key for key in REQUIRED_KEYS if not results.get(key)]
+    if missing:
+        log(f"not measured in this run (see --only): {', '.join(missing)}")
 
     out = os.path.abspath(args.out)
     os.makedirs(os.path.dirname(out), exist_ok=True)

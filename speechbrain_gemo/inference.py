@@ -429,6 +429,15 @@ class GEmoCLAP(Pretrained):
         if "model" not in modules:
             modules["model"] = self._build_model(hparams, folder)
         super().__init__(modules, hparams, run_opts, freeze_params)
+        # On the CPU, PyTorch multiplies the transposed activations of HF
+        # attention by a weight that does not require grad through a slower
+        # batched path (pytorch/pytorch#166891): about 20 % of a WavLM-base
+        # forward (bench/README.md). Nothing here builds a graph (the SSL
+        # wrapper is frozen, so its forward runs under no_grad, as does
+        # every method of this class), so the flag costs nothing.
+        ssl_model = self.mods.model.audio_encoder.ssl_model
+        for param in ssl_model.parameters():
+            param.requires_grad = True
         self.export_folder = folder
         self.sample_rate = int(hparams["sample_rate"])
         config = self.mods.model.audio_encoder.ssl_model.model.config

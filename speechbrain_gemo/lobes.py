@@ -585,6 +585,12 @@ class TextPromptEncoder(nn.Module):
         Hidden width of the projection head (None: linear).
     dropout : float
         Dropout of the projection head.
+    freeze_word_embeddings : bool
+        When the backbone is fine-tuned, keep its word-embedding matrix
+        fixed. Training sees only the few tokens of the prompts, so the
+        other rows would only be decayed by AdamW's weight decay, which
+        erodes the vocabulary that zero-shot prompts need; the matrix is
+        also most of the text optimiser's cost (bench/README.md).
 
     Example
     -------
@@ -608,6 +614,7 @@ class TextPromptEncoder(nn.Module):
         pooling="mean",
         projection_hidden_size=None,
         dropout=0.0,
+        freeze_word_embeddings=False,
     ):
         super().__init__()
         if pooling not in ("mean", "first"):
@@ -621,6 +628,8 @@ class TextPromptEncoder(nn.Module):
         pooler = getattr(text_model.model, "pooler", None)
         if pooler is not None:
             pooler.requires_grad_(False)
+        if freeze_word_embeddings:
+            text_model.model.get_input_embeddings().requires_grad_(False)
         self.hidden_size = text_model.model.config.hidden_size
         self.projection = ProjectionHead(
             self.hidden_size, output_size, projection_hidden_size, dropout

@@ -505,3 +505,14 @@ def test_export_round_trip_of_other_settings(
     torch.testing.assert_close(
         loaded.encode_text(["A sad voice."]), texts, atol=1e-5, rtol=0
     )
+
+
+def test_inference_builds_no_graph(model):
+    # SSL weights keep requires_grad (a faster CPU matmul path, see
+    # bench/README.md), but no call may build an autograd graph
+    ssl = model.mods.model.audio_encoder.ssl_model
+    assert all(p.requires_grad for p in ssl.parameters())
+    wavs = torch.from_numpy(_tone(1.0)).unsqueeze(0)
+    probs, score, index, label = model.classify_batch(wavs)
+    assert not probs.requires_grad and probs.grad_fn is None
+    assert model.encode_batch(wavs).grad_fn is None

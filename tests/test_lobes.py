@@ -325,3 +325,21 @@ def test_real_minilm_text_tower(tmp_path):
     # a trained sentence encoder: related sentences are close
     cos = torch.nn.functional.cosine_similarity(pooled[0], pooled[1], dim=0)
     assert cos > 0.3
+
+
+def test_text_word_embeddings_can_stay_fixed(tiny_roberta_dir, tmp_path):
+    from speechbrain.integrations.huggingface import TextEncoder
+
+    from speechbrain_gemo.lobes import TextPromptEncoder
+
+    text = TextEncoder(tiny_roberta_dir, save_path=str(tmp_path), freeze=False)
+    tower = TextPromptEncoder(text, output_size=8, freeze_word_embeddings=True)
+    embeddings = text.model.get_input_embeddings().weight
+    assert not embeddings.requires_grad
+    tower(
+        ["The speaker sounds sad.", "The speaker sounds happy."]
+    ).sum().backward()
+    assert embeddings.grad is None
+    # the rest of the backbone is still fine-tuned
+    layer = text.model.encoder.layer[0].attention.self.query.weight
+    assert layer.requires_grad and layer.grad is not None
