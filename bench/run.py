@@ -175,6 +175,30 @@ PROFILES["large"] = dict(
     rtf_batches=(1, 4, 16, 64),
 )
 
+# The recipe's training settings that the GEmo-CLAP side follows (read from
+# its common.yaml; the values here are used where a key is missing)
+RECIPE_HPARAMS = os.path.join(
+    ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams", "common.yaml"
+)
+RECIPE_DEFAULTS = {
+    "lr": 1e-4,
+    "lr_ssl": 1e-5,
+    "weight_decay": 0.01,
+    "text_lr_scale": 0.1,
+    "max_grad_norm": 5.0,
+    "fused_adamw": False,
+    "freeze_text_word_embeddings": False,
+    "ssl_layerdrop": None,
+    "embedding_dim": EMBEDDING_DIM,
+    "projection_dropout": 0.1,
+    "text_pooling": "mean",
+    "init_temperature": 0.07,
+    "max_logit_scale": 100.0,
+    "alpha_e": 0.8,
+    "alpha_g": 0.2,
+    "target_norm": "l1",
+}
+
 # The official IEMOCAP label counts (per raw label), for the synthetic
 # corpus of the preparation benchmark: 5,531 four-class utterances (hap and
 # exc merge into hap) among 10,039 label lines.
@@ -667,11 +691,59 @@ def count_parameters(folder):
     return sum(p.numel() for p in model.parameters())
 
 
-def build_gemo_model(ssl_dir, text_dir, freeze_text):
+def recipe_settings(path=RECIPE_HPARAMS):
+    """The recipe's training settings, read from its ``common.yaml``
+    without building anything (HyperPyYAML tags are read as plain values).
+
+    Arguments
+    ---------
+    path : str
+        The hyperparameter file.
+
+    Returns
+    -------
+    dict
+        The keys of ``RECIPE_DEFAULTS``, from the file where present.
+
+    Example
+    -------
+    >>> settings = recipe_settings()
+    >>> settings["embedding_dim"], settings["text_pooling"]
+    (512, 'mean')
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """Reads HyperPyYAML tags (``!ref``, ``!new:``...) as plain
+        values."""
+
+    def tagged(loader, suffix, node):
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)
+
+    Loader.add_multi_constructor("!", tagged)
+    try:
+        with open(path) as f:
+            raw = yaml.load(f, Loader=Loader) or {}
+    except OSError:
+        raw = {}
+    settings = {}
+    for key, default in RECIPE_DEFAULTS.items():
+        value = raw.get(key, default)
+        if isinstance(default, float) and isinstance(value, str):
+            value = float(value)
+        settings[key] = value
+    return settings
+
+
+def build_gemo_model(ssl_dir, text_dir, freeze_text, args):
     """The GEmo-CLAP model as the recipe builds it (``common.yaml``): SSL
     model fine-tuned with its CNN frozen, last-layer mean pooling, linear
-    projections to 512 with dropout 0.1, RoBERTa with mean pooling, the
-    default emotion prompt.
+    projections, the text model with the recipe's pooling and word
+    embeddings setting, the default emotion prompt.
 
     Arguments
     ---------
@@ -681,6 +753,9 @@ def build_gemo_model(ssl_dir, text_dir, freeze_text):
         The text model folder.
     freeze_text : bool
         Whether the text model is frozen.
+    args : argparse.Namespace
+        The command-line options, with the resolved recipe settings in
+        ``args.recipe``.
 
     Returns
     -------
@@ -701,13 +776,28 @@ def build_gemo_model(ssl_dir, text_dir, freeze_text):
         output_all_hiddens=False,
     )
     text = TextEncoder(source=text_dir, save_path=text_dir, freeze=freeze_text)
+    recipe = args.recipe
+    extra = {}
+    if args.freeze_text_word_embeddings:
+        extra["freeze_word_embeddings"] = True
     return GEmoCLAPModel(
-        SSLAudioEncoder(ssl, EMBEDDING_DIM, dropout=0.1),
-        TextPromptEncoder(text, EMBEDDING_DIM, pooling="mean", dropout=0.1),
+        SSLAudioEncoder(
+            ssl,
+            recipe["embedding_dim"],
+            dropout=recipe["projection_dropout"],
+            layerdrop=recipe["ssl_layerdrop"],
+        ),
+        TextPromptEncoder(
+            text,
+            recipe["embedding_dim"],
+            pooling=recipe["text_pooling"],
+            dropout=recipe["projection_dropout"],
+            **extra,
+        ),
         emotion_prompts(),
         None,
-        init_temperature=0.07,
-        max_logit_scale=100.0,
+        init_temperature=recipe["init_temperature"],
+        max_logit_scale=recipe["max_logit_scale"],
     )
 
 
@@ -728,14 +818,14 @@ def run_opts(args):
         "device": args.device,
         "precision": args.precision,
         "noprogressbar": True,
-        "max_grad_norm": 5.0,
+        "max_grad_norm": float(args.recipe["max_grad_norm"]),
     }
 
 
 def adamw(args, lr):
     """The optimiser of both sides: AdamW with the recipe's weight decay,
-    PyTorch's default implementation or, with ``--fused-adamw``, the fused
-    one.
+    fused or PyTorch's default implementation (``--adamw``; by default as
+    the recipe's ``fused_adamw``).
 
     Arguments
     ---------
@@ -755,7 +845,10 @@ def adamw(args, lr):
 
     extra = {"fused": True} if args.fused_adamw else {}
     return functools.partial(
-        torch.optim.AdamW, lr=lr, weight_decay=0.01, **extra
+        torch.optim.AdamW,
+        lr=lr,
+        weight_decay=float(args.recipe["weight_decay"]),
+        **extra,
     )
 
 
@@ -783,12 +876,18 @@ def build_gemo_brain(ssl_dir, text_dir, freeze_text, args):
     from speechbrain_gemo.brain import GEmoCLAPBrain
     from speechbrain_gemo.losses import GEmoCLAPLoss
 
-    model = build_gemo_model(ssl_dir, text_dir, freeze_text)
+    recipe = args.recipe
+    model = build_gemo_model(ssl_dir, text_dir, freeze_text, args)
     hparams = {
-        "compute_cost": GEmoCLAPLoss("sl", alpha_e=0.8, alpha_g=0.2),
-        "opt_class": adamw(args, 1e-4),
-        "ssl_opt_class": adamw(args, 1e-5),
-        "text_lr_scale": 0.1,
+        "compute_cost": GEmoCLAPLoss(
+            "sl",
+            alpha_e=recipe["alpha_e"],
+            alpha_g=recipe["alpha_g"],
+            target_norm=recipe["target_norm"],
+        ),
+        "opt_class": adamw(args, float(recipe["lr"])),
+        "ssl_opt_class": adamw(args, float(recipe["lr_ssl"])),
+        "text_lr_scale": float(recipe["text_lr_scale"]),
         "gather_across_processes": True,
     }
     brain = GEmoCLAPBrain(
@@ -909,6 +1008,9 @@ def build_baseline_brain(ssl_dir, args):
         freeze_feature_extractor=True,
     )
     ssl.model.feature_extractor._freeze_parameters()
+    if args.recipe["ssl_layerdrop"] is not None:
+        # the same SSL model on both sides: the recipe's LayerDrop
+        ssl.model.config.layerdrop = float(args.recipe["ssl_layerdrop"])
     hidden = ssl.model.config.hidden_size
     modules = {
         "ssl": ssl,
@@ -920,8 +1022,8 @@ def build_baseline_brain(ssl_dir, args):
         "avg_pool": StatisticsPooling(return_std=False),
         "log_softmax": Softmax(apply_log=True),
         "compute_cost": nll_loss,
-        "opt_class": adamw(args, 1e-4),
-        "ssl_opt_class": adamw(args, 1e-5),
+        "opt_class": adamw(args, float(args.recipe["lr"])),
+        "ssl_opt_class": adamw(args, float(args.recipe["lr_ssl"])),
     }
     brain = _baseline_brain_class()(
         modules=modules, hparams=hparams, run_opts=run_opts(args)
@@ -1012,7 +1114,7 @@ def make_wavs(batch_size, seconds, device, seed=0):
 # ---------------------------------------------------------------------------
 # Export and inference
 # ---------------------------------------------------------------------------
-def make_export(ssl_dir, text_dir, folder):
+def make_export(ssl_dir, text_dir, folder, args):
     """Exports a GEmo-CLAP model built on the benchmark's backbones with
     ``speechbrain_gemo.export.export_for_inference``, unless cached.
 
@@ -1024,6 +1126,8 @@ def make_export(ssl_dir, text_dir, folder):
         The text model folder.
     folder : str
         The export folder.
+    args : argparse.Namespace
+        The command-line options.
 
     Returns
     -------
@@ -1038,11 +1142,12 @@ def make_export(ssl_dir, text_dir, folder):
     signature = {
         "ssl": _read_signature(ssl_dir),
         "text": _read_signature(text_dir),
+        "recipe": json.loads(json.dumps(args.recipe)),
     }
     if _matches(folder, signature):
         return folder
     torch.manual_seed(0)
-    model = build_gemo_model(ssl_dir, text_dir, freeze_text=True)
+    model = build_gemo_model(ssl_dir, text_dir, True, args)
     labels = CategoricalEncoder()
     labels.update_from_iterable(model.emotion_labels)
     hparams = {"objective": "sl", "sample_rate": SAMPLE_RATE}
@@ -1949,6 +2054,9 @@ def machine_info(args):
         "precision": args.precision,
         "clock": args.clock,
         "optimizer": "AdamW (fused)" if args.fused_adamw else "AdamW",
+        "text_word_embeddings": (
+            "frozen" if args.freeze_text_word_embeddings else "trained"
+        ),
     }
     try:
         import psutil
@@ -2227,6 +2335,7 @@ def assemble(measured, profile, args, meta):
             for key, value in profile.items()
             if key not in ("ssl_config", "text_config")
         },
+        "recipe_settings": args.recipe,
         "details": {
             "inference": inference.get("main"),
             "train_fine_tuned_text": train.get("fine_tuned"),
@@ -2245,9 +2354,11 @@ def assemble(measured, profile, args, meta):
             "(output_norm, StatisticsPooling(return_std=False) as in the "
             "recipe, Linear(bias=False), log-softmax, nll_loss) with the "
             "same AdamW optimisers and SpeechBrain's default fit_batch.",
-            "GEmo-CLAP step: GEmoCLAPBrain.fit_batch, SL objective, recipe "
-            "defaults (CNN frozen, 512-d linear projections, RoBERTa mean "
-            "pooling, text_lr_scale 0.1).",
+            "GEmo-CLAP step: GEmoCLAPBrain.fit_batch, SL objective, the "
+            "recipe's settings (recipe_settings, read from common.yaml; "
+            "CNN frozen, linear projections). Both sides use the same "
+            "AdamW (fused or not, machine.optimizer) and the recipe's SSL "
+            "LayerDrop.",
             "Batches: equal-length random audio (relative lengths 1). "
             "Each repeat reseeds the random generators identically for "
             "both sides, so WavLM's LayerDrop (0.1 in WavLMConfig) and time "
@@ -2345,10 +2456,19 @@ def parse_args(argv=None):
         help="torch threads (default: the number of logical CPUs)",
     )
     parser.add_argument(
-        "--fused-adamw",
-        action="store_true",
-        help="fused AdamW on both sides (default: PyTorch's default AdamW, "
-        "as the recipe)",
+        "--adamw",
+        default="recipe",
+        choices=("recipe", "fused", "default"),
+        help="AdamW of both sides: as the recipe's fused_adamw (default), "
+        "fused, or PyTorch's default implementation",
+    )
+    parser.add_argument(
+        "--text-word-embeddings",
+        default="recipe",
+        choices=("recipe", "frozen", "trained"),
+        help="whether the fine-tuned text model's word embeddings are "
+        "trained: as the recipe's freeze_text_word_embeddings (default), "
+        "frozen or trained",
     )
     parser.add_argument(
         "--no-scaling",
@@ -2373,6 +2493,17 @@ def parse_args(argv=None):
         args.threads = os.cpu_count() or 1
     if args.clock == "cpu" and not str(args.device).startswith("cpu"):
         parser.error("--clock cpu measures CPU work: use it with --device cpu")
+    args.recipe = recipe_settings()
+    args.fused_adamw = (
+        bool(args.recipe["fused_adamw"])
+        if args.adamw == "recipe"
+        else args.adamw == "fused"
+    )
+    args.freeze_text_word_embeddings = (
+        bool(args.recipe["freeze_text_word_embeddings"])
+        if args.text_word_embeddings == "recipe"
+        else args.text_word_embeddings == "frozen"
+    )
     return args
 
 
@@ -2413,7 +2544,9 @@ def main(argv=None):
     text_dir = save_text_model(
         os.path.join(work, "text"), profile["text_config"]
     )
-    export_dir = make_export(ssl_dir, text_dir, os.path.join(work, "export"))
+    export_dir = make_export(
+        ssl_dir, text_dir, os.path.join(work, "export"), args
+    )
     meta = {
         "models": {
             "ssl": {

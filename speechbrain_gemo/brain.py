@@ -222,9 +222,11 @@ class GEmoCLAPBrain(sb.Brain):
         kill_point("ckpt_save")
 
     def init_optimizers(self):
-        """Two optimisers: one for the SSL speech model (when trained), one
-        for everything else; the text model may get a scaled learning
-        rate through a second parameter group."""
+        """Up to three optimisers of the ``opt_class``/``ssl_opt_class``
+        kinds: the SSL speech model (when trained), the text model (when
+        trained, at ``text_lr_scale`` times ``lr``) and everything else.
+        Each has its own so that SpeechBrain clips every one's gradients
+        (it clips only the first parameter group of an optimiser)."""
         ssl_params = [
             p
             for p in self.model.audio_encoder.ssl_model.parameters()
@@ -241,13 +243,17 @@ class GEmoCLAPBrain(sb.Brain):
             (text_params if id(param) in text_ids else other_params).append(
                 param
             )
-        text_scale = getattr(self.hparams, "text_lr_scale", 1.0)
-        groups = [{"params": other_params, "lr_scale": 1.0}]
-        if text_params:
-            groups.append({"params": text_params, "lr_scale": text_scale})
-        self.optimizer = self.hparams.opt_class(groups)
-        self._apply_lr(self.optimizer, self.optimizer.param_groups[0]["lr"])
+        self.optimizer = self.hparams.opt_class(other_params)
         self.optimizers_dict = {"model_optimizer": self.optimizer}
+        if text_params:
+            text_scale = getattr(self.hparams, "text_lr_scale", 1.0)
+            self.text_optimizer = self.hparams.opt_class(
+                [{"params": text_params, "lr_scale": text_scale}]
+            )
+            self._apply_lr(
+                self.text_optimizer, self.optimizer.param_groups[0]["lr"]
+            )
+            self.optimizers_dict["text_optimizer"] = self.text_optimizer
         if ssl_params:
             self.ssl_optimizer = self.hparams.ssl_opt_class(ssl_params)
             self.optimizers_dict["ssl_optimizer"] = self.ssl_optimizer
@@ -306,6 +312,8 @@ class GEmoCLAPBrain(sb.Brain):
         if stage == sb.Stage.VALID:
             old_lr, new_lr = self.hparams.lr_annealing(stage_loss)
             self._apply_lr(self.optimizer, new_lr)
+            if hasattr(self, "text_optimizer"):
+                self._apply_lr(self.text_optimizer, new_lr)
             lr_stats = {"lr": old_lr}
             if hasattr(self, "ssl_optimizer"):
                 old_ssl, new_ssl = self.hparams.lr_annealing_ssl(stage_loss)

@@ -124,6 +124,13 @@ def test_train_every_variant(
     assert ("gender" in prompts) == (variant == "ml_wavlm.yaml")
     with open(os.path.join(output, "train_log.txt")) as f:
         assert f.read().count("valid UAR") == 2
+    # fine-tuned towers: each has its own optimiser (all get clipped)
+    save = os.path.join(output, "save")
+    (ckpt,) = [d for d in os.listdir(save) if d.startswith("CKPT")]
+    for name in ("model", "text", "ssl"):
+        assert os.path.isfile(
+            os.path.join(save, ckpt, f"{name}_optimizer.ckpt")
+        )
 
 
 @pytest.mark.slow
@@ -353,3 +360,4 @@ def test_frozen_towers_dynamic_batches_accumulation_bf16(
     files = os.listdir(os.path.join(output, "save", ckpt))
     assert "model_optimizer.ckpt" in files
     assert "ssl_optimizer.ckpt" not in files
+    assert "text_optimizer.ckpt" not in files
