@@ -629,13 +629,13 @@ def write_report(rows, labelled, labels, out_path, title=None):
     except ImportError as err:
         print(f"warning: no confusion plot ({err})", file=sys.stderr)
     report["files"] = files
-    from speechbrain_gemo.data.iemocap import write_json_atomic
+    from speechbrain_gemo.data.iemocap import (
+        write_json_atomic,
+        write_text_atomic,
+    )
 
     write_json_atomic(files["json"], report)
-    tmp = f"{files['txt']}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(format_report(report))
-    os.replace(tmp, files["txt"])
+    write_text_atomic(files["txt"], format_report(report))
     return report
 
 

@@ -637,13 +637,40 @@ def write_json_atomic(path, obj):
       "a": 1
     } ['x.json']
     """
+    _write_atomic(path, lambda f: json.dump(obj, f, indent=2))
+
+
+def write_text_atomic(path, text):
+    """Writes text to a temporary file in the same folder, then renames it
+    (the mechanism of :func:`write_json_atomic`).
+
+    Arguments
+    ---------
+    path : str
+        Destination file.
+    text : str
+        The content.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "x.md")
+    ...     write_text_atomic(path, "# title\\n")
+    ...     print(repr(open(path).read()), os.listdir(tmp))
+    '# title\\n' ['x.md']
+    """
+    _write_atomic(path, lambda f: f.write(text))
+
+
+def _write_atomic(path, write):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp_path = tempfile.mkstemp(
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
     )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp_path, path)

@@ -31,7 +31,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from speechbrain_gemo.data.iemocap import write_json_atomic  # noqa: E402
+from speechbrain_gemo.data.iemocap import (  # noqa: E402
+    write_json_atomic,
+    write_text_atomic,
+)
 from speechbrain_gemo.metrics import recall_metrics  # noqa: E402
 
 
@@ -284,10 +287,7 @@ def main(argv=None):
     markdown = summary_markdown(
         summary, f"{os.path.basename(args.hparams_file)}: cross-validation"
     )
-    tmp = os.path.join(output_folder, "cv_summary.md.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(markdown)
-    os.replace(tmp, os.path.join(output_folder, "cv_summary.md"))
+    write_text_atomic(os.path.join(output_folder, "cv_summary.md"), markdown)
     print(markdown)
     return summary
 
