@@ -66,6 +66,29 @@ def write_text_atomic(path, text):
     _write_atomic(path, lambda f: f.write(text))
 
 
+def write_bytes_atomic(path, data):
+    """Writes bytes to a temporary file in the same folder, then renames it
+    (the mechanism of :func:`write_json_atomic`).
+
+    Arguments
+    ---------
+    path : str
+        Destination file.
+    data : bytes
+        The content.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "x.png")
+    ...     write_bytes_atomic(path, b"PNG")
+    ...     print(open(path, "rb").read(), os.listdir(tmp))
+    b'PNG' ['x.png']
+    """
+    _write_atomic(path, lambda f: f.write(data), binary=True)
+
+
 def write_wav_atomic(path, samples, sample_rate, subtype="PCM_16"):
     """Writes a WAV file to a temporary file in the same folder, then
     renames it (the mechanism of :func:`write_json_atomic`).

@@ -18,7 +18,8 @@ from speechbrain_gemo import io as atomic_io
 OLD = {
     "json": b'{"old": 1}',
     "text": b"old text\n",
-    "wav": None,  # a real wav, written by the fixture below
+    "bytes": b"\x00old",
+    "wav": None,  # a real wav, written by _old_bytes
 }
 
 
@@ -28,6 +29,8 @@ def _write(kind, path):
         atomic_io.write_json_atomic(str(path), {"new": list(range(1000))})
     elif kind == "text":
         atomic_io.write_text_atomic(str(path), "new line\n" * 1000)
+    elif kind == "bytes":
+        atomic_io.write_bytes_atomic(str(path), bytes(range(256)) * 10)
     else:
         atomic_io.write_wav_atomic(str(path), np.full(16000, 0.5), 16000)
 
@@ -45,7 +48,7 @@ def _old_bytes(kind, tmp_path):
     return data
 
 
-@pytest.mark.parametrize("kind", ["json", "text", "wav"])
+@pytest.mark.parametrize("kind", ["json", "text", "bytes", "wav"])
 @pytest.mark.parametrize("existing", [False, True])
 def test_failure_before_rename_keeps_old_file(
     tmp_path, monkeypatch, kind, existing
@@ -74,7 +77,7 @@ def test_failure_before_rename_keeps_old_file(
         assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("kind", ["json", "text", "wav"])
+@pytest.mark.parametrize("kind", ["json", "text", "bytes", "wav"])
 @pytest.mark.parametrize("existing", [False, True])
 def test_interrupt_during_write_keeps_old_file(
     tmp_path, monkeypatch, kind, existing
@@ -102,14 +105,20 @@ def test_interrupt_during_write_keeps_old_file(
 
 
 def test_written_content(tmp_path):
-    for kind in ("json", "text", "wav"):
+    for kind in ("json", "text", "bytes", "wav"):
         _write(kind, tmp_path / f"out.{kind}")
     assert json.loads((tmp_path / "out.json").read_text()) == {
         "new": list(range(1000))
     }
     assert (tmp_path / "out.text").read_text() == "new line\n" * 1000
+    assert (tmp_path / "out.bytes").read_bytes() == bytes(range(256)) * 10
     samples, rate = soundfile.read(tmp_path / "out.wav")
     assert rate == 16000 and len(samples) == 16000
     # 0.5 in 16-bit PCM is 16384 / 32768 exactly
     assert np.all(samples == 0.5)
-    assert sorted(os.listdir(tmp_path)) == ["out.json", "out.text", "out.wav"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "out.bytes",
+        "out.json",
+        "out.text",
+        "out.wav",
+    ]
