@@ -153,6 +153,9 @@ def _write_atomic(path, write, binary=False):
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
     )
     try:
+        # mkstemp creates the file private (0600); give it the permissions
+        # a plain open() would, or those of the file it replaces.
+        os.chmod(tmp_path, _file_mode(path))
         if binary:
             f = os.fdopen(fd, "wb")
         else:
@@ -166,3 +169,43 @@ def _write_atomic(path, write, binary=False):
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+def _file_mode(path):
+    """Permission bits for a new version of ``path``: those of the current
+    file, or what ``open()`` gives a new file under the process's umask.
+
+    Arguments
+    ---------
+    path : str
+        Destination file.
+
+    Returns
+    -------
+    int
+        Permission bits.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     os.chmod(f.name, 0o640)
+    ...     oct(_file_mode(f.name))
+    '0o640'
+    """
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        pass
+    umask = None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+    except OSError:
+        pass
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask

@@ -122,3 +122,17 @@ def test_written_content(tmp_path):
         "out.text",
         "out.wav",
     ]
+
+
+@pytest.mark.parametrize("kind", ["json", "text", "bytes", "wav"])
+def test_permissions_like_open(tmp_path, kind):
+    # a new file gets what open() gives a new file, not mkstemp's 0600
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    _write(kind, tmp_path / f"new.{kind}")
+    mode = os.stat(tmp_path / f"new.{kind}").st_mode & 0o777
+    assert mode == os.stat(plain).st_mode & 0o777
+    # a replaced file keeps its permissions
+    os.chmod(tmp_path / f"new.{kind}", 0o640)
+    _write(kind, tmp_path / f"new.{kind}")
+    assert os.stat(tmp_path / f"new.{kind}").st_mode & 0o777 == 0o640
