@@ -158,10 +158,11 @@ def recipe_settings(path=RECIPE_HPARAMS):
     import yaml
 
     class Loader(yaml.SafeLoader):
-        """Reads HyperPyYAML tags (``!ref``, ``!new:``...) as plain
-        values."""
+        """Reads HyperPyYAML tags (``!ref``, ``!new:`` and the others) as
+        plain values."""
 
     def tagged(loader, suffix, node):
+        """The plain value of a tagged node."""
         if isinstance(node, yaml.ScalarNode):
             return loader.construct_scalar(node)
         if isinstance(node, yaml.SequenceNode):
