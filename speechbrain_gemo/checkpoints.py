@@ -36,7 +36,7 @@ from speechbrain.utils.checkpoints import CKPT_PREFIX, METAFNAME, Checkpointer
 from speechbrain.utils.distributed import main_process_only
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_gemo.data.iemocap import write_json_atomic
+from speechbrain_gemo.io import write_json_atomic
 
 logger = get_logger(__name__)
 

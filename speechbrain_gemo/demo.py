@@ -148,8 +148,8 @@ def run_demo(
     dict
         The summary also written to ``demo_summary.json``.
     """
-    from speechbrain_gemo.data.iemocap import write_json_atomic
     from speechbrain_gemo.data.synthetic import generate_corpus
+    from speechbrain_gemo.io import write_json_atomic
 
     if not os.path.isfile(os.path.join(RECIPE, "train.py")):
         raise FileNotFoundError(

@@ -629,7 +629,7 @@ def write_report(rows, labelled, labels, out_path, title=None):
     except ImportError as err:
         print(f"warning: no confusion plot ({err})", file=sys.stderr)
     report["files"] = files
-    from speechbrain_gemo.data.iemocap import (
+    from speechbrain_gemo.io import (
         write_json_atomic,
         write_text_atomic,
     )

@@ -3,7 +3,11 @@
 A tiny corpus (four in-class and one extra utterance per speaker) is
 generated once and checked for the release layout, the official label-line
 format, the id conventions, the audio, determinism, the skip-on-rerun
-marker and agreement with the IEMOCAP preparation.
+marker and agreement with the IEMOCAP preparation. Expected counts are
+derived by hand from the options (ten speakers; one utterance of each
+class and one extra per speaker), and what the corpus holds is read from
+disk (files counted, label files parsed with regular expressions,
+durations from the wav headers), never from the generator's summary.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -20,6 +24,7 @@ import pytest
 import soundfile as sf
 
 from speechbrain_gemo.data import synthetic
+from speechbrain_gemo.data.espeak import ESpeakNG
 from speechbrain_gemo.data.synthetic import (
     CLASSES,
     MARKER_NAME,
@@ -30,6 +35,12 @@ from speechbrain_gemo.data.synthetic import (
 )
 
 TINY = {"utterances_per_speaker": 4, "extra_per_speaker": 1}
+# By hand for TINY: 10 speakers x (4 classes + 1 extra) utterances; the
+# extra labels fru, sur, xxx go round the speakers (4, 3 and 3 of them).
+TINY_UTTERANCES = 50
+TINY_CLASSES = {"neu": 10, "hap": 10, "ang": 10, "sad": 10}
+TINY_EXTRA = {"fru": 4, "sur": 3, "xxx": 3}
+MERGE = {"exc": "hap"}
 ID = r"Ses0[1-5][FM]_(?:impro\d{2}|script\d{2}_\d)_[FM]\d{3}"
 LABEL_LINE = re.compile(
     r"^\[(\d+\.\d{4}) - (\d+\.\d{4})\]\t(" + ID + r")\t([a-z]{3})\t"
@@ -92,10 +103,25 @@ def parse_label_files(root):
     return blocks
 
 
+def speaker_of(utt_id):
+    """``Ses01F``-style speaker of an utterance id: the session and the
+    turn's gender letter (not the dialog's lead letter)."""
+    return utt_id[:5] + utt_id.rsplit("_", 1)[1][0]
+
+
+def hidden_files(root):
+    """Files whose name starts with a dot (temporary files of the
+    writers), except the generator's completion marker."""
+    return [
+        p for p in root.rglob(".*") if p.is_file() and p.name != MARKER_NAME
+    ]
+
+
 def test_layout(tiny):
-    root, summary = tiny
+    root, _ = tiny
     blocks = parse_label_files(root)
-    assert len(blocks) == summary["utterances"] == 50
+    assert len(blocks) == TINY_UTTERANCES
+    assert len(list(root.rglob("*.wav"))) == TINY_UTTERANCES
     dialogs = {b["dialog"] for b in blocks}
     for session in range(1, 6):
         base = root / f"Session{session}"
@@ -121,7 +147,7 @@ def test_layout(tiny):
             / f"{b['utt_id']}.wav"
         )
         assert wavs[b["utt_id"]] == expected
-    assert not list(root.rglob("*.part"))
+    assert not list(root.rglob("*.part")) and not hidden_files(root)
     assert (root / MARKER_NAME).is_file()
     assert not (root / PROGRESS_NAME).exists()
 
@@ -130,9 +156,25 @@ def test_labels_and_ids(tiny):
     root, summary = tiny
     blocks = parse_label_files(root)
     labels = Counter(b["label"] for b in blocks)
-    assert labels == Counter(summary["labels"])
-    assert set(labels) >= {"neu", "hap", "exc", "ang", "sad", "fru", "sur"}
-    assert labels["hap"] + labels["exc"] == summary["classes"]["hap"]
+    assert {k: labels[k] for k in TINY_EXTRA} == TINY_EXTRA
+    assert labels["exc"] > 0 and labels["hap"] > 0
+    classes = Counter(MERGE.get(b["label"], b["label"]) for b in blocks)
+    assert {k: classes[k] for k in CLASSES} == TINY_CLASSES
+    assert sum(labels.values()) == TINY_UTTERANCES
+    # Each speaker: one utterance of each class and one extra.
+    per_speaker = {}
+    for b in blocks:
+        label = MERGE.get(b["label"], b["label"])
+        per_speaker.setdefault(speaker_of(b["utt_id"]), Counter())[label] += 1
+    assert sorted(per_speaker) == sorted(
+        f"Ses0{s}{g}" for s in range(1, 6) for g in "FM"
+    )
+    for speaker, counts in per_speaker.items():
+        assert all(counts[c] == 1 for c in CLASSES), (speaker, counts)
+        assert sum(counts.values()) == 5, (speaker, counts)
+    # The summary agrees with the files.
+    assert Counter(summary["labels"]) == labels
+    assert summary["classes"] == TINY_CLASSES
     kinds = set()
     for b in blocks:
         dialog, turn = b["utt_id"].rsplit("_", 1)
@@ -154,7 +196,8 @@ def test_labels_and_ids(tiny):
         assert genders == {"F", "M"}
     in_class = [b for b in blocks if b["label"] in CLASSES + ("exc",)]
     genders = Counter(b["utt_id"].rsplit("_", 1)[1][0] for b in in_class)
-    assert genders == Counter(summary["genders"])
+    assert genders == {"F": 20, "M": 20}
+    assert summary["genders"] == {"F": 20, "M": 20}
 
 
 def test_transcriptions_and_categorical(tiny):
@@ -180,7 +223,7 @@ def test_transcriptions_and_categorical(tiny):
 
 
 def test_audio(tiny):
-    root, _ = tiny
+    root, summary = tiny
     blocks = {b["utt_id"]: b for b in parse_label_files(root)}
     durations = {}
     for path in root.glob("Session*/sentences/wav/*/*.wav"):
@@ -206,14 +249,28 @@ def test_audio(tiny):
         for label in ("sad", "neu", "ang")
     }
     assert mean["sad"] > mean["neu"] > mean["ang"]
+    in_class = [
+        durations[u]
+        for u, b in blocks.items()
+        if MERGE.get(b["label"], b["label"]) in CLASSES
+    ]
+    assert summary["hours"] == pytest.approx(sum(in_class) / 3600, abs=1e-4)
 
 
 def test_same_seed_same_corpus(tiny, tmp_path):
-    root, summary = tiny
+    root, _ = tiny
     again = generate_corpus(tmp_path / "again", **TINY)
     assert not again["skipped"]
-    for key in ("labels", "classes", "genders", "speakers", "hours"):
-        assert again[key] == summary[key]
+
+    def listing(folder):
+        """Relative paths of the corpus files, marker left out."""
+        return sorted(
+            p.relative_to(folder)
+            for p in folder.rglob("*")
+            if p.is_file() and p.name != MARKER_NAME
+        )
+
+    assert listing(root) == listing(tmp_path / "again")
     for path in root.rglob("*.txt"):
         copy = tmp_path / "again" / path.relative_to(root)
         assert copy.read_bytes() == path.read_bytes(), path.name
@@ -276,14 +333,13 @@ def test_rerun_skips_and_new_options_regenerate(tmp_path, caplog):
         second = generate_corpus(out, **options)
     assert second["skipped"]
     assert "skipping" in caplog.text
-    assert second["labels"] == first["labels"]
     assert wav.stat().st_mtime_ns == stamp
     marker = json.loads((out / MARKER_NAME).read_text())
     assert marker["options"]["extra_per_speaker"] == 1
     third = generate_corpus(out, utterances_per_speaker=0, extra_per_speaker=2)
     assert not third["skipped"]
-    assert third["utterances"] == 20
     assert len(list(out.rglob("*.wav"))) == 20
+    assert len(parse_label_files(out)) == 20
     forced = generate_corpus(
         out, utterances_per_speaker=0, extra_per_speaker=2, force=True
     )
@@ -307,7 +363,10 @@ def test_interrupted_generation_is_redone(tmp_path, monkeypatch):
         generate_corpus(out, **options)
     assert not (out / MARKER_NAME).exists()
     assert (out / PROGRESS_NAME).exists()
+    # The four rendered utterances were not written yet (a dialog is
+    # written once all its utterances are rendered); nothing half-written.
     assert not list(out.rglob("*.part"))
+    assert [p.name for p in hidden_files(out)] == [PROGRESS_NAME]
     monkeypatch.setattr(synthetic, "render_utterance", real)
     summary = generate_corpus(out, **options)
     assert not summary["skipped"]
@@ -341,10 +400,12 @@ def test_cli(tmp_path, capsys):
     out = str(tmp_path / "cli")
     args = ["--out", out, "--utterances-per-speaker", "0"]
     args += ["--extra-per-speaker", "1", "--extra-labels", "sur"]
-    summary = synthetic.main(args)
+    synthetic.main(args)
     printed = capsys.readouterr().out
+    blocks = parse_label_files(tmp_path / "cli")
+    assert Counter(b["label"] for b in blocks) == {"sur": 10}
+    assert len(list((tmp_path / "cli").rglob("*.wav"))) == 10
     assert json.loads(printed)["labels"] == {"sur": 10}
-    assert summary["utterances"] == 10
     synthetic.main(args)
     assert "skipped" in capsys.readouterr().out
 
@@ -352,7 +413,13 @@ def test_cli(tmp_path, capsys):
 def test_matches_preparation(tiny, tmp_path):
     from speechbrain_gemo.data.iemocap import prepare_iemocap
 
-    root, summary = tiny
+    root, _ = tiny
+    blocks = parse_label_files(root)
+    in_class = {
+        b["utt_id"]: MERGE.get(b["label"], b["label"])
+        for b in blocks
+        if MERGE.get(b["label"], b["label"]) in CLASSES
+    }
     paths = prepare_iemocap(
         str(root), str(tmp_path / "save"), expected_utterances=None
     )
@@ -364,10 +431,11 @@ def test_matches_preparation(tiny, tmp_path):
         entries.update(manifest)
         if name == "test":
             assert {e["session"] for e in manifest.values()} == {1}
-    assert Counter(e["emo"] for e in entries.values()) == summary["classes"]
-    assert Counter(e["gender"] for e in entries.values()) == summary["genders"]
-    assert (
-        Counter(e["speaker"] for e in entries.values()) == summary["speakers"]
+    assert {u: e["emo"] for u, e in entries.items()} == in_class
+    assert Counter(e["emo"] for e in entries.values()) == TINY_CLASSES
+    assert Counter(e["gender"] for e in entries.values()) == {"F": 20, "M": 20}
+    assert Counter(e["speaker"] for e in entries.values()) == Counter(
+        speaker_of(u) for u in in_class
     )
     for utt_id, entry in entries.items():
         assert entry["gender"] == utt_id.rsplit("_", 1)[1][0]
@@ -378,3 +446,25 @@ def test_matches_preparation(tiny, tmp_path):
             sf.info(wav).duration, abs=1e-3
         )
     assert Path(paths["train"]).parent == tmp_path / "save"
+
+
+def test_espeak_output_does_not_depend_on_history():
+    # Why the binding loads a fresh library copy per utterance: the same
+    # call gives the same samples whatever was synthesised before.
+    with ESpeakNG() as tts:
+        first = tts.synthesize("The keys are here.", "en-us+f1", seed=3)
+        tts.synthesize("Something else, much louder!", "en+m3", pitch=90)
+        again = tts.synthesize("The keys are here.", "en-us+f1", seed=3)
+        slow = tts.synthesize("The keys are here.", "en-us+f1", rate=100)
+        fast = tts.synthesize("The keys are here.", "en-us+f1", rate=300)
+        with pytest.raises(ValueError, match="no voice 'xx-nonsense'"):
+            tts.synthesize("a", "xx-nonsense")
+    assert first.dtype == np.int16 and len(first) > 0.3 * tts.sample_rate
+    assert np.array_equal(first, again)
+    # rate in words per minute: three times faster, much shorter
+    assert len(slow) > 2 * len(fast)
+
+
+def test_espeak_missing_library(tmp_path):
+    with pytest.raises(RuntimeError, match="not found.*espeakng-loader"):
+        ESpeakNG(library_path=tmp_path / "none.so", data_path=tmp_path)

@@ -19,11 +19,11 @@ import json
 import os
 import random
 import re
-import tempfile
 
 import soundfile
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.io import write_json_atomic
 from speechbrain_gemo.prompts import EMOTIONS, GENDERS
 
 logger = get_logger(__name__)
@@ -611,73 +611,6 @@ def split_by_speaker(entries, test_speaker):
         else:
             folds["train"].append(utt_id)
     return folds
-
-
-def write_json_atomic(path, obj):
-    """Writes JSON to a temporary file in the same folder, then renames it.
-
-    An interrupted write leaves ``path`` as it was (absent or the previous
-    version), never partial, and removes its temporary file.
-
-    Arguments
-    ---------
-    path : str
-        Destination file.
-    obj : object
-        Anything ``json.dump`` accepts.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "x.json")
-    ...     write_json_atomic(path, {"a": 1})
-    ...     print(open(path).read(), os.listdir(tmp))
-    {
-      "a": 1
-    } ['x.json']
-    """
-    _write_atomic(path, lambda f: json.dump(obj, f, indent=2))
-
-
-def write_text_atomic(path, text):
-    """Writes text to a temporary file in the same folder, then renames it
-    (the mechanism of :func:`write_json_atomic`).
-
-    Arguments
-    ---------
-    path : str
-        Destination file.
-    text : str
-        The content.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "x.md")
-    ...     write_text_atomic(path, "# title\\n")
-    ...     print(repr(open(path).read()), os.listdir(tmp))
-    '# title\\n' ['x.md']
-    """
-    _write_atomic(path, lambda f: f.write(text))
-
-
-def _write_atomic(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def prepare_iemocap(

@@ -18,11 +18,13 @@ them::
     OUT/Session{1..5}/dialog/transcriptions/<dialog>.txt
     OUT/Session{1..5}/sentences/wav/<dialog>/<utterance>.wav  (16 kHz mono)
 
-Generation is deterministic for a seed. Each utterance is synthesised by
-a freshly loaded private copy of the eSpeak NG library, because the
-library keeps synthesis state (waveform phase, pitch smoothing, echo
-buffers) in process globals that ``espeak_Terminate`` does not reset, so
-its output would otherwise depend on everything synthesised before.
+Generation is deterministic for a seed: each utterance is synthesised by
+a freshly loaded copy of the eSpeak NG library (see
+:mod:`speechbrain_gemo.data.espeak`, the ctypes binding), so it does not
+depend on what was synthesised before. This module plans the corpus
+(speakers, emotions rendered as prosody, annotations), "records" each
+utterance (tilt, silence, gain, channel noise) and writes the release
+layout.
 
 Usage::
 
@@ -33,23 +35,22 @@ Authors
 """
 
 import argparse
-import ctypes
-import dataclasses
 import functools
 import json
 import logging
 import math
-import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from speechbrain_gemo.data.espeak import ESpeakNG
+from speechbrain_gemo.io import write_text_atomic, write_wav_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -691,217 +692,6 @@ def _check_sentences(sentences):
     return sentences
 
 
-_INSTALL_HINT = (
-    "The synthetic corpus is spoken by eSpeak NG, shipped by the "
-    "'espeakng-loader' package; install the demo extra: pip install -e "
-    ".[demo] (or: pip install espeakng-loader)"
-)
-
-# speak_lib.h constants.
-_AUDIO_OUTPUT_SYNCHRONOUS = 2
-_INITIALIZE_DONT_EXIT = 0x8000
-_POS_CHARACTER = 1
-_CHARS_UTF8 = 1
-_PARAMETERS = {
-    "rate": 1,
-    "volume": 2,
-    "pitch": 3,
-    "pitch_range": 4,
-    "word_gap": 7,
-}
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
-)
-
-
-class ESpeakNG:
-    """Speaks text with the eSpeak NG library, through ctypes.
-
-    Each call to :meth:`synthesize` runs in a freshly loaded private copy
-    of the library (about 4 ms), because eSpeak NG keeps synthesis state in
-    process globals that survive ``espeak_Terminate``: without this, an
-    utterance would depend on every utterance synthesised before it.
-
-    Arguments
-    ---------
-    library_path : str, optional
-        The shared library; by default the one of ``espeakng-loader``.
-    data_path : str, optional
-        The ``espeak-ng-data`` folder; by default the one of
-        ``espeakng-loader``.
-
-    Example
-    -------
-    >>> with ESpeakNG() as tts:
-    ...     wav = tts.synthesize(
-    ...         "Hello.", "en-us+f1", Prosody(175, 50, 50, 100, 0, 0.0)
-    ...     )
-    >>> wav.dtype, tts.sample_rate, 0.2 < len(wav) / tts.sample_rate < 2
-    (dtype('int16'), 22050, True)
-    """
-
-    def __init__(self, library_path=None, data_path=None):
-        if library_path is None or data_path is None:
-            try:
-                import espeakng_loader
-            except ImportError as e:
-                raise RuntimeError(_INSTALL_HINT) from e
-            library_path = library_path or espeakng_loader.get_library_path()
-            data_path = data_path or espeakng_loader.get_data_path()
-        self.library_path = str(library_path)
-        self.data_path = str(data_path)
-        if not os.path.isfile(self.library_path):
-            raise RuntimeError(
-                f"eSpeak NG library not found at {self.library_path}. "
-                + _INSTALL_HINT
-            )
-        self._workdir = tempfile.mkdtemp(prefix="gemo_espeak_")
-        self._loads = 0
-        self.sample_rate = None
-        # Fail early, with a clear message, if the library cannot be used.
-        self.synthesize("a", "en", Prosody(175, 50, 50, 100, 0, 0.0))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self):
-        """Removes the temporary copies of the library."""
-        shutil.rmtree(self._workdir, ignore_errors=True)
-
-    def _load(self):
-        """Loads a private copy of the library and initialises it."""
-        self._loads += 1
-        name = f"{self._loads}_{os.path.basename(self.library_path)}"
-        path = os.path.join(self._workdir, name)
-        shutil.copyfile(self.library_path, path)
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as e:
-            raise RuntimeError(
-                f"Cannot load eSpeak NG from {self.library_path}: {e}. "
-                + _INSTALL_HINT
-            ) from e
-        finally:
-            # The mapping outlives the file on POSIX systems.
-            try:
-                os.remove(path)
-            except OSError:
-                pass
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_Initialize.argtypes = [
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_char_p,
-            ctypes.c_int,
-        ]
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetParameter.argtypes = [
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_int,
-        ]
-        lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.c_uint,
-            ctypes.c_int,
-            ctypes.c_uint,
-            ctypes.c_uint,
-            ctypes.c_void_p,
-            ctypes.c_void_p,
-        ]
-        rate = lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS,
-            0,
-            self.data_path.encode(),
-            _INITIALIZE_DONT_EXIT,
-        )
-        if rate <= 0:
-            self._unload(lib)
-            raise RuntimeError(
-                f"eSpeak NG failed to initialise with data {self.data_path}. "
-                + _INSTALL_HINT
-            )
-        self.sample_rate = rate
-        return lib
-
-    @staticmethod
-    def _unload(lib):
-        """Terminates and unloads a library copy, so its state is gone."""
-        lib.espeak_Terminate()
-        import _ctypes
-
-        close = getattr(_ctypes, "dlclose", None) or getattr(
-            _ctypes, "FreeLibrary", None
-        )
-        if close is not None:
-            close(lib._handle)
-
-    def synthesize(self, text, voice, prosody, seed=0):
-        """Speaks one text.
-
-        Arguments
-        ---------
-        text : str
-            What to say.
-        voice : str
-            eSpeak NG voice name, optionally with a variant (``en-us+m3``).
-        prosody : Prosody
-            Rate, volume, pitch, pitch range and word gap (the tilt is not
-            an eSpeak parameter and is ignored here).
-        seed : int
-            Seed of eSpeak NG's random generator (breathiness noise of
-            some voices), which lives in the C library's global state.
-
-        Returns
-        -------
-        numpy.ndarray
-            int16 samples at ``self.sample_rate``.
-        """
-        lib = self._load()
-        chunks = []
-
-        def collect(samples, n, events):
-            if n > 0:
-                chunks.append(np.ctypeslib.as_array(samples, shape=(n,)).copy())
-            return 0
-
-        callback = _SYNTH_CALLBACK(collect)
-        try:
-            lib.espeak_SetSynthCallback(callback)
-            set_seed = getattr(lib, "espeak_ng_SetRandSeed", None)
-            if set_seed is not None:
-                set_seed.argtypes = [ctypes.c_long]
-                set_seed(int(seed) & 0x7FFFFFFF)
-            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise ValueError(f"eSpeak NG has no voice {voice!r}")
-            for name, parameter in _PARAMETERS.items():
-                value = int(round(getattr(prosody, name)))
-                lib.espeak_SetParameter(parameter, value, 0)
-            data = text.encode("utf-8")
-            error = lib.espeak_Synth(
-                data,
-                len(data) + 1,
-                0,
-                _POS_CHARACTER,
-                0,
-                _CHARS_UTF8,
-                None,
-                None,
-            )
-            if error != 0:
-                raise RuntimeError(f"espeak_Synth failed with error {error}")
-            lib.espeak_Synchronize()
-        finally:
-            self._unload(lib)
-        if not chunks:
-            return np.zeros(0, dtype=np.int16)
-        return np.concatenate(chunks)
-
-
 # eSpeak NG's level for synthesis (no saturation), and the level of a
 # normal-loudness utterance relative to it after recording, so that loud
 # utterances rarely reach the limiter.
@@ -957,9 +747,16 @@ def render_utterance(plan, tts, sample_rate=SAMPLE_RATE):
     """
     import torch
 
-    prosody = dataclasses.replace(plan.prosody, volume=_ESPEAK_VOLUME)
+    prosody = plan.prosody
     raw = tts.synthesize(
-        plan.text, plan.speaker.voice, prosody, seed=plan.noise_seed
+        plan.text,
+        plan.speaker.voice,
+        rate=prosody.rate,
+        volume=_ESPEAK_VOLUME,
+        pitch=prosody.pitch,
+        pitch_range=prosody.pitch_range,
+        word_gap=prosody.word_gap,
+        seed=plan.noise_seed,
     )
     x = _trim(raw.astype(np.float64) / 32768.0)
     # First-order tilt: x + t * (x - x[n-1]) brightens (t > 0), as a
@@ -985,25 +782,6 @@ def render_utterance(plan, tts, sample_rate=SAMPLE_RATE):
     return x.astype(np.float32)
 
 
-def _atomic_write_text(path, text):
-    """Writes a text file under a temporary name, then renames it."""
-    path = Path(path)
-    part = path.with_name(path.name + ".part")
-    with open(part, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(part, path)
-
-
-def _atomic_write_wav(path, samples, sample_rate):
-    """Writes a 16-bit PCM wav under a temporary name, then renames it."""
-    import soundfile as sf
-
-    path = Path(path)
-    part = path.with_name(path.name + ".part")
-    sf.write(part, samples, sample_rate, subtype="PCM_16", format="WAV")
-    os.replace(part, path)
-
-
 def _category_state(name):
     """Category names as the Categorical files spell them."""
     return "Neutral state" if name == "Neutral" else name
@@ -1027,7 +805,7 @@ def _write_dialog(root, dialog, utterances, audio, sample_rate):
     per_evaluator = {}
     t = 0.0
     for plan, samples in zip(utterances, audio):
-        _atomic_write_wav(wav_dir / f"{plan.utt_id}.wav", samples, sample_rate)
+        write_wav_atomic(wav_dir / f"{plan.utt_id}.wav", samples, sample_rate)
         duration = len(samples) / sample_rate
         durations.append(duration)
         start = round(t + plan.gap_before, 4)
@@ -1048,11 +826,11 @@ def _write_dialog(root, dialog, utterances, audio, sample_rate):
     lines = [LABEL_FILE_HEADER, ""]
     for block in blocks:
         lines += block + [""]
-    _atomic_write_text(evaluation_dir / f"{dialog}.txt", "\n".join(lines))
+    write_text_atomic(evaluation_dir / f"{dialog}.txt", "\n".join(lines))
     for evaluator, cat_lines in sorted(per_evaluator.items()):
         name = f"{dialog}_{evaluator.lower()}_cat.txt"
-        _atomic_write_text(categorical_dir / name, "\n".join(cat_lines) + "\n")
-    _atomic_write_text(
+        write_text_atomic(categorical_dir / name, "\n".join(cat_lines) + "\n")
+    write_text_atomic(
         transcription_dir / f"{dialog}.txt", "\n".join(transcripts) + "\n"
     )
     return durations
@@ -1214,7 +992,7 @@ def generate_corpus(
         for folder in _session_dirs(root):
             shutil.rmtree(folder, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(progress, json.dumps({"options": options}, indent=1))
+    write_text_atomic(progress, json.dumps({"options": options}, indent=1))
 
     plan = plan_corpus(
         seed=seed,
@@ -1238,7 +1016,7 @@ def generate_corpus(
 
     summary = summarize(plan, [durations[p.utt_id] for p in plan])
     summary.update(out_dir=str(root), seed=seed)
-    _atomic_write_text(
+    write_text_atomic(
         marker, json.dumps({"options": options, "summary": summary}, indent=1)
     )
     progress.unlink(missing_ok=True)

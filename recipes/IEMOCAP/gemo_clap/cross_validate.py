@@ -31,7 +31,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from speechbrain_gemo.data.iemocap import (  # noqa: E402
+from speechbrain_gemo.io import (  # noqa: E402
     write_json_atomic,
     write_text_atomic,
 )

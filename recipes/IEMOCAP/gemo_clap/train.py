@@ -37,8 +37,8 @@ from speechbrain.utils.distributed import (
 from speechbrain_gemo.brain import GEmoCLAPBrain
 from speechbrain_gemo.checkpoints import kill_point
 from speechbrain_gemo.data.audio import random_crop, read_utterance
-from speechbrain_gemo.data.iemocap import write_json_atomic
 from speechbrain_gemo.export import export_for_inference
+from speechbrain_gemo.io import write_json_atomic
 from speechbrain_gemo.prompts import GENDERS
 from speechbrain_gemo.recipe_hparams import (
     load_recipe_hparams,

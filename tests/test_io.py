@@ -1,0 +1,138 @@
+"""Tests of the atomic file writers (``speechbrain_gemo.io``): a failure
+injected between the write and the rename, or in the middle of the write,
+leaves the old file or none, never a partial one, and no temporary file.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+
+from speechbrain_gemo import io as atomic_io
+
+OLD = {
+    "json": b'{"old": 1}',
+    "text": b"old text\n",
+    "bytes": b"\x00old",
+    "wav": None,  # a real wav, written by _old_bytes
+}
+
+
+def _write(kind, path):
+    """Writes new content of one kind with the writer under test."""
+    if kind == "json":
+        atomic_io.write_json_atomic(str(path), {"new": list(range(1000))})
+    elif kind == "text":
+        atomic_io.write_text_atomic(str(path), "new line\n" * 1000)
+    elif kind == "bytes":
+        atomic_io.write_bytes_atomic(str(path), bytes(range(256)) * 10)
+    else:
+        atomic_io.write_wav_atomic(str(path), np.full(16000, 0.5), 16000)
+
+
+def _old_bytes(kind, tmp_path):
+    """Bytes of a valid previous version of the file."""
+    if OLD[kind] is not None:
+        return OLD[kind]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    soundfile.write(scratch / "old.wav", np.zeros(800), 8000, subtype="PCM_16")
+    data = (scratch / "old.wav").read_bytes()
+    (scratch / "old.wav").unlink()
+    scratch.rmdir()
+    return data
+
+
+@pytest.mark.parametrize("kind", ["json", "text", "bytes", "wav"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_failure_before_rename_keeps_old_file(
+    tmp_path, monkeypatch, kind, existing
+):
+    path = tmp_path / f"out.{kind}"
+    old = _old_bytes(kind, tmp_path)
+    if existing:
+        path.write_bytes(old)
+    written = []
+
+    def failing_replace(src, dst):
+        # The temporary file is complete at this point: the content was
+        # written and flushed, only the rename fails.
+        written.append(os.path.getsize(src))
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="rename failed"):
+        _write(kind, path)
+    monkeypatch.undo()
+    assert written and written[0] > len(old)
+    if existing:
+        assert os.listdir(tmp_path) == [path.name]
+        assert path.read_bytes() == old
+    else:
+        assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["json", "text", "bytes", "wav"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_interrupt_during_write_keeps_old_file(
+    tmp_path, monkeypatch, kind, existing
+):
+    path = tmp_path / f"out.{kind}"
+    old = _old_bytes(kind, tmp_path)
+    if existing:
+        path.write_bytes(old)
+    real_fsync = os.fsync
+
+    def interrupted_fsync(fd):
+        # Part of the new content is on disk when the process is stopped.
+        assert os.fstat(fd).st_size > 0
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        _write(kind, path)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    if existing:
+        assert os.listdir(tmp_path) == [path.name]
+        assert path.read_bytes() == old
+    else:
+        assert os.listdir(tmp_path) == []
+
+
+def test_written_content(tmp_path):
+    for kind in ("json", "text", "bytes", "wav"):
+        _write(kind, tmp_path / f"out.{kind}")
+    assert json.loads((tmp_path / "out.json").read_text()) == {
+        "new": list(range(1000))
+    }
+    assert (tmp_path / "out.text").read_text() == "new line\n" * 1000
+    assert (tmp_path / "out.bytes").read_bytes() == bytes(range(256)) * 10
+    samples, rate = soundfile.read(tmp_path / "out.wav")
+    assert rate == 16000 and len(samples) == 16000
+    # 0.5 in 16-bit PCM is 16384 / 32768 exactly
+    assert np.all(samples == 0.5)
+    assert sorted(os.listdir(tmp_path)) == [
+        "out.bytes",
+        "out.json",
+        "out.text",
+        "out.wav",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["json", "text", "bytes", "wav"])
+def test_permissions_like_open(tmp_path, kind):
+    # a new file gets what open() gives a new file, not mkstemp's 0600
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    _write(kind, tmp_path / f"new.{kind}")
+    mode = os.stat(tmp_path / f"new.{kind}").st_mode & 0o777
+    assert mode == os.stat(plain).st_mode & 0o777
+    # a replaced file keeps its permissions
+    os.chmod(tmp_path / f"new.{kind}", 0o640)
+    _write(kind, tmp_path / f"new.{kind}")
+    assert os.stat(tmp_path / f"new.{kind}").st_mode & 0o777 == 0o640
