@@ -17,10 +17,16 @@ Manifests hold ``wav`` (``{data_root}`` is the CSV's folder; an absolute
 path outside that folder stays absolute), ``duration``, ``emo`` (the
 label as written), ``gender``, ``speaker`` and ``line`` (the CSV line).
 
+From the command line::
+
+    python -m speechbrain_gemo.data.csv_corpus my_data/labels.csv \
+        results/my_data --test_fold 1 --num_folds 5
+
 Authors
  * speechbrain-gemo developers 2026
 """
 
+import argparse
 import csv
 import functools
 import os
@@ -341,6 +347,42 @@ def prepare_csv_corpus(
     )
 
 
+def main(argv=None):
+    """Runs ``prepare_csv_corpus`` with command-line arguments.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments; ``sys.argv[1:]`` when not given.
+
+    Returns
+    -------
+    dict
+        ``train``, ``valid`` and ``test`` to the manifest paths.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _write_tiny_corpus(tmp)
+    ...     paths = main([f"{tmp}/labels.csv", f"{tmp}/save",
+    ...                   "--num_folds", "2", "--test_fold", "2"])
+    ...     print(*sorted(os.listdir(f"{tmp}/save")))
+    prepare_opts.json skipped.csv test.json train.json valid.json
+    """
+    parser = argparse.ArgumentParser(
+        description="Write train/valid/test manifests for the audio listed "
+        "in a CSV (path, emotion[, gender, speaker, split])."
+    )
+    parser.add_argument("csv_file", help="the CSV file")
+    parser.add_argument("save_folder", help="where the manifests go")
+    parser.add_argument("--test_fold", type=int, default=1)
+    parser.add_argument("--num_folds", type=int, default=5)
+    parser.add_argument("--valid_ratio", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=1986)
+    return prepare_csv_corpus(**vars(parser.parse_args(argv)))
+
+
 def _write_tiny_corpus(folder):
     """Writes a minimal corpus CSV and its audio for the doctests:
     speakers a (F) and b (M), two 0.1 s clips each.
@@ -374,3 +416,10 @@ def _write_tiny_corpus(folder):
             lines.append(f"{name},{emotion},{gender},{speaker}")
     with open(os.path.join(folder, "labels.csv"), "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    main()
