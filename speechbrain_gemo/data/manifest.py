@@ -628,7 +628,8 @@ def summary_table(entries, folds, classes):
         all      2      1      1      1      0      1      2
     """
     header = ["split", "total", *classes, "F", "M", "?", "spk"]
-    lines = ["".join(f"{cell:>7}" for cell in header)]
+    width = max(7, *(len(str(c)) + 1 for c in classes))
+    lines = ["".join(f"{cell:>{width}}" for cell in header)]
     for name in (*MANIFESTS, "all"):
         ids = list(entries) if name == "all" else folds[name]
         emo = collections.Counter(entries[i]["emo"] for i in ids)
@@ -636,7 +637,7 @@ def summary_table(entries, folds, classes):
         speakers = {entries[i]["speaker"] for i in ids} - {None}
         row = [name, len(ids), *(emo[c] for c in classes)]
         row += [gender["F"], gender["M"], gender[None], len(speakers)]
-        lines.append("".join(f"{str(cell):>7}" for cell in row))
+        lines.append("".join(f"{str(cell):>{width}}" for cell in row))
     return "\n".join(lines)
 
 
