@@ -12,11 +12,16 @@ label, say ``frustrated``) is its own word.
 
 A recipe takes its class set from its hyperparameters, e.g.::
 
-    emotion_classes: CREMA-D          # a corpus name, or a list of codes
+    corpus: CREMA-D
+    emotion_classes: !ref <corpus>    # or any list: [HAP, SAD, calm]
     emotion_prompts: !apply:speechbrain_gemo.prompts.emotion_prompts
         templates: !ref <emotion_templates>
         classes: !ref <emotion_classes>
-        words: CREMA-D                # the words of that corpus' codes
+        words: !ref <corpus>          # the words of that corpus' codes
+
+and its classes, in order, are the keys of ``emotion_prompts`` (the
+model's ``emotion_labels``); ``--emotion_classes=[HAP,SAD]`` on the command
+line trains on a subset or another class set.
 
 Gender labels are ``F`` and ``M`` for every corpus (unknown gender is
 ``null`` in the manifests).
