@@ -20,8 +20,10 @@ A recipe takes its class set from its hyperparameters, e.g.::
         words: !ref <corpus>          # the words of that corpus' codes
 
 and its classes, in order, are the keys of ``emotion_prompts`` (the
-model's ``emotion_labels``); ``--emotion_classes=[HAP,SAD]`` on the command
-line trains on a subset or another class set.
+model's ``emotion_labels``). Overriding ``emotion_classes`` (e.g.
+``--emotion_classes=[HAP,SAD]``) changes the class set; the data pipeline
+then keeps the utterances of those classes only (SpeechBrain's
+``DynamicItemDataset.filtered(key_test={"emo": ...})``).
 
 Gender labels are ``F`` and ``M`` for every corpus (unknown gender is
 ``null`` in the manifests).
