@@ -19,6 +19,7 @@ from corpus_checks import (
 )
 from speechbrain.dataio.dataset import DynamicItemDataset
 
+from speechbrain_gemo.data import manifest
 from speechbrain_gemo.data.crema_d import prepare_crema_d
 
 RECIPE_DIR = os.path.join(
@@ -233,3 +234,36 @@ def test_recipe_module(corpus, tmp_path, monkeypatch):
         [data, str(tmp_path / "s"), "--test_fold", "3", "--num_folds", "3"]
     )
     assert len(load_manifests(tmp_path / "s")["test"]) > 0
+
+
+def test_interrupted_write_is_redone(corpus, tmp_path, monkeypatch):
+    data, _ = corpus
+    save = tmp_path / "save"
+    prepare_crema_d(data, str(save), test_fold=1)
+    real_write = manifest.write_json_atomic
+
+    def write_failing_on_valid(path, obj):
+        if path.endswith("valid.json"):
+            raise KeyboardInterrupt
+        return real_write(path, obj)
+
+    monkeypatch.setattr(manifest, "write_json_atomic", write_failing_on_valid)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_crema_d(data, str(save), test_fold=2)
+    monkeypatch.undo()
+    # Not marked done, no temporary file left behind.
+    assert "prepare_opts.json" not in os.listdir(save)
+    assert not [p for p in os.listdir(save) if p.endswith(".tmp")]
+    prepare_crema_d(data, str(save), test_fold=2)
+    test_actors = {e["speaker"] for e in load_manifests(save)["test"].values()}
+    train_actors = {
+        e["speaker"] for e in load_manifests(save)["train"].values()
+    }
+    assert not test_actors & train_actors
+    assert os.path.isfile(save / "prepare_opts.json")
+
+
+def test_classes_of_the_manifests(corpus, tmp_path):
+    data, _ = corpus
+    prepare_crema_d(data, str(tmp_path / "save"))
+    assert manifest.manifest_classes(str(tmp_path / "save")) == sorted(EMOTIONS)

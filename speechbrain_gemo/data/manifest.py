@@ -514,6 +514,37 @@ def manifest_paths(save_folder):
     }
 
 
+def manifest_classes(save_folder):
+    """The sorted ``emo`` labels of a save folder's manifests: the class
+    set of a corpus that does not define one (a user's CSV).
+
+    Arguments
+    ---------
+    save_folder : str
+        Where ``train.json``, ``valid.json`` and ``test.json`` are.
+
+    Returns
+    -------
+    list of str
+        The labels, sorted.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name, emo in (("train", "sad"), ("valid", "calm"),
+    ...                       ("test", "sad")):
+    ...         write_json_atomic(f"{tmp}/{name}.json", {name: {"emo": emo}})
+    ...     manifest_classes(tmp)
+    ['calm', 'sad']
+    """
+    labels = set()
+    for path in manifest_paths(save_folder).values():
+        with open(path, encoding="utf-8") as f:
+            labels.update(entry["emo"] for entry in json.load(f).values())
+    return sorted(labels)
+
+
 def already_prepared(save_folder, opts):
     """Whether ``save_folder`` holds manifests written with ``opts``.
 
