@@ -6,6 +6,7 @@ Authors
 
 import logging
 import os
+import shutil
 import sys
 
 import pytest
@@ -72,12 +73,24 @@ def build_tree(root):
     return expected
 
 
-@pytest.fixture
-def corpus(tmp_path):
-    """(data_folder, expected entries)."""
-    data = tmp_path / "CREMA-D"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A tree built once per module, and its expected entries."""
+    data = tmp_path_factory.mktemp("template") / "CREMA-D"
     data.mkdir()
     return str(data), build_tree(str(data))
+
+
+@pytest.fixture
+def corpus(template, tmp_path):
+    """(data_folder, expected entries) of a fresh copy of the tree."""
+    source, expected = template
+    data = str(tmp_path / "CREMA-D")
+    shutil.copytree(source, data)
+    return data, {
+        utt_id: {**entry, "wav": entry["wav"].replace(source, data, 1)}
+        for utt_id, entry in expected.items()
+    }
 
 
 def test_manifest_fields(corpus, tmp_path):
