@@ -253,8 +253,8 @@ def emotion_prompts(templates=EMOTION_TEMPLATES, classes=None, words=None):
         Templates with one ``{}`` placeholder.
     classes : str or list of str, optional
         A corpus name of ``CORPUS_CLASSES`` or the labels in class order;
-        defaults to the keys of ``words`` when it is a dict, else to
-        ``EMOTIONS``.
+        defaults to the keys of ``words`` (or the classes of the corpus it
+        names), else to ``EMOTIONS``.
     words : dict or str, optional
         Label to word, or a corpus name whose words to use; defaults to
         ``EMOTION_WORDS`` when ``classes`` is not given.
@@ -274,10 +274,12 @@ def emotion_prompts(templates=EMOTION_TEMPLATES, classes=None, words=None):
     {'calm': ['calm speech'], 'NEU': ['neutral speech']}
     """
     if classes is None:
-        if isinstance(words, dict) and words:
+        if isinstance(words, str):
+            classes = words
+        elif words:
             return build_prompts(words, templates)
-        classes = EMOTIONS
-        words = words or EMOTION_WORDS
+        else:
+            classes, words = EMOTIONS, EMOTION_WORDS
     return build_prompts(class_words(classes, words), templates)
 
 

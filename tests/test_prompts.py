@@ -70,6 +70,8 @@ def test_corpus_classes_by_name():
     assert list(prompts) == DOCUMENTED["RAVDESS"]
     assert prompts["02"] == ["calm"]
     assert corpus_classes("emodb") == tuple(DOCUMENTED["EmoDB"])
+    # words naming a corpus alone also gives that corpus' classes
+    assert emotion_prompts(["{}"], words="MSP-Podcast")["C"] == ["contemptuous"]
 
 
 def test_labels_without_words_are_their_own_word():
