@@ -144,7 +144,23 @@ def parse_label_text(text):
 
 def _parse_vad(text):
     """``(valence, activation, dominance)`` of a label line's ``[V, A, D]``
-    content, or three Nones when it does not hold three numbers."""
+    content, or three Nones when it does not hold three numbers.
+
+    Arguments
+    ---------
+    text : str
+        What stands between the brackets, e.g. ``"2.5, 3.0, 3.5"``.
+
+    Returns
+    -------
+    tuple
+        Three floats, or three Nones.
+
+    Example
+    -------
+    >>> _parse_vad("2.5, 3.0, 3.5"), _parse_vad("n/a")
+    ((2.5, 3.0, 3.5), (None, None, None))
+    """
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
