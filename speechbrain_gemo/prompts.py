@@ -283,6 +283,35 @@ def emotion_prompts(templates=EMOTION_TEMPLATES, classes=None, words=None):
     return build_prompts(class_words(classes, words), templates)
 
 
+def gender_index(gender):
+    """The class index of a manifest's ``gender``: its place in
+    ``GENDERS``, or -1 for an unknown (null) gender, the label the losses
+    read as unknown (``speechbrain_gemo.losses.UNKNOWN``).
+
+    Arguments
+    ---------
+    gender : str or None
+        ``"F"``, ``"M"`` or None.
+
+    Returns
+    -------
+    int
+        0, 1 or -1.
+
+    Example
+    -------
+    >>> gender_index("F"), gender_index("M"), gender_index(None)
+    (0, 1, -1)
+    """
+    if gender is None:
+        return -1
+    if gender not in GENDERS:
+        raise ValueError(
+            f"gender must be one of {GENDERS} or None (unknown), got {gender!r}"
+        )
+    return GENDERS.index(gender)
+
+
 def gender_prompts(templates=GENDER_TEMPLATES, words=None):
     """The default gender prompts, one list per class in ``GENDERS`` order.
 

@@ -13,7 +13,9 @@ from speechbrain_gemo.prompts import (
     class_words,
     corpus_classes,
     emotion_prompts,
+    gender_index,
 )
+from speechbrain_gemo.losses import UNKNOWN
 
 # The codes of each corpus' documentation (CORPORA.md), in class order.
 DOCUMENTED = {
@@ -119,3 +121,10 @@ def test_classes_and_prompts_from_hyperparameters():
         "SAD": ["The speaker sounds sad.", "A sad voice."],
         "calm": ["The speaker sounds calm.", "A calm voice."],
     }
+
+
+def test_gender_index():
+    assert [gender_index(g) for g in ("F", "M", None)] == [0, 1, UNKNOWN]
+    assert UNKNOWN == -1
+    with pytest.raises(ValueError, match="'female'"):
+        gender_index("female")
