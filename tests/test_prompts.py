@@ -7,6 +7,7 @@ Authors
 import pytest
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_gemo.losses import UNKNOWN
 from speechbrain_gemo.prompts import (
     CORPUS_CLASSES,
     CORPUS_WORDS,
@@ -15,7 +16,6 @@ from speechbrain_gemo.prompts import (
     emotion_prompts,
     gender_index,
 )
-from speechbrain_gemo.losses import UNKNOWN
 
 # The codes of each corpus' documentation (CORPORA.md), in class order.
 DOCUMENTED = {
