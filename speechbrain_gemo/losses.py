@@ -27,10 +27,12 @@ import torch.nn.functional as F
 from torch import nn
 
 OBJECTIVES = ("emo", "ml", "sl")
+# The gender label of an utterance whose speaker's gender is not known.
+UNKNOWN = -1
 TARGET_NORMS = ("l1", "softmax")
 
 
-def label_equality(labels, dtype=None):
+def label_equality(labels, dtype=None, unknown_agrees=True):
     """Builds the label-agreement matrix of a batch.
 
     Arguments
@@ -40,6 +42,9 @@ def label_equality(labels, dtype=None):
         encoded labels).
     dtype : torch.dtype, optional
         Floating type of the result (default: torch's default dtype).
+    unknown_agrees : bool
+        If False, a negative label (``UNKNOWN``) agrees with no label, not
+        even with itself: its row and column are zero.
 
     Returns
     -------
@@ -52,10 +57,18 @@ def label_equality(labels, dtype=None):
     tensor([[1., 0., 1.],
             [0., 1., 0.],
             [1., 0., 1.]])
+    >>> label_equality(torch.tensor([0, -1, 0]), unknown_agrees=False)
+    tensor([[1., 0., 1.],
+            [0., 0., 0.],
+            [1., 0., 1.]])
     """
     labels = _flat_labels(labels)
     dtype = dtype or torch.get_default_dtype()
-    return (labels[:, None] == labels[None, :]).to(dtype)
+    agree = labels[:, None] == labels[None, :]
+    if not unknown_agrees:
+        known = labels >= 0
+        agree = agree & known[:, None] & known[None, :]
+    return agree.to(dtype)
 
 
 def build_targets(
@@ -65,14 +78,16 @@ def build_targets(
     M_g``, the soft labels of SL-GEmo-CLAP.
 
     With ``gender_labels`` left out the result is ``alpha_e * M_e``, so the
-    defaults give the Emo-CLAP target ``M_e``.
+    defaults give the Emo-CLAP target ``M_e``. An unknown gender
+    (``UNKNOWN``, -1) agrees with no gender, not even its own: ``M_g`` is
+    zero on its row and column.
 
     Arguments
     ---------
     emo_labels : torch.Tensor
         Integer emotion labels, shape ``N``.
     gender_labels : torch.Tensor, optional
-        Integer gender labels, shape ``N``.
+        Integer gender labels, shape ``N``; -1 where unknown.
     alpha_e : float
         Weight of emotion agreement.
     alpha_g : float
@@ -93,10 +108,16 @@ def build_targets(
     tensor([[1.0000, 0.8000, 0.0000],
             [0.8000, 1.0000, 0.2000],
             [0.0000, 0.2000, 1.0000]])
+    >>> build_targets(
+    ...     torch.tensor([0, 0, 1]), torch.tensor([-1, 1, 1]), 0.8, 0.2
+    ... )
+    tensor([[0.8000, 0.8000, 0.0000],
+            [0.8000, 1.0000, 0.2000],
+            [0.0000, 0.2000, 1.0000]])
     """
     target = alpha_e * label_equality(emo_labels, dtype)
     if gender_labels is not None:
-        gender = label_equality(gender_labels, dtype)
+        gender = label_equality(gender_labels, dtype, unknown_agrees=False)
         if gender.shape != target.shape:
             raise ValueError(
                 f"gender_labels has {gender.shape[0]} entries but "
@@ -229,6 +250,20 @@ class GEmoCLAPLoss(nn.Module):
     - ``"sl"`` (SL-GEmo-CLAP): emotion logits only, target
       ``alpha_e * M_e + alpha_g * M_g``.
 
+    Unknown gender (label ``UNKNOWN`` = -1, for corpora or speakers whose
+    gender is not known; the emotion label must always be known):
+
+    - ``"sl"``: an unknown gender agrees with nobody in ``M_g``, not even
+      with itself: ``M_g[i, j] = [g_i == g_j and g_i >= 0]``. The row of
+      such an utterance is ``alpha_e * M_e[i]`` alone before normalisation
+      (so it needs ``alpha_e > 0``); a batch with no known gender gives the
+      Emo-CLAP loss.
+    - ``"ml"``: ``L_gen`` is computed on the sub-batch of the ``n`` known
+      utterances only (an ``n x n`` logit matrix and target), and its
+      weight stays ``alpha_g``; with no known gender in the batch ``L_gen``
+      is 0 (``alpha_e * L_emo`` remains, and no NaN arises).
+    - ``"emo"``: gender is not used.
+
     The text side is given as one embedding per class (``K x d``) and
     indexed by the labels, so the text tower only ever encodes the ``K``
     class prompts. Autocast is disabled inside and half-precision inputs are
@@ -320,7 +355,8 @@ class GEmoCLAPLoss(nn.Module):
             Multiplicative emotion scale (already exponentiated and
             clamped).
         gender_labels : torch.Tensor, optional
-            Integer gender labels, shape ``N``; required for ``ml``/``sl``.
+            Integer gender labels, shape ``N``, ``UNKNOWN`` (-1) where not
+            known; required for ``ml``/``sl``.
         gender_prompt_emb : torch.Tensor, optional
             ``2 x d`` gender prompt embeddings; required for ``ml``.
         gender_logit_scale : torch.Tensor or float, optional
@@ -376,6 +412,20 @@ class GEmoCLAPLoss(nn.Module):
         if gender_labels is not None:
             gender_labels = _flat_labels(gender_labels, len(audio_emb))
             gender_labels = gender_labels.to(device)
+            if gender_labels.numel() and gender_labels.min() < UNKNOWN:
+                raise ValueError(
+                    "gender labels must be class indices or -1 (unknown), "
+                    f"got {gender_labels.min().item()}"
+                )
+            if (
+                self.objective == "sl"
+                and self.alpha_e == 0
+                and bool((gender_labels < 0).any())
+            ):
+                raise ValueError(
+                    "objective 'sl' with alpha_e=0 has no target for an "
+                    "utterance of unknown gender; use alpha_e > 0"
+                )
 
         logits = _logits(audio_emb, prompt_emb, emo_labels, logit_scale)
         if self.objective == "sl":
@@ -392,16 +442,12 @@ class GEmoCLAPLoss(nn.Module):
         components = {"emo": loss.detach()}
 
         if self.objective == "ml":
-            gender_logits = _logits(
+            gender_loss = self._gender_loss(
                 audio_emb,
                 _upcast(gender_prompt_emb),
                 gender_labels,
                 gender_logit_scale,
-            )
-            gender_loss = soft_contrastive_kl(
-                gender_logits,
-                label_equality(gender_labels, logits.dtype),
-                self.target_norm,
+                logits.dtype,
             )
             components["gender"] = gender_loss.detach()
             loss = self.alpha_e * loss + self.alpha_g * gender_loss
@@ -409,6 +455,38 @@ class GEmoCLAPLoss(nn.Module):
         if return_components:
             return loss, components
         return loss
+
+    def _gender_loss(self, audio_emb, gender_emb, labels, scale, dtype):
+        """ML-GEmo-CLAP's gender term over the utterances of known gender.
+
+        Arguments
+        ---------
+        audio_emb : torch.Tensor
+            ``N x d`` audio embeddings.
+        gender_emb : torch.Tensor
+            ``2 x d`` gender prompt embeddings.
+        labels : torch.Tensor
+            ``N`` gender labels, -1 where unknown.
+        scale : torch.Tensor or float
+            Multiplicative gender scale.
+        dtype : torch.dtype
+            Floating type of the target.
+
+        Returns
+        -------
+        torch.Tensor
+            Scalar loss; 0 when no gender in the batch is known.
+        """
+        known = labels >= 0
+        if not bool(known.any()):
+            # Zero, yet tied to the graph, so every process of a distributed
+            # run computes gradients for the same parameters.
+            return (audio_emb.sum() + gender_emb.sum()) * 0.0
+        labels = labels[known]
+        gender_logits = _logits(audio_emb[known], gender_emb, labels, scale)
+        return soft_contrastive_kl(
+            gender_logits, label_equality(labels, dtype), self.target_norm
+        )
 
 
 def _logits(audio_emb, class_emb, labels, scale):

@@ -1,10 +1,32 @@
 """The one place that defines the classes and their text prompts.
 
-Emotion and gender labels are the short codes used in the IEMOCAP
-manifests (``neu``, ``hap``, ``ang``, ``sad`` and ``F``, ``M``). Each label
-has a natural-language word, and prompts are made by filling that word into
-one or more templates. Several templates per class are averaged at
-inference time (prompt ensembling).
+Each corpus labels its emotions with its own codes (``CORPUS_CLASSES``):
+IEMOCAP's manifests use ``neu``, ``hap``, ``ang``, ``sad``, CREMA-D's
+``ANG``, ``DIS``..., RAVDESS' the two-digit emotion field of its file
+names, EmoDB's the German initial letter, MSP-Podcast's its ``EmoClass``
+letter. Those codes are what the manifests' ``emo`` holds. Each code has an
+English word (``CORPUS_WORDS``), and prompts are made by filling that word
+into one or more templates; several templates per class are averaged at
+inference time (prompt ensembling). A label with no word (a user's own
+label, say ``frustrated``) is its own word.
+
+A recipe takes its class set from its hyperparameters, e.g.::
+
+    corpus: CREMA-D
+    emotion_classes: !ref <corpus>    # or any list: [HAP, SAD, calm]
+    emotion_prompts: !apply:speechbrain_gemo.prompts.emotion_prompts
+        templates: !ref <emotion_templates>
+        classes: !ref <emotion_classes>
+        words: !ref <corpus>          # the words of that corpus' codes
+
+and its classes, in order, are the keys of ``emotion_prompts`` (the
+model's ``emotion_labels``). Overriding ``emotion_classes`` (e.g.
+``--emotion_classes=[HAP,SAD]``) changes the class set; the data pipeline
+then keeps the utterances of those classes only (SpeechBrain's
+``DynamicItemDataset.filtered(key_test={"emo": ...})``).
+
+Gender labels are ``F`` and ``M`` for every corpus (unknown gender is
+``null`` in the manifests).
 
 Authors
  * speechbrain-gemo developers 2026
@@ -20,8 +42,168 @@ EMOTION_WORDS = {
 GENDERS = ("F", "M")
 GENDER_WORDS = {"F": "female", "M": "male"}
 
+# Corpus name -> its class codes, in class order.
+CORPUS_CLASSES = {
+    "IEMOCAP": EMOTIONS,
+    "CREMA-D": ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD"),
+    "RAVDESS": ("01", "02", "03", "04", "05", "06", "07", "08"),
+    "EmoDB": ("W", "L", "E", "A", "F", "T", "N"),
+    "MSP-Podcast": ("A", "S", "H", "U", "F", "D", "C", "N"),
+}
+# Corpus name -> code -> word. The same code can mean different emotions in
+# two corpora (EmoDB's A is fear, MSP-Podcast's A anger), so codes are only
+# ever looked up within their corpus.
+CORPUS_WORDS = {
+    "IEMOCAP": EMOTION_WORDS,
+    "CREMA-D": {
+        "ANG": "angry",
+        "DIS": "disgusted",
+        "FEA": "fearful",
+        "HAP": "happy",
+        "NEU": "neutral",
+        "SAD": "sad",
+    },
+    "RAVDESS": {
+        "01": "neutral",
+        "02": "calm",
+        "03": "happy",
+        "04": "sad",
+        "05": "angry",
+        "06": "fearful",
+        "07": "disgusted",
+        "08": "surprised",
+    },
+    "EmoDB": {
+        "W": "angry",
+        "L": "bored",
+        "E": "disgusted",
+        "A": "fearful",
+        "F": "happy",
+        "T": "sad",
+        "N": "neutral",
+    },
+    "MSP-Podcast": {
+        "A": "angry",
+        "S": "sad",
+        "H": "happy",
+        "U": "surprised",
+        "F": "fearful",
+        "D": "disgusted",
+        "C": "contemptuous",
+        "N": "neutral",
+    },
+}
+
 EMOTION_TEMPLATES = ("The speaker sounds {}.",)
 GENDER_TEMPLATES = ("The speaker is {}.",)
+
+
+def _corpus_name(name):
+    """The ``CORPUS_CLASSES`` key matching ``name``, case-insensitively.
+
+    Arguments
+    ---------
+    name : str
+        A corpus name such as ``"crema-d"``.
+
+    Returns
+    -------
+    str
+        The key, e.g. ``"CREMA-D"``.
+
+    Example
+    -------
+    >>> _corpus_name("msp-podcast")
+    'MSP-Podcast'
+    """
+    for key in CORPUS_CLASSES:
+        if key.lower() == str(name).lower():
+            return key
+    raise ValueError(
+        f"Unknown corpus {name!r}; known corpora: "
+        f"{', '.join(CORPUS_CLASSES)} (or give a list of class labels)"
+    )
+
+
+def corpus_classes(corpus):
+    """The class codes of a corpus, in class order.
+
+    Arguments
+    ---------
+    corpus : str
+        A key of ``CORPUS_CLASSES`` (case-insensitive).
+
+    Returns
+    -------
+    tuple of str
+        The codes the corpus' manifests use in ``emo``.
+
+    Example
+    -------
+    >>> corpus_classes("CREMA-D")
+    ('ANG', 'DIS', 'FEA', 'HAP', 'NEU', 'SAD')
+    """
+    return CORPUS_CLASSES[_corpus_name(corpus)]
+
+
+def corpus_words(corpus):
+    """The word of each class code of a corpus.
+
+    Arguments
+    ---------
+    corpus : str
+        A key of ``CORPUS_WORDS`` (case-insensitive).
+
+    Returns
+    -------
+    dict
+        Code to word, in class order.
+
+    Example
+    -------
+    >>> corpus_words("EmoDB")["A"], corpus_words("MSP-Podcast")["A"]
+    ('fearful', 'angry')
+    """
+    return dict(CORPUS_WORDS[_corpus_name(corpus)])
+
+
+def class_words(classes, words=None):
+    """The word of each class: from ``words`` where it has one, else the
+    label itself.
+
+    Arguments
+    ---------
+    classes : str or list of str
+        A corpus name (its classes and, unless ``words`` is given, its
+        words) or the labels in class order.
+    words : dict or str, optional
+        Label to word, or a corpus name whose words to use.
+
+    Returns
+    -------
+    dict
+        Label to word, in class order.
+
+    Example
+    -------
+    >>> class_words(["HAP", "frustrated"], words="CREMA-D")
+    {'HAP': 'happy', 'frustrated': 'frustrated'}
+    >>> class_words("RAVDESS")["02"]
+    'calm'
+    """
+    if isinstance(classes, str):
+        if words is None:
+            words = classes
+        classes = corpus_classes(classes)
+    if isinstance(words, str):
+        words = corpus_words(words)
+    words = words or {}
+    classes = [str(label) for label in classes]
+    if not classes:
+        raise ValueError("The class list is empty")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"The class list {classes} repeats a label")
+    return {label: words.get(label, label) for label in classes}
 
 
 def build_prompts(words, templates):
@@ -57,15 +239,25 @@ def build_prompts(words, templates):
     }
 
 
-def emotion_prompts(templates=EMOTION_TEMPLATES, words=None):
-    """The default emotion prompts, one list per class in ``EMOTIONS`` order.
+def emotion_prompts(templates=EMOTION_TEMPLATES, classes=None, words=None):
+    """The emotion prompts, one list per class in class order.
+
+    Without ``classes`` and ``words`` these are IEMOCAP's four classes
+    (``EMOTIONS``). ``classes`` may name a corpus (its codes, and its words
+    unless ``words`` is given) or list any labels; a label that ``words``
+    has no word for is its own word.
 
     Arguments
     ---------
     templates : list of str
         Templates with one ``{}`` placeholder.
-    words : dict, optional
-        Label to word; defaults to ``EMOTION_WORDS``.
+    classes : str or list of str, optional
+        A corpus name of ``CORPUS_CLASSES`` or the labels in class order;
+        defaults to the keys of ``words`` (or the classes of the corpus it
+        names), else to ``EMOTIONS``.
+    words : dict or str, optional
+        Label to word, or a corpus name whose words to use; defaults to
+        ``EMOTION_WORDS`` when ``classes`` is not given.
 
     Returns
     -------
@@ -76,8 +268,48 @@ def emotion_prompts(templates=EMOTION_TEMPLATES, words=None):
     -------
     >>> emotion_prompts()["ang"]
     ['The speaker sounds angry.']
+    >>> emotion_prompts(classes="CREMA-D")["DIS"]
+    ['The speaker sounds disgusted.']
+    >>> emotion_prompts(["{} speech"], classes=["calm", "NEU"], words="CREMA-D")
+    {'calm': ['calm speech'], 'NEU': ['neutral speech']}
     """
-    return build_prompts(words or EMOTION_WORDS, templates)
+    if classes is None:
+        if isinstance(words, str):
+            classes = words
+        elif words:
+            return build_prompts(words, templates)
+        else:
+            classes, words = EMOTIONS, EMOTION_WORDS
+    return build_prompts(class_words(classes, words), templates)
+
+
+def gender_index(gender):
+    """The class index of a manifest's ``gender``: its place in
+    ``GENDERS``, or -1 for an unknown (null) gender, the label the losses
+    read as unknown (``speechbrain_gemo.losses.UNKNOWN``).
+
+    Arguments
+    ---------
+    gender : str or None
+        ``"F"``, ``"M"`` or None.
+
+    Returns
+    -------
+    int
+        0, 1 or -1.
+
+    Example
+    -------
+    >>> gender_index("F"), gender_index("M"), gender_index(None)
+    (0, 1, -1)
+    """
+    if gender is None:
+        return -1
+    if gender not in GENDERS:
+        raise ValueError(
+            f"gender must be one of {GENDERS} or None (unknown), got {gender!r}"
+        )
+    return GENDERS.index(gender)
 
 
 def gender_prompts(templates=GENDER_TEMPLATES, words=None):

@@ -97,6 +97,10 @@ def build_corpus(root):
                         "emo": KEPT[label],
                         "gender": suffix[0],
                         "speaker": f"Ses0{session}{suffix[0]}",
+                        # the label lines' [V, A, D] = [2.5, 3.0, 3.5]
+                        "arousal": 3.0,
+                        "valence": 2.5,
+                        "dominance": 3.5,
                         "session": session,
                         "dialog": dialog,
                     }
@@ -166,6 +170,9 @@ def test_manifest_fields(corpus, tmp_path):
         "emo": "ang",
         "gender": "M",
         "speaker": "Ses01M",
+        "arousal": 3.0,
+        "valence": 2.5,
+        "dominance": 3.5,
         "session": 1,
         "dialog": "Ses01F_impro01",
     }
@@ -178,6 +185,9 @@ def test_manifest_fields(corpus, tmp_path):
         "emo": "sad",
         "gender": "F",
         "speaker": "Ses03F",
+        "arousal": 3.0,
+        "valence": 2.5,
+        "dominance": 3.5,
         "session": 3,
         "dialog": "Ses03M_script01_1",
     }

@@ -6,6 +6,7 @@ Expected values come from closed forms or from a plain-Python reference
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -515,3 +516,97 @@ def test_property_minimum_exactly_at_target(n, seed, norm, noise):
     centered = other - optimum
     if n > 1 and (centered - centered.mean()).abs().max() > 1e-3:
         assert value > 1e-10
+
+
+# ------------------------------------------------------- unknown gender
+
+
+def np_symmetric_kl(logits, target):
+    """Symmetric row KL with l1-normalised targets, in plain numpy."""
+
+    def one_way(t, c):
+        t = t / t.sum(axis=1, keepdims=True)
+        log_q = c - c.max(axis=1, keepdims=True)
+        log_q = log_q - np.log(np.exp(log_q).sum(axis=1, keepdims=True))
+        safe = np.where(t > 0, t, 1.0)
+        return (np.where(t > 0, t * (np.log(safe) - log_q), 0.0)).sum() / len(t)
+
+    return 0.5 * (one_way(target, logits) + one_way(target.T, logits.T))
+
+
+def test_sl_unknown_gender_agrees_with_nobody():
+    # EMO [0, 1, 0], gender [unknown, 1, 1]: M_g is zero on row/column 0,
+    # so target[0, 0] is alpha_e alone.
+    target = np.array(
+        [
+            [0.8, 0.0, 0.8],
+            [0.0, 1.0, 0.2],
+            [0.8, 0.2, 1.0],
+        ]
+    )
+    logits = 2.0 * np.array(AUDIO) @ np.array(PROMPTS)[EMO].T
+    expected = np_symmetric_kl(logits, target)
+    loss = run_loss("sl", "l1", gender=[-1, 1, 1])
+    assert loss.item() == pytest.approx(expected, abs=1e-12)
+    # Not the same as a third gender class, which would agree with itself.
+    third_class = run_loss("sl", "l1", gender=[2, 1, 1])
+    assert abs(third_class.item() - loss.item()) > 1e-4
+
+
+def test_sl_all_unknown_is_emo_clap():
+    loss = run_loss("sl", "l1", gender=[-1, -1, -1])
+    emo = run_loss("emo", "l1")
+    assert loss.item() == pytest.approx(emo.item(), abs=1e-12)
+
+
+def test_ml_gender_term_over_known_only():
+    # Known: utterances 1 (gender 1) and 2 (gender 0); a 2 x 2 problem.
+    audio = np.array(AUDIO)
+    genders = np.array(GENDER_PROMPTS)
+    gender_logits = 3.0 * audio[[1, 2]] @ genders[[1, 0]].T
+    gender_term = np_symmetric_kl(gender_logits, np.eye(2))
+    emo_logits = 2.0 * audio @ np.array(PROMPTS)[EMO].T
+    emo_target = np.array([[1.0, 0, 1], [0, 1, 0], [1, 0, 1]])
+    emo_term = np_symmetric_kl(emo_logits, emo_target)
+    loss, parts = run_loss(
+        "ml", "l1", gender=[-1, 1, 0], return_components=True
+    )
+    assert parts["gender"].item() == pytest.approx(gender_term, abs=1e-12)
+    assert parts["emo"].item() == pytest.approx(emo_term, abs=1e-12)
+    assert loss.item() == pytest.approx(
+        0.8 * emo_term + 0.2 * gender_term, abs=1e-12
+    )
+
+
+def test_ml_no_known_gender_gives_zero_term_and_finite_gradients():
+    audio = torch.tensor(AUDIO, dtype=torch.float64, requires_grad=True)
+    genders = torch.tensor(GENDER_PROMPTS, dtype=torch.float64)
+    genders.requires_grad_(True)
+    loss, parts = GEmoCLAPLoss("ml", 0.8, 0.2)(
+        audio,
+        torch.tensor(PROMPTS, dtype=torch.float64),
+        torch.tensor(EMO),
+        2.0,
+        gender_labels=torch.tensor([-1, -1, -1]),
+        gender_prompt_emb=genders,
+        gender_logit_scale=3.0,
+        return_components=True,
+    )
+    assert parts["gender"].item() == 0.0
+    emo_logits = 2.0 * np.array(AUDIO) @ np.array(PROMPTS)[EMO].T
+    emo_target = np.array([[1.0, 0, 1], [0, 1, 0], [1, 0, 1]])
+    expected = 0.8 * np_symmetric_kl(emo_logits, emo_target)
+    assert loss.item() == pytest.approx(expected, abs=1e-12)
+    loss.backward()
+    assert torch.isfinite(audio.grad).all()
+    assert genders.grad is not None and (genders.grad == 0).all()
+
+
+def test_unknown_gender_validation():
+    with pytest.raises(ValueError, match="-1 \\(unknown\\)"):
+        run_loss("sl", "l1", gender=[-2, 1, 1])
+    with pytest.raises(ValueError, match="alpha_e=0"):
+        run_loss("sl", "l1", gender=[-1, 1, 1], ae=0.0, ag=1.0)
+    # Emotion labels stay required.
+    with pytest.raises(ValueError, match="must lie in"):
+        run_loss("emo", "l1", emo=[-1, 1, 0])

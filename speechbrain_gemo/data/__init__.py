@@ -1,1 +1,3 @@
-"""Data preparation: IEMOCAP parsing and the synthetic demo corpus."""
+"""Data preparation: one module per corpus (IEMOCAP, CREMA-D, RAVDESS,
+EmoDB, MSP-Podcast, a user's own CSV), what they share (``manifest``) and
+the synthetic demo corpus."""

@@ -45,10 +45,11 @@ MANIFESTS = ("train", "valid", "test")
 DATA_ROOT = "{data_root}"
 OPTS_FILE = "prepare_opts.json"
 # Bump when the manifest content changes, so old preparations are redone.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _LABEL_LINE = re.compile(
-    r"^\[(\d+(?:\.\d+)?) - (\d+(?:\.\d+)?)\]\t(Ses\S+)\t(\w+)\t\["
+    r"^\[(\d+(?:\.\d+)?) - (\d+(?:\.\d+)?)\]\t(Ses\S+)\t(\w+)\t"
+    r"\[([^\]]*)"
 )
 _UTT_ID = re.compile(r"^Ses0([1-5])([FM])_\S+_([FM])\d+$")
 _SPEAKER = re.compile(r"^Ses0([1-5])([FM])$")
@@ -114,8 +115,10 @@ def parse_label_text(text):
     Returns
     -------
     list of tuple
-        ``(utt_id, raw_label)`` in file order, with all labels kept
-        (``exc``, ``fru``, ``xxx``...).
+        ``(utt_id, raw_label, vad)`` in file order, with all labels kept
+        (``exc``, ``fru``, ``xxx``...); ``vad`` is the ``(valence,
+        activation, dominance)`` of the line's ``[V, A, D]`` (1-5 scale), or
+        ``(None, None, None)`` when it does not hold three numbers.
 
     Example
     -------
@@ -127,14 +130,42 @@ def parse_label_text(text):
     ...     "[9.0 - 11.1]\\tSes01F_impro01_M000\\texc\\t[3.5, 3.0, 3.0]\\r\\n"
     ... )
     >>> parse_label_text(text)
-    [('Ses01F_impro01_F000', 'neu'), ('Ses01F_impro01_M000', 'exc')]
+    [('Ses01F_impro01_F000', 'neu', (2.5, 2.5, 2.5)), \
+('Ses01F_impro01_M000', 'exc', (3.5, 3.0, 3.0))]
     """
     found = []
     for line in text.splitlines():
         match = _LABEL_LINE.match(line.strip())
         if match is not None:
-            found.append((match.group(3), match.group(4)))
+            vad = _parse_vad(match.group(5))
+            found.append((match.group(3), match.group(4), vad))
     return found
+
+
+def _parse_vad(text):
+    """``(valence, activation, dominance)`` of a label line's ``[V, A, D]``
+    content, or three Nones when it does not hold three numbers.
+
+    Arguments
+    ---------
+    text : str
+        What stands between the brackets, e.g. ``"2.5, 3.0, 3.5"``.
+
+    Returns
+    -------
+    tuple
+        Three floats, or three Nones.
+
+    Example
+    -------
+    >>> _parse_vad("2.5, 3.0, 3.5"), _parse_vad("n/a")
+    ((2.5, 3.0, 3.5), (None, None, None))
+    """
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        return (None, None, None)
+    return values if len(values) == 3 else (None, None, None)
 
 
 def find_label_files(data_folder):
@@ -223,7 +254,7 @@ def read_label_file(path):
     Returns
     -------
     list of tuple
-        ``(utt_id, raw_label)`` pairs, see ``parse_label_text``.
+        ``(utt_id, raw_label, vad)``, see ``parse_label_text``.
 
     Example
     -------
@@ -234,7 +265,7 @@ def read_label_file(path):
     ...         _ = f.write(b"% \\xff\\n[1.0 - 2.0]\\tSes01F_impro01_F000\\t"
     ...                     b"ang\\t[1, 2, 3]\\n")
     ...     read_label_file(path)
-    [('Ses01F_impro01_F000', 'ang')]
+    [('Ses01F_impro01_F000', 'ang', (1.0, 2.0, 3.0))]
     """
     with open(path, "rb") as f:
         raw = f.read()
@@ -266,7 +297,9 @@ def collect_utterances(data_folder, label_files=None):
     entries : dict
         Utterance id (sorted) to a manifest entry without ``duration``:
         ``wav`` (with the ``{data_root}`` placeholder), ``emo``,
-        ``gender``, ``speaker``, ``session`` and ``dialog``.
+        ``gender``, ``speaker``, ``arousal``, ``valence``, ``dominance``
+        (the label line's activation, valence, dominance), ``session`` and
+        ``dialog``.
     dropped : collections.Counter
         Raw labels outside the four classes and how often they occur.
 
@@ -298,7 +331,7 @@ def collect_utterances(data_folder, label_files=None):
     dropped = collections.Counter()
     for session, paths in label_files.items():
         for path in paths:
-            for utt_id, raw_label in read_label_file(path):
+            for utt_id, raw_label, vad in read_label_file(path):
                 if raw_label not in LABEL_MAP:
                     dropped[raw_label] += 1
                     continue
@@ -331,6 +364,9 @@ def collect_utterances(data_folder, label_files=None):
                     "emo": LABEL_MAP[raw_label],
                     "gender": info["gender"],
                     "speaker": info["speaker"],
+                    "arousal": vad[1],
+                    "valence": vad[0],
+                    "dominance": vad[2],
                     "session": session,
                     "dialog": info["dialog"],
                 }
@@ -626,11 +662,14 @@ def prepare_iemocap(
     """Writes the IEMOCAP ``train.json``, ``valid.json`` and ``test.json``.
 
     Each manifest maps utterance ids to ``{"wav", "duration", "emo",
-    "gender", "speaker", "session", "dialog"}``, e.g. ``"wav":
+    "gender", "speaker", "arousal", "valence", "dominance", "session",
+    "dialog"}``, e.g. ``"wav":
     "{data_root}/Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_F000
     .wav"``, ``"duration": 1.94`` (seconds, from the header), ``"emo":
     "neu"`` (``neu``, ``hap`` with ``exc``, ``ang``, ``sad``), ``"gender":
-    "F"``, ``"speaker": "Ses01F"``, ``"session": 1``. Load them with
+    "F"``, ``"speaker": "Ses01F"``, ``"arousal": 2.5`` (with ``valence``
+    and ``dominance``: the label line's ``[V, A, D]``, 1-5 scale),
+    ``"session": 1``. Load them with
     ``replacements={"data_root": data_folder}``.
 
     A second call with the same arguments on the same corpus does nothing

@@ -1,0 +1,98 @@
+"""Prepares the RAVDESS manifests of the GEmo-CLAP recipe.
+
+The parsing and splitting live in ``speechbrain_gemo.data.ravdess``; this
+module gives the recipe its usual ``prepare_ravdess`` entry point::
+
+    from ravdess_prepare import prepare_ravdess
+    run_on_main(prepare_ravdess, kwargs={...})
+
+It writes ``train.json``, ``valid.json`` and ``test.json`` (and
+``skipped.csv``, ``prepare_opts.json``) into ``save_folder``. Wav paths
+start with ``{data_root}``: load with
+``replacements={"data_root": data_folder}``. Folds are sets of actors:
+fold ``test_fold`` of ``num_folds`` is the test set.
+
+It also runs from the command line::
+
+    python ravdess_prepare.py /path/to/RAVDESS results/data --test_fold 2
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import argparse
+import os
+import sys
+
+try:
+    from speechbrain_gemo.data.ravdess import prepare_ravdess
+except ImportError:  # a source checkout where the plugin is not installed
+    sys.path.insert(
+        0, os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 3)
+    )
+    from speechbrain_gemo.data.ravdess import prepare_ravdess
+
+__all__ = ["prepare_ravdess", "build_parser", "main"]
+
+
+def build_parser():
+    """The command-line parser, one option per ``prepare_ravdess`` argument.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser.
+
+    Example
+    -------
+    >>> args = build_parser().parse_args(["data", "save", "--test_fold", "3"])
+    >>> args.test_fold, args.num_folds, args.valid_ratio, args.seed
+    (3, 5, 0.1, 1986)
+    """
+    parser = argparse.ArgumentParser(
+        description="Write RAVDESS train/valid/test manifests for GEmo-CLAP."
+    )
+    parser.add_argument(
+        "data_folder", help="the folder holding Actor_01 ... Actor_24"
+    )
+    parser.add_argument("save_folder", help="where the manifests go")
+    parser.add_argument("--test_fold", type=int, default=1)
+    parser.add_argument("--num_folds", type=int, default=5)
+    parser.add_argument("--valid_ratio", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=1986)
+    return parser
+
+
+def main(argv=None):
+    """Runs ``prepare_ravdess`` with command-line arguments.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments; ``sys.argv[1:]`` when not given.
+
+    Returns
+    -------
+    dict
+        ``train``, ``valid`` and ``test`` to the manifest paths.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_gemo.data.ravdess import _write_tiny_corpus
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _write_tiny_corpus(tmp)
+    ...     save = os.path.join(tmp, "save")
+    ...     paths = main([tmp, save, "--num_folds", "2"])
+    ...     print(*sorted(os.listdir(save)))
+    prepare_opts.json skipped.csv test.json train.json valid.json
+    """
+    args = build_parser().parse_args(argv)
+    return prepare_ravdess(**vars(args))
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    main()

@@ -1,0 +1,425 @@
+"""A user's own labelled audio, listed in a CSV file.
+
+The CSV has a header with the columns ``path`` (absolute, or relative to
+the CSV's folder) and ``emotion`` (any label words), and optionally
+``gender`` (``F``/``M``, ``female``/``male`` in any case, or empty for
+unknown), ``speaker`` and ``split`` (``train``, ``valid`` or ``test``)::
+
+    path,emotion,gender,speaker
+    calls/0001.wav,angry,F,agent7
+    calls/0002.flac,neutral,,agent2
+
+Column names are matched case-insensitively; other columns are ignored.
+UTF-8 with or without BOM, and Windows line ends, are read. Audio may have
+any sample rate and channel count (the recipe resamples and mixes down).
+
+Manifests hold ``wav`` (``{data_root}`` is the CSV's folder; an absolute
+path outside that folder stays absolute), ``duration``, ``emo`` (the
+label as written), ``gender``, ``speaker`` and ``line`` (the CSV line).
+
+From the command line::
+
+    python -m speechbrain_gemo.data.csv_corpus my_data/labels.csv \
+        results/my_data --test_fold 1 --num_folds 5
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import argparse
+import csv
+import functools
+import os
+
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_gemo.data.manifest import (
+    DATA_ROOT,
+    FORMAT_VERSION,
+    check_fold_args,
+    check_valid_ratio,
+    draw_valid,
+    finish_preparation,
+    normalize_gender,
+    skip_if_prepared,
+    split_folds,
+)
+
+logger = get_logger(__name__)
+
+CORPUS = "CSV corpus"
+REQUIRED = ("path", "emotion")
+OPTIONAL = ("gender", "speaker", "split")
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "valid": "valid",
+    "validation": "valid",
+    "val": "valid",
+    "dev": "valid",
+    "development": "valid",
+    "test": "test",
+    "testing": "test",
+}
+_MAX_LISTED = 5
+
+
+def read_csv_corpus(csv_file):
+    """Reads and checks the rows of a corpus CSV.
+
+    Arguments
+    ---------
+    csv_file : str
+        The CSV file.
+
+    Returns
+    -------
+    entries : dict
+        Utterance id (the path without its extension) to manifest entry
+        without ``duration``, plus ``split`` when the CSV has that column.
+    has_split : bool
+        Whether the CSV has a ``split`` column.
+    audio_bytes : int
+        Summed size of the audio files (for the corpus fingerprint).
+
+    Raises
+    ------
+    ValueError
+        On a missing column, an empty or bad value, or a path listed twice
+        (the line and value are named).
+    FileNotFoundError
+        If audio files are missing (the lines and paths are named).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _write_tiny_corpus(tmp)
+    ...     entries, has_split, _ = read_csv_corpus(f"{tmp}/labels.csv")
+    >>> entries["audio/a0"], has_split
+    ({'wav': '{data_root}/audio/a0.wav', 'emo': 'happy', 'gender': 'F', \
+'speaker': 'a', 'line': 2}, False)
+    """
+    csv_file = os.path.abspath(csv_file)
+    if not os.path.isfile(csv_file):
+        raise FileNotFoundError(f"Corpus CSV not found: {csv_file}")
+    root = os.path.dirname(csv_file)
+    entries, lines, missing = {}, {}, []
+    audio_bytes = 0
+    with open(csv_file, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        header = {
+            (name or "").strip().lower(): name
+            for name in reader.fieldnames or ()
+        }
+        absent = [c for c in REQUIRED if c not in header]
+        if absent:
+            raise ValueError(
+                f"{csv_file} lacks the column(s) {', '.join(absent)}; its "
+                f"header is {reader.fieldnames} (expected path, emotion and "
+                "optionally gender, speaker, split)"
+            )
+        has_split = "split" in header
+        for row in reader:
+            line = reader.line_num
+            where = f"on line {line} of {csv_file}"
+            if None in row:
+                raise ValueError(f"Line {line} of {csv_file} has extra cells")
+            cell = {
+                key: (row[header[key]] or "").strip()
+                for key in REQUIRED + OPTIONAL
+                if key in header
+            }
+            if not any(cell.values()):
+                continue  # a blank line
+            for key in REQUIRED:
+                if not cell[key]:
+                    raise ValueError(f"The {key} is empty {where}")
+            path = cell["path"].replace("\\", "/")
+            full = os.path.normpath(
+                path if os.path.isabs(path) else os.path.join(root, path)
+            )
+            inside = os.path.relpath(full, root)
+            if inside.startswith(os.pardir):
+                wav = utt_id = full.replace(os.sep, "/")
+            else:
+                utt_id = inside.replace(os.sep, "/")
+                wav = f"{DATA_ROOT}/{utt_id}"
+            utt_id = os.path.splitext(utt_id)[0]
+            if utt_id in lines:
+                raise ValueError(
+                    f"{cell['path']!r} is listed twice in {csv_file}, on "
+                    f"lines {lines[utt_id]} and {line}"
+                )
+            lines[utt_id] = line
+            if os.path.isfile(full):
+                audio_bytes += os.path.getsize(full)
+            else:
+                missing.append(f"line {line}: {full}")
+            entry = {
+                "wav": wav,
+                "emo": cell["emotion"],
+                "gender": normalize_gender(cell.get("gender"), where),
+                "speaker": cell.get("speaker") or None,
+                "line": line,
+            }
+            if has_split:
+                split = SPLIT_NAMES.get(cell["split"].lower())
+                if split is None:
+                    raise ValueError(
+                        f"split {cell['split']!r} {where} is not train, "
+                        "valid or test"
+                    )
+                entry["split"] = split
+            entries[utt_id] = entry
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} audio file(s) listed in {csv_file} are missing, "
+            f"first: {'; '.join(missing[:_MAX_LISTED])}"
+        )
+    if not entries:
+        raise ValueError(f"{csv_file} lists no audio file")
+    return entries, has_split, audio_bytes
+
+
+def split_as_given(entries, valid_ratio, seed=1986):
+    """The CSV's own ``split``; valid drawn from train when it has none.
+
+    Arguments
+    ---------
+    entries : dict
+        Utterance id to entry with ``split``.
+    valid_ratio : float
+        Share of each class of train drawn into valid when no row is
+        ``valid``.
+    seed : int
+        Seed of that draw.
+
+    Returns
+    -------
+    dict
+        ``train``, ``valid``, ``test`` to sorted ids.
+
+    Example
+    -------
+    >>> entries = {f"u{i}": {"emo": "x", "speaker": None,
+    ...                      "split": ["train", "test"][i % 2]}
+    ...            for i in range(8)}
+    >>> {k: len(v) for k, v in split_as_given(entries, 0.25).items()}
+    {'train': 3, 'valid': 1, 'test': 4}
+    """
+    folds = {"train": [], "valid": [], "test": []}
+    for utt_id in sorted(entries):
+        folds[entries[utt_id]["split"]].append(utt_id)
+    if not folds["valid"]:
+        folds["train"], folds["valid"] = draw_valid(
+            entries, folds["train"], valid_ratio, seed
+        )
+    test_speakers = {entries[i]["speaker"] for i in folds["test"]} - {None}
+    shared = sorted(
+        test_speakers & {entries[i]["speaker"] for i in folds["train"]}
+    )
+    if shared:
+        logger.warning(
+            "The CSV's split puts speaker(s) %s in both train and test: the "
+            "test is not speaker-independent",
+            ", ".join(shared[:_MAX_LISTED]),
+        )
+    return folds
+
+
+def prepare_csv_corpus(
+    csv_file,
+    save_folder,
+    test_fold=1,
+    num_folds=5,
+    valid_ratio=0.1,
+    seed=1986,
+):
+    """Writes ``train.json``, ``valid.json`` and ``test.json`` for the
+    audio listed in a CSV file.
+
+    With a ``split`` column the CSV's split is used (``test_fold`` and
+    ``num_folds`` are ignored; valid is drawn from train with
+    ``valid_ratio`` when no row is ``valid``). Without it, the speakers are
+    dealt into ``num_folds`` folds (when every row has a speaker) or the
+    utterances into class-stratified folds (when none has), and fold
+    ``test_fold`` is the test set. Load the manifests with
+    ``replacements={"data_root": <the CSV's folder>}``.
+
+    Arguments
+    ---------
+    csv_file : str
+        The CSV file.
+    save_folder : str
+        Where the manifests go (created if needed).
+    test_fold : int
+        The test fold, 1..num_folds.
+    num_folds : int
+        The number of folds.
+    valid_ratio : float
+        Share of each class of the training utterances put in valid.
+    seed : int
+        Seed of the folds and of the valid draw.
+
+    Returns
+    -------
+    dict
+        ``train``, ``valid`` and ``test`` to the manifest paths.
+
+    Example
+    -------
+    >>> import json, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _write_tiny_corpus(tmp)
+    ...     paths = prepare_csv_corpus(f"{tmp}/labels.csv", f"{tmp}/save",
+    ...                                num_folds=2)
+    ...     test = json.load(open(paths["test"]))
+    >>> sorted(test), sorted({e["speaker"] for e in test.values()})
+    (['audio/a0', 'audio/a1'], ['a'])
+    """
+    csv_file = os.path.abspath(csv_file)
+    entries, has_split, audio_bytes = read_csv_corpus(csv_file)
+    if has_split:
+        check_valid_ratio(valid_ratio)
+    else:
+        check_fold_args(test_fold, num_folds, valid_ratio)
+    stat = os.stat(csv_file)
+    opts = {
+        "format_version": FORMAT_VERSION,
+        "corpus": "csv",
+        "csv_file": csv_file,
+        "test_fold": None if has_split else test_fold,
+        "num_folds": None if has_split else num_folds,
+        "valid_ratio": valid_ratio,
+        "seed": seed,
+        "fingerprint": {
+            "csv_bytes": stat.st_size,
+            "csv_mtime_ns": stat.st_mtime_ns,
+            "audio_bytes": audio_bytes,
+        },
+    }
+    paths = skip_if_prepared(CORPUS, save_folder, opts)
+    if paths is not None:
+        return paths
+    classes = sorted({e["emo"] for e in entries.values()})
+    if has_split:
+        # Not a manifest field: kept aside for the split.
+        split_of = {i: e.pop("split") for i, e in entries.items()}
+
+        def split(kept):
+            """The CSV's split of the utterances kept.
+
+            Arguments
+            ---------
+            kept : dict
+                Utterance id to manifest entry.
+
+            Returns
+            -------
+            dict
+                ``train``, ``valid``, ``test`` to sorted ids.
+            """
+            view = {i: {**e, "split": split_of[i]} for i, e in kept.items()}
+            return split_as_given(view, valid_ratio, seed)
+
+        note = "the CSV's split"
+    else:
+        split = functools.partial(
+            split_folds,
+            test_fold=test_fold,
+            num_folds=num_folds,
+            valid_ratio=valid_ratio,
+            seed=seed,
+        )
+        with_speaker = any(e["speaker"] for e in entries.values())
+        kind = "speakers" if with_speaker else "utterances, by class"
+        note = f"fold {test_fold} of {num_folds} (folds of {kind})"
+    return finish_preparation(
+        CORPUS,
+        os.path.dirname(csv_file),
+        save_folder,
+        entries,
+        opts,
+        split,
+        classes,
+        [f"{csv_file}: {note}; classes {', '.join(classes)}"],
+    )
+
+
+def main(argv=None):
+    """Runs ``prepare_csv_corpus`` with command-line arguments.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments; ``sys.argv[1:]`` when not given.
+
+    Returns
+    -------
+    dict
+        ``train``, ``valid`` and ``test`` to the manifest paths.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _write_tiny_corpus(tmp)
+    ...     paths = main([f"{tmp}/labels.csv", f"{tmp}/save",
+    ...                   "--num_folds", "2", "--test_fold", "2"])
+    ...     print(*sorted(os.listdir(f"{tmp}/save")))
+    prepare_opts.json skipped.csv test.json train.json valid.json
+    """
+    parser = argparse.ArgumentParser(
+        description="Write train/valid/test manifests for the audio listed "
+        "in a CSV (path, emotion[, gender, speaker, split])."
+    )
+    parser.add_argument("csv_file", help="the CSV file")
+    parser.add_argument("save_folder", help="where the manifests go")
+    parser.add_argument("--test_fold", type=int, default=1)
+    parser.add_argument("--num_folds", type=int, default=5)
+    parser.add_argument("--valid_ratio", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=1986)
+    return prepare_csv_corpus(**vars(parser.parse_args(argv)))
+
+
+def _write_tiny_corpus(folder):
+    """Writes a minimal corpus CSV and its audio for the doctests:
+    speakers a (F) and b (M), two 0.1 s clips each.
+
+    Arguments
+    ---------
+    folder : str
+        Where to write ``labels.csv`` and ``audio/``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _write_tiny_corpus(tmp)
+    ...     print(open(f"{tmp}/labels.csv").readline().strip())
+    path,emotion,gender,speaker
+    """
+    import numpy as np
+    import soundfile
+
+    os.makedirs(os.path.join(folder, "audio"), exist_ok=True)
+    lines = ["path,emotion,gender,speaker"]
+    for speaker, gender in (("a", "F"), ("b", "M")):
+        for i, emotion in enumerate(("happy", "sad")):
+            name = f"audio/{speaker}{i}.wav"
+            soundfile.write(
+                os.path.join(folder, name),
+                np.zeros(1600, dtype="float32"),
+                16000,
+            )
+            lines.append(f"{name},{emotion},{gender},{speaker}")
+    with open(os.path.join(folder, "labels.csv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    main()

@@ -1,0 +1,261 @@
+"""Tests of the preparation of a user's own CSV-listed corpus.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import collections
+import logging
+import os
+
+import pytest
+from corpus_checks import (
+    check_idempotent,
+    check_speaker_folds,
+    load_manifests,
+    read_skipped,
+    write_wav,
+)
+
+from speechbrain_gemo.data.csv_corpus import prepare_csv_corpus
+
+EMOTIONS = ("angry", "calm", "frustrated")
+# speaker -> how its gender is spelled in the CSV, and the expected code
+SPEAKERS = {
+    "agent1": ("F", "F"),
+    "agent2": ("male", "M"),
+    "agent3": ("Female", "F"),
+    "agent4": ("MALE", "M"),
+    "agent5": ("", None),
+    "agent6": ("m", "M"),
+}
+RATES = (8000, 16000, 22050, 44100)
+
+
+def write_corpus(
+    root, outside, columns=("path", "emotion", "gender", "speaker")
+):
+    """Writes audio in several forms and a CRLF CSV with a BOM; returns
+    (csv path, expected entries with resolved wav)."""
+    expected = {}
+    lines = [",".join(columns)]
+    k = 0
+    for speaker, (spelling, gender) in SPEAKERS.items():
+        for emotion in EMOTIONS:
+            for take in range(2):
+                sr = RATES[k % len(RATES)]
+                channels = 2 if k % 5 == 0 else 1
+                ext = "flac" if k % 7 == 0 else "wav"
+                rel = f"calls/{speaker}/{emotion}_{take}.{ext}"
+                full = os.path.join(root, rel)
+                if k % 11 == 3:  # absolute, outside the CSV's folder
+                    full = os.path.join(
+                        outside, f"{speaker}_{emotion}_{take}.{ext}"
+                    )
+                    written, utt_id = full, os.path.splitext(full)[0]
+                    wav = full
+                elif k % 11 == 5:  # absolute, inside the CSV's folder
+                    written, utt_id = full, os.path.splitext(rel)[0]
+                    wav = "{data_root}/" + rel
+                else:
+                    written, utt_id = rel, os.path.splitext(rel)[0]
+                    wav = "{data_root}/" + rel
+                frames = sr // 10 + 37 * k
+                duration = write_wav(full, frames, sr, channels)
+                k += 1
+                cells = {
+                    "path": written,
+                    "emotion": emotion,
+                    "gender": spelling,
+                    "speaker": speaker,
+                }
+                lines.append(",".join(cells[c] for c in columns))
+                expected[utt_id] = {
+                    "wav": wav,
+                    "resolved": full,
+                    "duration": duration,
+                    "emo": emotion,
+                    "gender": gender if "gender" in columns else None,
+                    "speaker": speaker if "speaker" in columns else None,
+                    "line": k + 1,
+                }
+    csv_file = os.path.join(root, "labels.csv")
+    with open(csv_file, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    return csv_file, expected
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """(csv path, expected entries)."""
+    root = tmp_path / "mydata"
+    root.mkdir()
+    return write_corpus(str(root), str(tmp_path / "elsewhere"))
+
+
+def test_manifest_fields(corpus, tmp_path):
+    csv_file, expected = corpus
+    save = tmp_path / "save"
+    prepare_csv_corpus(csv_file, str(save), num_folds=3)
+    folds = load_manifests(save)
+    everything = {k: v for f in folds.values() for k, v in f.items()}
+    assert sorted(everything) == sorted(expected)
+    root = os.path.dirname(csv_file)
+    for utt_id, entry in everything.items():
+        want = dict(expected[utt_id])
+        resolved = want.pop("resolved")
+        assert entry["wav"] == want.pop("wav")
+        assert entry.pop("wav").replace("{data_root}", root) == resolved
+        assert entry == want
+    # The forms of the tree are all there.
+    assert any(
+        not e["wav"].startswith("{data_root}") for e in expected.values()
+    )
+    assert any(e["wav"].endswith(".flac") for e in expected.values())
+    assert any(os.path.isabs(i) for i in expected)
+
+
+def test_speaker_folds(corpus, tmp_path):
+    csv_file, expected = corpus
+    tested_in = check_speaker_folds(
+        prepare_csv_corpus, csv_file, tmp_path, 3, expected
+    )
+    assert sorted(tested_in) == sorted(SPEAKERS)
+
+
+def test_stratified_folds_without_speakers(tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    csv_file, expected = write_corpus(
+        str(root), str(tmp_path / "o"), columns=("path", "emotion")
+    )
+    tested_in = {}
+    for fold in (1, 2, 3, 4):
+        save = tmp_path / f"f{fold}"
+        prepare_csv_corpus(csv_file, str(save), test_fold=fold, num_folds=4)
+        folds = load_manifests(save)
+        ids = [i for f in folds.values() for i in f]
+        assert sorted(ids) == sorted(expected)
+        # 12 utterances per class: 3 of each class in each test fold.
+        counts = collections.Counter(e["emo"] for e in folds["test"].values())
+        assert counts == {emo: 3 for emo in EMOTIONS}
+        for utt_id in folds["test"]:
+            assert utt_id not in tested_in
+            tested_in[utt_id] = fold
+        assert {e["gender"] for f in folds.values() for e in f.values()} == {
+            None
+        }
+    assert sorted(tested_in) == sorted(expected)
+
+
+def test_split_column_honoured(tmp_path):
+    root = tmp_path / "d"
+    (root / "a").mkdir(parents=True)
+    rows = ["path,emotion,speaker,split"]
+    want = {}
+    spellings = {"train": "Train", "valid": "validation", "test": "TEST"}
+    for i in range(12):
+        split = ("train", "train", "valid", "test")[i % 4]
+        write_wav(str(root / "a" / f"{i}.wav"), 800)
+        rows.append(f"a/{i}.wav,{'xy'[i % 2]},s{i % 3},{spellings[split]}")
+        want.setdefault(split, []).append(f"a/{i}")
+    (root / "l.csv").write_text("\n".join(rows) + "\n")
+    save = tmp_path / "save"
+    prepare_csv_corpus(str(root / "l.csv"), str(save), test_fold=3)
+    folds = load_manifests(save)
+    for name in ("train", "valid", "test"):
+        assert sorted(folds[name]) == sorted(want[name])
+
+
+def test_split_without_valid_rows_draws_valid_from_train(tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    rows = ["path,emotion,split"]
+    for i in range(10):
+        write_wav(str(root / f"{i}.wav"), 800)
+        rows.append(f"{i}.wav,{'xy'[i % 2]},{'test' if i < 2 else 'train'}")
+    (root / "l.csv").write_text("\n".join(rows) + "\n")
+    save = tmp_path / "save"
+    prepare_csv_corpus(str(root / "l.csv"), str(save), valid_ratio=0.25)
+    folds = load_manifests(save)
+    assert sorted(folds["test"]) == ["0", "1"]
+    # 4 training utterances per class: round(0.25 * 4) = 1 each to valid.
+    assert len(folds["valid"]) == 2
+    assert {folds["valid"][i]["emo"] for i in folds["valid"]} == {"x", "y"}
+    assert len(folds["train"]) == 6
+
+
+def test_empty_file_skipped(corpus, tmp_path):
+    csv_file, expected = corpus
+    victim = next(iter(expected))
+    open(expected[victim]["resolved"], "wb").close()
+    save = tmp_path / "save"
+    prepare_csv_corpus(csv_file, str(save))
+    rows = read_skipped(save)
+    assert [r[0] for r in rows[1:]] == [victim]
+    assert victim not in {i for f in load_manifests(save).values() for i in f}
+
+
+def _csv(tmp_path, text, wavs=("a.wav", "b.wav")):
+    for name in wavs:
+        write_wav(str(tmp_path / name), 800)
+    path = tmp_path / "l.csv"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "text, error, match",
+    [
+        ("file,emotion\na.wav,x\n", ValueError, "lacks the column\\(s\\) path"),
+        ("path,emotion\na.wav,\n", ValueError, "emotion is empty on line 2"),
+        (
+            "path,emotion,gender\na.wav,x,F\nb.wav,y,robot\n",
+            ValueError,
+            "Gender 'robot' on line 3",
+        ),
+        (
+            "path,emotion,split\na.wav,x,train\nb.wav,y,holdout\n",
+            ValueError,
+            "split 'holdout' on line 3",
+        ),
+        (
+            "path,emotion\na.wav,x\nmissing.wav,y\n",
+            FileNotFoundError,
+            "line 3: .*missing.wav",
+        ),
+        ("path,emotion\na.wav,x\n./a.wav,y\n", ValueError, "lines 2 and 3"),
+        (
+            "path,emotion,speaker\na.wav,x,s1\nb.wav,y,\n",
+            ValueError,
+            "have no speaker while",
+        ),
+        ("path,emotion\na.wav,x,extra\n", ValueError, "Line 2 .* extra cells"),
+    ],
+)
+def test_bad_csv(tmp_path, text, error, match):
+    csv_file = _csv(tmp_path, text)
+    save = tmp_path / "save"
+    with pytest.raises(error, match=match):
+        prepare_csv_corpus(csv_file, str(save), num_folds=2)
+    assert not save.exists()
+
+
+def test_missing_csv(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Corpus CSV not found"):
+        prepare_csv_corpus(str(tmp_path / "no.csv"), str(tmp_path / "s"))
+
+
+def test_idempotent(corpus, tmp_path, caplog):
+    csv_file, _ = corpus
+    save = tmp_path / "save"
+    check_idempotent(
+        lambda: prepare_csv_corpus(csv_file, str(save)), str(save), caplog
+    )
+    # An edited CSV is prepared again.
+    with open(csv_file, "ab") as f:
+        f.write(b"\r\n")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        prepare_csv_corpus(csv_file, str(save))
+    assert "skipping" not in caplog.text
