@@ -35,7 +35,7 @@ import random
 import soundfile
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_gemo.data.iemocap import write_json_atomic, write_text_atomic
+from speechbrain_gemo.io import write_json_atomic, write_text_atomic
 
 logger = get_logger(__name__)
 
