@@ -1,0 +1,88 @@
+"""The export folder as SpeechBrain and a model hub read it."""
+
+import json
+import os
+
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.dataio.encoder import CategoricalEncoder
+from speechbrain.inference.interfaces import Pretrained
+from speechbrain.utils.parameter_transfer import Pretrainer
+
+from speechbrain_gemo.export import export_for_inference, save_tiny_export
+from speechbrain_gemo.inference import GEmoCLAP, TensorFile
+
+
+def test_hyperparams_and_model_card(tmp_path):
+    folder = save_tiny_export(str(tmp_path / "export"))
+    with open(os.path.join(folder, "hyperparams.yaml")) as f:
+        hparams = load_hyperpyyaml(f)
+    pretrainer = hparams["pretrainer"]
+    assert isinstance(pretrainer, Pretrainer)
+    assert set(pretrainer.loadables) == {
+        "model",
+        "prompt_embeddings",
+        "label_encoder",
+    }
+    assert isinstance(pretrainer.loadables["model"], TensorFile)
+    assert isinstance(pretrainer.loadables["label_encoder"], CategoricalEncoder)
+    for name in pretrainer.loadables:
+        assert os.path.isfile(os.path.join(folder, f"{name}.ckpt"))
+    assert hparams["gender_prompts"] == {
+        "F": ["The speaker is female."],
+        "M": ["The speaker is male."],
+    }
+
+    # SpeechBrain's own interface loads the same folder (no GEmoCLAP code
+    # beyond what hyperparams.yaml names)
+    plain = Pretrained.from_hparams(source=folder)
+    assert plain.hparams.label_encoder.lab2ind == {
+        "neu": 0,
+        "hap": 1,
+        "ang": 2,
+        "sad": 3,
+    }
+
+    # the model card: front matter, classes, no metrics recorded
+    with open(os.path.join(folder, "README.md")) as f:
+        card = f.read()
+    front, body = card.split("---\n")[1:3]
+    assert "pipeline_tag: audio-classification" in front
+    assert "license: apache-2.0" in front
+    assert '| `sad` | "The speaker sounds sad." |' in body
+    assert "2306.07848" in body and "No test metrics" in body
+
+
+def test_model_card_reads_test_metrics(tmp_path):
+    source = GEmoCLAP.from_hparams(
+        source=save_tiny_export(str(tmp_path / "a"), gender=False)
+    )
+    metrics = {
+        "WAR": 0.6123,
+        "UAR": 0.5877,
+        "per_class_recall": {"neu": 0.5, "hap": 0.25, "ang": 1.0, "sad": 0.6},
+    }
+    metrics_file = tmp_path / "test_metrics.json"
+    metrics_file.write_text(json.dumps(metrics))
+    encoder = CategoricalEncoder()
+    encoder.update_from_iterable(["neu", "hap", "ang", "sad"])
+    model = source.mods.model
+    model.text_encoder = source._text_tower()
+    hparams = {
+        "objective": "emo",
+        "test_metrics_file": str(metrics_file),
+        "test_session": 3,
+        "audio_source": "microsoft/wavlm-large",
+    }
+    folder = export_for_inference(model, encoder, hparams, tmp_path / "b")
+    with open(os.path.join(folder, "README.md")) as f:
+        card = f.read()
+    assert "| WAR | 61.23 |" in card and "| UAR | 58.77 |" in card
+    assert "| recall `hap` | 25.00 |" in card
+    assert "session 3 held out" in card and "Emo-CLAP" in card
+    # the re-export classifies as the first one
+    again = GEmoCLAP.from_hparams(source=folder)
+    wavs = torch.randn(2, 8000)
+    torch.testing.assert_close(
+        again.classify_batch(wavs)[0], source.classify_batch(wavs)[0]
+    )
