@@ -276,6 +276,156 @@ def prompt_dict(prompts):
     return out
 
 
+def check_signal(signal, name, sample_rate, min_samples, check_values=True):
+    """Raises :class:`AudioInputError` naming ``name`` for empty audio,
+    audio shorter than the receptive field or (``check_values``) audio
+    with non-finite samples.
+
+    Arguments
+    ---------
+    signal : torch.Tensor
+        A waveform, shape ``T``.
+    name : str
+        The file or batch item, for the message.
+    sample_rate : int
+        Its sample rate.
+    min_samples : int
+        The model's receptive field (see :func:`receptive_field`).
+    check_values : bool
+        Also check that every sample is finite.
+
+    Example
+    -------
+    >>> check_signal(torch.zeros(300), "a.wav", 16000, 400)
+    Traceback (most recent call last):
+    ...
+    speechbrain_gemo.inference.AudioInputError: a.wav: the audio is 18.8 ms...
+    """
+    samples = signal.shape[0]
+    if samples == 0:
+        raise AudioInputError("the audio is empty", name)
+    if samples < min_samples:
+        raise AudioInputError(
+            f"the audio is {samples / sample_rate * 1000:.1f} ms long "
+            f"({samples} samples at {sample_rate} Hz), shorter than the "
+            f"model's receptive field of {min_samples} samples "
+            f"({min_samples / sample_rate * 1000:.0f} ms)",
+            name,
+        )
+    if check_values and not torch.isfinite(signal).all():
+        raise AudioInputError("the audio has NaN or infinite samples", name)
+
+
+def check_batch(wavs, wav_lens, sample_rate, min_samples, names, device):
+    """A batch of waveforms as ``N x T`` float on ``device``, every item
+    checked with :func:`check_signal`.
+
+    Arguments
+    ---------
+    wavs : torch.Tensor
+        ``N x T`` (or ``T``, or ``N x T x C``, averaged over channels).
+    wav_lens : torch.Tensor
+        SpeechBrain relative lengths (None: all full length).
+    sample_rate : int
+        The sample rate.
+    min_samples : int
+        The model's receptive field.
+    names : list of str
+        Names of the items for the errors (None: "batch item i").
+    device : str
+        The device.
+
+    Returns
+    -------
+    tuple
+        The waveforms and relative lengths.
+
+    Example
+    -------
+    >>> wavs, lens = check_batch(
+    ...     torch.ones(2, 800, 2), [1.0, 0.5], 16000, 400, None, "cpu")
+    >>> wavs.shape, lens.tolist()
+    (torch.Size([2, 800]), [1.0, 0.5])
+    >>> check_batch(torch.ones(2, 800), [1.0, 0.4], 16000, 400, None, "cpu")
+    Traceback (most recent call last):
+    ...
+    speechbrain_gemo.inference.AudioInputError: batch item 1: the audio is...
+    """
+    wavs = torch.as_tensor(wavs)
+    if wavs.dim() == 1:
+        wavs = wavs.unsqueeze(0)
+    elif wavs.dim() == 3:
+        wavs = wavs.mean(dim=-1)  # N x T x C: average the channels
+    elif wavs.dim() != 2:
+        raise ValueError(
+            "wavs must be N x T (or T, or N x T x C), got shape "
+            f"{tuple(wavs.shape)}"
+        )
+    wavs = wavs.to(device).float()
+    if wav_lens is None:
+        wav_lens = torch.ones(wavs.shape[0])
+    wav_lens = torch.as_tensor(wav_lens, device=device).float()
+    samples = torch.round(wav_lens * wavs.shape[1]).long()
+    # One finiteness check for the batch; per item only to name it
+    finite = bool(torch.isfinite(wavs).all())
+    for i, count in enumerate(samples.tolist()):
+        name = names[i] if names else f"batch item {i}"
+        check_signal(
+            wavs[i, :count], name, sample_rate, min_samples, not finite
+        )
+    return wavs, wav_lens
+
+
+def embed_audio(model, wavs, wav_lens, window, overlap):
+    """Unit-norm audio embeddings of a ``GEmoCLAPModel``; items longer than
+    ``window`` samples are embedded window by window (see the module
+    docstring).
+
+    Arguments
+    ---------
+    model : GEmoCLAPModel
+        The model.
+    wavs : torch.Tensor
+        ``N x T`` padded waveforms.
+    wav_lens : torch.Tensor
+        ``N`` SpeechBrain relative lengths.
+    window : int
+        Window length in samples (0: never split).
+    overlap : int
+        Overlap of consecutive windows in samples.
+
+    Returns
+    -------
+    torch.Tensor
+        ``N x d`` embeddings.
+    """
+    samples = torch.round(wav_lens * wavs.shape[1]).long()
+    if window <= 0 or int(samples.max()) <= window:
+        return model.encode_audio(wavs, wav_lens)
+    encoder = model.audio_encoder
+    if window < receptive_field(encoder.ssl_model.model.config):
+        raise ValueError(f"a window of {window} samples makes no frame")
+    out = [None] * wavs.shape[0]
+    short = (samples <= window).nonzero().flatten().tolist()
+    if short:
+        # Trim the padding the long items added: padding invariance makes
+        # this the same as embedding them on their own
+        length = int(samples[short].max())
+        lens = samples[short].float() / length
+        for i, emb in zip(
+            short, model.encode_audio(wavs[short, :length], lens)
+        ):
+            out[i] = emb
+    for i in (samples > window).nonzero().flatten().tolist():
+        total, frames = 0.0, 0
+        for start, end in window_bounds(int(samples[i]), window, overlap):
+            count = int(encoder.frame_lengths(torch.tensor([end - start])))
+            total = total + count * encoder.pool(wavs[i : i + 1, start:end])
+            frames += count
+        out[i] = F.normalize(encoder.projection(total / frames)[0], dim=-1)
+    return torch.stack(out)
+
+
 def _build_tower(builder, folder, what):
     """Builds a tower from a Hugging Face folder of the export, with errors
     naming the folder (the SpeechBrain wrappers would otherwise fail
@@ -642,90 +792,29 @@ class GEmoCLAP(Pretrained):
                 f"{_first_sentence(err)})",
                 path,
             ) from err
-        self._check_signal(signal, path)
+        check_signal(signal, path, self.sample_rate, self.min_samples)
         return signal
 
-    def _check_signal(self, signal, name, check_values=True):
-        """Raises :class:`AudioInputError` for empty, too short or (with
-        ``check_values``) non-finite audio."""
-        samples = signal.shape[0]
-        if samples == 0:
-            raise AudioInputError("the audio is empty", name)
-        if samples < self.min_samples:
-            raise AudioInputError(
-                f"the audio is {samples / self.sample_rate * 1000:.1f} ms "
-                f"long ({samples} samples at {self.sample_rate} Hz), shorter "
-                f"than the model's receptive field of {self.min_samples} "
-                f"samples ({self.min_samples / self.sample_rate * 1000:.0f} "
-                "ms)",
-                name,
-            )
-        if check_values and not torch.isfinite(signal).all():
-            raise AudioInputError("the audio has NaN or infinite samples", name)
-
     def _prepare_batch(self, wavs, wav_lens, names=None):
-        """Moves a batch to the device and checks every item; returns the
-        waveforms, relative lengths and absolute lengths."""
-        wavs = torch.as_tensor(wavs)
-        if wavs.dim() == 1:
-            wavs = wavs.unsqueeze(0)
-        elif wavs.dim() == 3:
-            wavs = wavs.mean(dim=-1)  # N x T x C: average the channels
-        elif wavs.dim() != 2:
-            raise ValueError(
-                "wavs must be N x T (or T, or N x T x C), got shape "
-                f"{tuple(wavs.shape)}"
-            )
-        wavs = wavs.to(self.device).float()
-        if wav_lens is None:
-            wav_lens = torch.ones(wavs.shape[0])
-        wav_lens = torch.as_tensor(wav_lens, device=self.device).float()
-        samples = torch.round(wav_lens * wavs.shape[1]).long()
-        # One finiteness check for the batch; per item only to name it
-        finite = bool(torch.isfinite(wavs).all())
-        for i, count in enumerate(samples.tolist()):
-            name = names[i] if names else f"batch item {i}"
-            self._check_signal(wavs[i, :count], name, check_values=not finite)
-        return wavs, wav_lens, samples
+        """The batch on the device, checked (see :func:`check_batch`)."""
+        return check_batch(
+            wavs,
+            wav_lens,
+            self.sample_rate,
+            self.min_samples,
+            names,
+            self.device,
+        )
 
-    def _embed(self, wavs, wav_lens, samples, window_seconds, overlap_seconds):
-        """Unit-norm audio embeddings; items longer than the window are
-        embedded window by window (see the module docstring)."""
-        model = self.mods.model
-        seconds = (
-            self.window_seconds if window_seconds is None else window_seconds
-        )
-        overlap = (
-            self.overlap_seconds if overlap_seconds is None else overlap_seconds
-        )
-        window = int(round((seconds or 0) * self.sample_rate))
-        overlap = int(round((overlap or 0) * self.sample_rate))
-        if window <= 0 or int(samples.max()) <= window:
-            return model.encode_audio(wavs, wav_lens)
-        if window < self.min_samples:
-            raise ValueError(
-                f"window_seconds={seconds} is shorter than the model's "
-                f"receptive field of {self.min_samples} samples"
-            )
-        out = [None] * wavs.shape[0]
-        short = (samples <= window).nonzero().flatten().tolist()
-        if short:
-            # Trim the padding the long items added: padding invariance
-            # makes this the same as embedding them on their own
-            length = int(samples[short].max())
-            lens = samples[short].float() / length
-            embs = model.encode_audio(wavs[short, :length], lens)
-            for i, emb in zip(short, embs):
-                out[i] = emb
-        encoder = model.audio_encoder
-        for i in (samples > window).nonzero().flatten().tolist():
-            total, frames = 0.0, 0
-            for start, end in window_bounds(int(samples[i]), window, overlap):
-                count = int(encoder.frame_lengths(torch.tensor([end - start])))
-                total = total + count * encoder.pool(wavs[i : i + 1, start:end])
-                frames += count
-            out[i] = F.normalize(encoder.projection(total / frames)[0], dim=-1)
-        return torch.stack(out)
+    def _embed(self, wavs, wav_lens, window_seconds, overlap_seconds):
+        """Unit-norm audio embeddings, long items in windows."""
+        if window_seconds is None:
+            window_seconds = self.window_seconds
+        if overlap_seconds is None:
+            overlap_seconds = self.overlap_seconds
+        window = int(round((window_seconds or 0) * self.sample_rate))
+        overlap = int(round((overlap_seconds or 0) * self.sample_rate))
+        return embed_audio(self.mods.model, wavs, wav_lens, window, overlap)
 
     @torch.no_grad()
     def encode_batch(
@@ -750,10 +839,8 @@ class GEmoCLAP(Pretrained):
         torch.Tensor
             ``N x d`` unit-norm embeddings.
         """
-        wavs, wav_lens, samples = self._prepare_batch(wavs, wav_lens)
-        return self._embed(
-            wavs, wav_lens, samples, window_seconds, overlap_seconds
-        )
+        wavs, wav_lens = self._prepare_batch(wavs, wav_lens)
+        return self._embed(wavs, wav_lens, window_seconds, overlap_seconds)
 
     @torch.no_grad()
     def predict_batch(
@@ -795,10 +882,8 @@ class GEmoCLAP(Pretrained):
         """
         prompts = prompt_dict(prompts or self._prompts["emotion"])
         class_emb = self.encode_prompts(prompts)
-        wavs, wav_lens, samples = self._prepare_batch(wavs, wav_lens, names)
-        audio = self._embed(
-            wavs, wav_lens, samples, window_seconds, overlap_seconds
-        )
+        wavs, wav_lens = self._prepare_batch(wavs, wav_lens, names)
+        audio = self._embed(wavs, wav_lens, window_seconds, overlap_seconds)
         model = self.mods.model
         out = {"labels": tuple(prompts), "embeddings": audio}
         heads = [("", class_emb, model.scale, out["labels"])]
