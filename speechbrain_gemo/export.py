@@ -338,6 +338,7 @@ def render_hparams(values, template=HPARAMS_TEMPLATE):
     """
     yaml = ruamel.yaml.YAML()
     yaml.width = 80
+    yaml.indent(mapping=4, sequence=4, offset=2)  # SpeechBrain's layout
     yaml.representer.add_representer(
         type(None),
         lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"),

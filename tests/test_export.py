@@ -86,3 +86,30 @@ def test_model_card_reads_test_metrics(tmp_path):
     torch.testing.assert_close(
         again.classify_batch(wavs)[0], source.classify_batch(wavs)[0]
     )
+
+
+def test_interrupted_export_leaves_the_old_folder(tmp_path, monkeypatch):
+    import glob
+
+    import speechbrain_gemo.export as export
+
+    folder = str(tmp_path / "export")
+    save_tiny_export(folder, gender=False, seed=1)
+    before = torch.load(f"{folder}/model.ckpt", weights_only=True)
+
+    def interrupted(tmp, final):
+        """Stands for a kill between writing and renaming."""
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "publish_folder", interrupted)
+    try:
+        save_tiny_export(folder, gender=True, seed=2)
+    except KeyboardInterrupt:
+        pass
+    assert glob.glob(f"{folder}.tmp-*")
+    after = torch.load(f"{folder}/model.ckpt", weights_only=True)
+    assert after.keys() == before.keys()  # the old one, no gender scale
+    monkeypatch.undo()
+    save_tiny_export(folder, gender=True, seed=2)
+    assert not glob.glob(f"{folder}.*-*")
+    assert GEmoCLAP.from_hparams(source=folder).has_gender
