@@ -579,14 +579,19 @@ class GEmoCLAP(Pretrained):
             import huggingface_hub
 
             try:
+                fetch_config = kwargs.get("fetch_config")
                 source = huggingface_hub.snapshot_download(
-                    repo_id=source, local_dir=savedir
+                    repo_id=source,
+                    local_dir=savedir,
+                    revision=getattr(fetch_config, "revision", None),
+                    token=getattr(fetch_config, "token", None) or None,
                 )
             except Exception as err:
                 raise OSError(
                     f"{source!r} is not a local folder, and downloading it "
                     f"failed ({type(err).__name__}: {_first_sentence(err)})"
                 ) from err
+            savedir = None  # the files are where they are to be read
         if savedir is not None:
             # A savedir reused for another folder must not keep its links
             kwargs.setdefault("fetch_config", FetchConfig(overwrite=True))

@@ -113,3 +113,30 @@ def test_interrupted_export_leaves_the_old_folder(tmp_path, monkeypatch):
     save_tiny_export(folder, gender=True, seed=2)
     assert not glob.glob(f"{folder}.*-*")
     assert GEmoCLAP.from_hparams(source=folder).has_gender
+
+
+def test_hub_id_is_downloaded_whole_then_loaded(tmp_path, monkeypatch):
+    import shutil
+
+    import huggingface_hub
+
+    repo = save_tiny_export(str(tmp_path / "repo"), gender=False)
+    asked = {}
+
+    def snapshot_download(repo_id, local_dir=None, **kwargs):
+        """Stands for the hub: copies the repository (offline test)."""
+        asked["repo_id"] = repo_id
+        shutil.copytree(repo, local_dir)
+        return local_dir
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    savedir = str(tmp_path / "savedir")
+    model = GEmoCLAP.from_hparams(source="org/gemo", savedir=savedir)
+    assert asked["repo_id"] == "org/gemo"
+    assert model.export_folder == os.path.realpath(savedir)
+    assert model.labels == ("neu", "hap", "ang", "sad")
+    wavs = torch.randn(1, 8000)
+    torch.testing.assert_close(
+        model.classify_batch(wavs)[0],
+        GEmoCLAP.from_hparams(source=repo).classify_batch(wavs)[0],
+    )
