@@ -66,6 +66,7 @@ result = {
     "gender_probs": out["gender_probs"].tolist(),
     "gender_labels": list(out["gender_labels"]),
     "text_model_loaded": model.text_model_loaded,
+    "text_model_imported": any("roberta" in name for name in sys.modules),
     "load_seconds": load_seconds,
 }
 torch.set_num_threads(1)
@@ -186,6 +187,7 @@ def test_fresh_offline_process_matches_brain_model(run, fresh):
     utts, paths = fresh["utts"], fresh["paths"]
     # classification used the cached prompt embeddings only
     assert fresh["text_model_loaded"] is False
+    assert fresh["text_model_imported"] is False  # not even imported
     assert fresh["labels"] == ["neu", "hap", "ang", "sad"]
     assert fresh["probs"] == fresh["classify_probs"]
 
