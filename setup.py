@@ -20,6 +20,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["speechbrain_gemo", "speechbrain_gemo.*"]),
+    # The export's templates (hyperparams, model card, foreign_class module)
+    package_data={"speechbrain_gemo": ["templates/*"]},
     install_requires=[
         # torch and torchaudio are a matched pair; speechbrain imports both
         "torch==2.11.0",

@@ -1,118 +1,74 @@
 """Writing a self-contained inference folder after training.
 
-The folder loads with ``GEmoCLAP.from_hparams(source=folder)`` (see
-``speechbrain_gemo.inference``) without any network access:
+The folder is a SpeechBrain model-hub repository as it stands: it loads with
+``GEmoCLAP.from_hparams(source=folder)`` (``speechbrain_gemo.inference``),
+offline for a local folder, and can be pushed to a hub as is:
 
-- ``hyperparams.yaml``: the inference hyperparameters;
+- ``hyperparams.yaml``: the template ``templates/inference_hyperparams.yaml``
+  with the trained model's settings (prompts, tower layouts) filled in;
+- ``model.ckpt``: the parameters outside the two backbones (projection
+  heads, layer weights, logit scales), keyed as in
+  ``GEmoCLAPModel.state_dict()``;
+- ``prompt_embeddings.ckpt``: ``{"emotion": K x d, "gender": 2 x d}``
+  (gender for ML-GEmo-CLAP only), unit-norm, rows in the prompts' order, so
+  that classification needs no text model;
+- ``label_encoder.ckpt``: the emotion classes (SpeechBrain's
+  ``CategoricalEncoder`` text format);
 - ``ssl_model/``: the (fine-tuned) SSL speech model in Hugging Face format,
   with its feature-extractor config;
 - ``text_model/``: the (fine-tuned) text model and its tokenizer files;
-- ``model.ckpt``: everything else (projection heads, layer weights,
-  temperatures), keyed as in ``GEmoCLAPModel.state_dict()``;
-- ``prompt_embeddings.ckpt``: the class prompts' embeddings
-  (``{"emotion": K x d, "gender": 2 x d}``, gender for ML-GEmo-CLAP only),
-  so that classification needs no text model;
-- ``label_encoder.txt``: the emotion classes;
-- ``custom_interface.py``: a one-line module naming the interface class,
-  for SpeechBrain's ``foreign_class``.
+- ``custom_interface.py``: for SpeechBrain's ``foreign_class``;
+- ``README.md``: the model card (``templates/model_card.md``), with the
+  test metrics of ``test_metrics.json`` when the run wrote them.
 
-The folder is built under a temporary name and renamed at the end, so an
-interrupted export never leaves a folder that looks complete.
+The folder is built under a temporary name and renamed into place by
+:func:`publish_folder`, so an interrupted export never leaves a folder that
+looks complete.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
 import glob
+import io
 import json
 import os
 import shutil
+import string
 
+import ruamel.yaml
 import torch
+
+TEMPLATES = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "templates"
+)
+HPARAMS_TEMPLATE = os.path.join(TEMPLATES, "inference_hyperparams.yaml")
+MODEL_CARD_TEMPLATE = os.path.join(TEMPLATES, "model_card.md")
+INTERFACE_TEMPLATE = os.path.join(TEMPLATES, "custom_interface.py")
 
 BACKBONE_PREFIXES = (
     "audio_encoder.ssl_model.",
     "text_encoder.text_model.",
 )
 
-INFERENCE_HPARAMS = """\
-# ############################################################################
-# GEmo-CLAP inference folder, written by speechbrain_gemo.export.
-# Objective: {objective}; trained with {recipe_file}.
-# Load it with speechbrain_gemo.inference.GEmoCLAP.from_hparams(source=...).
-# Loading a hyperparams.yaml runs the code it names (HyperPyYAML): load only
-# model folders you trust.
-# ############################################################################
-
-# This folder's local path. GEmoCLAP.from_hparams fills it in; left null
-# (e.g. with foreign_class), GEmoCLAP finds it from the fetched model.ckpt
-export_folder: null
-sample_rate: {sample_rate}
-
-emotion_prompts: {emotion_prompts}
-gender_prompts: {gender_prompts}
-max_logit_scale: {max_logit_scale}
-
-# Audio longer than window_seconds is embedded in windows of that length
-# overlapping by overlap_seconds, which bounds the memory (null: never split)
-window_seconds: 20.0
-overlap_seconds: 2.0
-
-# The towers are built by GEmoCLAP from ssl_model/ and text_model/. The text
-# tower is built only when prompts other than the stored ones are asked
-# for: classification uses prompt_embeddings.ckpt
-audio_encoder: !name:speechbrain_gemo.export.build_audio_encoder
-    output_size: {embedding_dim}
-    layer_weighting: {layer_weighting}
-    projection_hidden_size: {audio_hidden_size}
-    dropout: {audio_dropout}
-    normalize_wav: {normalize_wav}
-    layernorm: {layernorm}
-
-text_encoder: !name:speechbrain_gemo.export.build_text_encoder
-    output_size: {embedding_dim}
-    pooling: {text_pooling}
-    projection_hidden_size: {text_hidden_size}
-    dropout: {text_dropout}
-
-model: !name:speechbrain_gemo.model.GEmoCLAPModel
-    emotion_prompts: !ref <emotion_prompts>
-    gender_prompts: !ref <gender_prompts>
-    max_logit_scale: !ref <max_logit_scale>
-
-# Any sample rate and channel count -> mono at sample_rate
-audio_normalizer: !new:speechbrain.dataio.preprocess.AudioNormalizer
-    sample_rate: !ref <sample_rate>
-    mix: avg-to-mono
-
-label_encoder: !new:speechbrain.dataio.encoder.CategoricalEncoder
-
-# Filled in by GEmoCLAP from the builders above
-modules: {{}}
-
-# model.ckpt and prompt_embeddings.ckpt, fetched from the source folder and
-# read with torch.load(weights_only=True)
-head_weights: !new:speechbrain_gemo.inference.CheckpointFile
-prompt_weights: !new:speechbrain_gemo.inference.CheckpointFile
-
-pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
-    loadables:
-        model: !ref <head_weights>
-        prompt_embeddings: !ref <prompt_weights>
-"""
-
-CUSTOM_INTERFACE = '''\
-"""The interface class of this GEmo-CLAP folder, for SpeechBrain's
-foreign_class(source=<folder>, pymodule_file="custom_interface.py",
-classname="GEmoCLAP"); needs the speechbrain-gemo package."""
-
-from speechbrain_gemo.inference import GEmoCLAP  # noqa: F401
-'''
-
-
-def _yaml_value(value):
-    # JSON is valid YAML (flow style) for dicts, lists, numbers and null
-    return json.dumps(value)
+OBJECTIVES = {
+    "emo": (
+        "Emo-CLAP",
+        "Trained with the symmetric contrastive loss on emotion labels "
+        "(Emo-CLAP).",
+    ),
+    "ml": (
+        "ML-GEmo-CLAP",
+        "Trained with a second contrastive task on gender prompts "
+        "(ML-GEmo-CLAP): it also predicts the speaker's gender from the "
+        "same audio embedding.",
+    ),
+    "sl": (
+        "SL-GEmo-CLAP",
+        "Trained with soft contrastive targets that count utterances of the "
+        "same emotion and gender as closer positives (SL-GEmo-CLAP).",
+    ),
+}
 
 
 def projection_settings(head):
@@ -291,21 +247,77 @@ def head_state_dict(model):
     }
 
 
-def inference_hparams(model, hparams):
-    """The text of the export's ``hyperparams.yaml``.
+def model_settings(model, hparams):
+    """The values of the template's first block for a trained model.
 
-    The towers' settings are read from the model itself (so the export
-    matches the trained layout whatever the recipe called them); the
-    prompts, sample rate and names from the recipe hyperparameters.
+    The towers' settings are read from the model itself, so that the export
+    rebuilds the trained layout whatever the recipe called them; the
+    objective and sample rate come from the recipe hyperparameters.
 
     Arguments
     ---------
     model : GEmoCLAPModel
         The trained model.
     hparams : dict
-        The recipe hyperparameters: ``objective``, ``sample_rate``,
-        ``emotion_prompts``, optionally ``gender_prompts`` and
-        ``experiment``.
+        The recipe hyperparameters (``objective``, ``sample_rate``).
+
+    Returns
+    -------
+    dict
+        Template key to value.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from speechbrain_gemo.lobes import ProjectionHead
+    >>> audio = SimpleNamespace(projection=ProjectionHead(8, 4),
+    ...     layer_weighting=False, normalize_wav=True, layernorm=False)
+    >>> text = SimpleNamespace(projection=ProjectionHead(6, 4, dropout=0.2),
+    ...     pooling="first")
+    >>> model = SimpleNamespace(audio_encoder=audio, text_encoder=text,
+    ...     emotion_prompts={"calm": ["Calm."]}, has_gender=False,
+    ...     max_logit_scale=100.0)
+    >>> settings = model_settings(model, {"objective": "emo"})
+    >>> settings["embedding_dim"], settings["text_projection_dropout"]
+    (4, 0.2)
+    """
+    audio, text = model.audio_encoder, model.text_encoder
+    audio_head = projection_settings(audio.projection)
+    text_head = projection_settings(text.projection)
+    return {
+        "objective": hparams.get("objective", "sl"),
+        "sample_rate": int(hparams.get("sample_rate", 16000)),
+        "emotion_prompts": dict(model.emotion_prompts),
+        "gender_prompts": (
+            dict(model.gender_prompts) if model.has_gender else None
+        ),
+        "max_logit_scale": float(model.max_logit_scale),
+        "embedding_dim": int(audio.projection.output_size),
+        "layer_weighting": bool(audio.layer_weighting),
+        "audio_projection_hidden_size": audio_head["projection_hidden_size"],
+        "audio_projection_dropout": audio_head["dropout"],
+        "normalize_wav": bool(audio.normalize_wav),
+        "layernorm": bool(getattr(audio, "layernorm", False)),
+        "text_pooling": text.pooling,
+        "text_projection_hidden_size": text_head["projection_hidden_size"],
+        "text_projection_dropout": text_head["dropout"],
+    }
+
+
+def render_hparams(values, template=HPARAMS_TEMPLATE):
+    """The template HyperPyYAML file with some top-level values replaced.
+
+    The file is read and written with ruamel.yaml's round-trip mode, so the
+    comments, tags (``!new:``, ``!ref``) and the keys' order stay as they
+    are; only the given keys change, and each must exist in the template
+    (as HyperPyYAML overrides must).
+
+    Arguments
+    ---------
+    values : dict
+        Top-level key to new value (plain YAML data).
+    template : str
+        The template file.
 
     Returns
     -------
@@ -314,44 +326,177 @@ def inference_hparams(model, hparams):
 
     Example
     -------
-    >>> from speechbrain_gemo.testing import save_tiny_ssl_model
-    >>> from speechbrain_gemo.testing import save_tiny_text_model
-    >>> from speechbrain.integrations.huggingface import TextEncoder, Wav2Vec2
-    >>> from speechbrain_gemo.lobes import SSLAudioEncoder, TextPromptEncoder
-    >>> from speechbrain_gemo.model import GEmoCLAPModel
-    >>> import tempfile
-    >>> ssl = save_tiny_ssl_model("wavlm", tempfile.mkdtemp())
-    >>> text = save_tiny_text_model(tempfile.mkdtemp())
-    >>> model = GEmoCLAPModel(
-    ...     SSLAudioEncoder(Wav2Vec2(ssl, save_path=ssl), 8, dropout=0.1),
-    ...     TextPromptEncoder(TextEncoder(text, save_path=text), 8),
-    ...     {"calm": ["A calm voice."], "tense": ["A tense voice."]})
-    >>> yaml_text = inference_hparams(model, {"objective": "emo"})
-    >>> "    dropout: 0.1" in yaml_text, "export_folder: null" in yaml_text
+    >>> text = render_hparams({"embedding_dim": 8, "gender_prompts": None})
+    >>> from hyperpyyaml import load_hyperpyyaml
+    >>> hparams = load_hyperpyyaml(text)
+    >>> hparams["embedding_dim"], hparams["gender_prompts"]
+    (8, None)
+    >>> render_hparams({"no_such_key": 1})
+    Traceback (most recent call last):
+    ...
+    KeyError: "not keys of .../inference_hyperparams.yaml: ['no_such_key']"
+    """
+    yaml = ruamel.yaml.YAML()
+    yaml.width = 80
+    yaml.indent(mapping=4, sequence=4, offset=2)  # SpeechBrain's layout
+    yaml.representer.add_representer(
+        type(None),
+        lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"),
+    )
+    with open(template, encoding="utf-8") as f:
+        document = yaml.load(f)
+    unknown = sorted(set(values) - set(document))
+    if unknown:
+        raise KeyError(f"not keys of {template}: {unknown}")
+    for key, value in values.items():
+        document[key] = json.loads(json.dumps(value))
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def _markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _prompt_rows(prompts):
+    return [
+        (f"`{label}`", "<br>".join(f'"{t}"' for t in texts))
+        for label, texts in prompts.items()
+    ]
+
+
+def model_card(settings, hparams, metrics=None):
+    """The ``README.md`` of an export, from ``templates/model_card.md``.
+
+    Arguments
+    ---------
+    settings : dict
+        The template values (see :func:`model_settings`).
+    hparams : dict
+        The recipe hyperparameters: optional ``audio_source``,
+        ``text_source``, ``experiment``, ``split``, ``test_session``,
+        ``test_speaker``, ``expected_utterances`` (not the full IEMOCAP
+        size: a derived corpus), ``hub_id`` (the repository name for the
+        usage examples).
+    metrics : dict, optional
+        The test metrics (``WAR``, ``UAR``, ``per_class_recall``), as in
+        ``test_metrics.json``.
+
+    Returns
+    -------
+    str
+        The Markdown text with its front matter.
+
+    Example
+    -------
+    >>> settings = {"objective": "ml", "sample_rate": 16000,
+    ...     "emotion_prompts": {"calm": ["Calm."]},
+    ...     "gender_prompts": {"F": ["A woman."], "M": ["A man."]}}
+    >>> card = model_card(settings, {"audio_source": "microsoft/wavlm-large"},
+    ...     {"WAR": 0.5, "UAR": 0.25, "per_class_recall": {"calm": 0.25}})
+    >>> print(card.splitlines()[0])
+    ---
+    >>> "| UAR | 25.00 |" in card, "ML-GEmo-CLAP" in card
     (True, True)
     """
-    audio = model.audio_encoder
-    text = model.text_encoder
-    audio_head = projection_settings(audio.projection)
-    text_head = projection_settings(text.projection)
-    gender_prompts = model.gender_prompts if model.has_gender else None
-    return INFERENCE_HPARAMS.format(
-        objective=hparams.get("objective", "unknown"),
-        recipe_file=hparams.get("experiment", "train.py"),
-        sample_rate=hparams.get("sample_rate", 16000),
-        emotion_prompts=_yaml_value(model.emotion_prompts),
-        gender_prompts=_yaml_value(gender_prompts),
-        max_logit_scale=_yaml_value(model.max_logit_scale),
-        embedding_dim=audio.projection.output_size,
-        layer_weighting=_yaml_value(bool(audio.layer_weighting)),
-        audio_hidden_size=_yaml_value(audio_head["projection_hidden_size"]),
-        audio_dropout=_yaml_value(audio_head["dropout"]),
-        normalize_wav=_yaml_value(bool(audio.normalize_wav)),
-        layernorm=_yaml_value(bool(getattr(audio, "layernorm", False))),
-        text_pooling=text.pooling,
-        text_hidden_size=_yaml_value(text_head["projection_hidden_size"]),
-        text_dropout=_yaml_value(text_head["dropout"]),
+    name, objective_text = OBJECTIVES.get(
+        settings["objective"], (settings["objective"], "")
     )
+    audio_source = hparams.get("audio_source", "unknown")
+    text_source = hparams.get("text_source", "unknown")
+    gender = settings.get("gender_prompts")
+    gender_section = ""
+    if gender:
+        gender_section = (
+            '\nGender classes (`predict_file(path)["gender_lab"]`):\n\n'
+            + _markdown_table(["gender", "prompts"], _prompt_rows(gender))
+            + "\n"
+        )
+    split = hparams.get("split", "session")
+    if split == "speaker" and hparams.get("test_speaker"):
+        held_out = f"speaker {hparams['test_speaker']} held out for testing"
+    elif "test_session" in hparams:
+        held_out = f"session {hparams['test_session']} held out for testing"
+    else:
+        held_out = "a held-out test set"
+    if hparams.get("expected_utterances", 5531) == 5531:
+        corpus = f"IEMOCAP (audio only, {held_out})"
+    else:  # the size check was off: a derived or demo corpus
+        corpus = f"a corpus in the IEMOCAP release layout ({held_out})"
+    if metrics:
+        rows = [(name, f"{100 * metrics[name]:.2f}") for name in ("WAR", "UAR")]
+        for label, recall in metrics.get("per_class_recall", {}).items():
+            value = "n/a" if recall != recall else f"{100 * recall:.2f}"
+            rows.append((f"recall `{label}`", value))
+        metrics_section = (
+            "Test results (%), from `test_metrics.json` of the training "
+            "run:\n\n" + _markdown_table(["metric", "value"], rows)
+        )
+    else:
+        metrics_section = "No test metrics were recorded for this export."
+    audio_tag = audio_source.rsplit("/", 1)[-1].split("-")[0].lower()
+    values = {
+        "objective_name": name,
+        "objective_text": objective_text,
+        "audio_source": audio_source,
+        "audio_tag": audio_tag or "ssl",
+        "text_source": text_source,
+        "dataset_tag": "iemocap",
+        "class_table": _markdown_table(
+            ["class", "prompts"], _prompt_rows(settings["emotion_prompts"])
+        ),
+        "gender_section": gender_section,
+        "recipe": "recipes/IEMOCAP/gemo_clap/train.py",
+        "corpus": corpus,
+        "metrics_section": metrics_section,
+        "usage_source": hparams.get("hub_id", "<org>/<name>"),
+        "sample_rate": settings["sample_rate"],
+        "window_seconds": settings.get("window_seconds", 20.0),
+    }
+    with open(MODEL_CARD_TEMPLATE, encoding="utf-8") as f:
+        return string.Template(f.read()).substitute(values)
+
+
+def publish_folder(tmp, folder):
+    """Renames a completely written folder into place, replacing an older
+    one; a crash at any point leaves the old folder, or none, or the new
+    one under ``folder``, never a partial one.
+
+    Arguments
+    ---------
+    tmp : str
+        The written folder.
+    folder : str
+        Its final name.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.makedirs(f"{root}/new")
+    >>> publish_folder(f"{root}/new", f"{root}/export")
+    >>> os.listdir(root)
+    ['export']
+    """
+    if os.path.exists(folder):
+        old = f"{folder}.old-{os.getpid()}"
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, folder)
+
+
+def _read_metrics(hparams):
+    path = hparams.get("test_metrics_file")
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 @torch.no_grad()
@@ -365,7 +510,9 @@ def export_for_inference(model, label_encoder, hparams, folder):
     label_encoder : CategoricalEncoder
         The emotion label encoder used in training.
     hparams : dict
-        The recipe hyperparameters (see ``inference_hparams``).
+        The recipe hyperparameters (see :func:`model_settings` and
+        :func:`model_card`); ``test_metrics_file``, when it exists, gives
+        the model card's results.
     folder : str
         The export folder; replaced if it exists.
 
@@ -381,8 +528,9 @@ def export_for_inference(model, label_encoder, hparams, folder):
     >>> import tempfile
     >>> folder = save_tiny_export(os.path.join(tempfile.mkdtemp(), "m"))
     >>> sorted(os.listdir(folder))  # doctest: +NORMALIZE_WHITESPACE
-    ['custom_interface.py', 'hyperparams.yaml', 'label_encoder.txt',
-     'model.ckpt', 'prompt_embeddings.ckpt', 'ssl_model', 'text_model']
+    ['README.md', 'custom_interface.py', 'hyperparams.yaml',
+     'label_encoder.ckpt', 'model.ckpt', 'prompt_embeddings.ckpt',
+     'ssl_model', 'text_model']
     """
     folder = os.path.abspath(folder)
     # Leftovers of an export that was interrupted (by any process)
@@ -407,24 +555,18 @@ def export_for_inference(model, label_encoder, hparams, folder):
         if model.has_gender:
             prompts["gender"] = model.gender_prompt_embeddings().cpu()
         torch.save(prompts, os.path.join(tmp, "prompt_embeddings.ckpt"))
-        label_encoder.save(os.path.join(tmp, "label_encoder.txt"))
+        label_encoder.save(os.path.join(tmp, "label_encoder.ckpt"))
+        settings = model_settings(model, hparams)
         with open(os.path.join(tmp, "hyperparams.yaml"), "w") as f:
-            f.write(inference_hparams(model, hparams))
-        with open(os.path.join(tmp, "custom_interface.py"), "w") as f:
-            f.write(CUSTOM_INTERFACE)
+            f.write(render_hparams(settings))
+        with open(os.path.join(tmp, "README.md"), "w") as f:
+            f.write(model_card(settings, hparams, _read_metrics(hparams)))
+        shutil.copyfile(
+            INTERFACE_TEMPLATE, os.path.join(tmp, "custom_interface.py")
+        )
     finally:
         model.train(was_training)
-
-    from speechbrain_gemo.checkpoints import kill_point
-
-    kill_point("export")  # test hook: everything written, not yet renamed
-    if os.path.exists(folder):
-        old = f"{folder}.old-{os.getpid()}"
-        os.replace(folder, old)
-        os.replace(tmp, folder)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, folder)
+    publish_folder(tmp, folder)
     return folder
 
 

@@ -66,6 +66,7 @@ result = {
     "gender_probs": out["gender_probs"].tolist(),
     "gender_labels": list(out["gender_labels"]),
     "text_model_loaded": model.text_model_loaded,
+    "text_model_imported": any("roberta" in name for name in sys.modules),
     "load_seconds": load_seconds,
 }
 torch.set_num_threads(1)
@@ -186,6 +187,7 @@ def test_fresh_offline_process_matches_brain_model(run, fresh):
     utts, paths = fresh["utts"], fresh["paths"]
     # classification used the cached prompt embeddings only
     assert fresh["text_model_loaded"] is False
+    assert fresh["text_model_imported"] is False  # not even imported
     assert fresh["labels"] == ["neu", "hap", "ang", "sad"]
     assert fresh["probs"] == fresh["classify_probs"]
 
@@ -267,14 +269,7 @@ def test_zero_shot_prompts(run, model):
     assert probs.shape == (1, 2) and text_lab[0] in prompts
     assert model.text_model_loaded
 
-    # prompt ensembling: mean of the normalised prompt embeddings
-    texts = model.encode_text(["A calm voice."] + prompts["tense"])
-    classes = torch.stack([texts[0], texts[1:].mean(0)])
-    classes = torch.nn.functional.normalize(classes, dim=-1)
-    audio = model.encode_batch(model.load_audio(wav))
-    scale = model.mods.model.scale()
-    expected = torch.softmax(scale * audio @ classes.T, dim=-1)
-    torch.testing.assert_close(probs, expected, atol=1e-6, rtol=0)
+    # the scores themselves: tests/test_inference_math.py
 
     # the lazily built text tower reproduces the exported prompt embeddings
     stored = torch.load(
@@ -292,41 +287,6 @@ def test_zero_shot_prompts(run, model):
     assert model.labels == ("neu", "hap", "ang", "sad")
     with pytest.raises(ValueError, match="non-empty"):
         model.classify_file(wav, prompts={"x": []})
-
-
-def test_resampling_and_stereo(model, tmp_path):
-    mono16 = _write(tmp_path / "mono16.wav", _tone(1.0))
-    stereo44 = _write(
-        tmp_path / "stereo44.wav",
-        np.stack([_tone(1.0, 44100)] * 2, axis=1),
-        44100,
-    )
-    assert model.load_audio(str(stereo44)).shape == (SR,)
-    reference = model.predict_file(str(mono16))
-    resampled = model.predict_file(str(stereo44))
-    cosine = (reference["embeddings"] * resampled["embeddings"]).sum()
-    assert cosine.item() > 0.99
-    torch.testing.assert_close(
-        resampled["probs"], reference["probs"], atol=0.02, rtol=0
-    )
-
-    # channels are averaged
-    left, right = _tone(0.5, seed=1), _tone(0.5, seed=2)
-    stereo = _write(
-        tmp_path / "lr.flac", np.stack([left, right], 1), subtype="PCM_24"
-    )
-    mix = torch.from_numpy((left + right) / 2)
-    torch.testing.assert_close(
-        model.classify_file(str(stereo))[0],
-        model.classify_batch(mix)[0],
-        atol=1e-4,  # FLAC stores integer samples
-        rtol=0,
-    )
-    batch = torch.stack([torch.from_numpy(left), torch.from_numpy(right)], 1)
-    torch.testing.assert_close(
-        model.classify_batch(batch.unsqueeze(0))[0],
-        model.classify_batch(mix)[0],
-    )
 
 
 def test_bad_audio_errors_name_the_file(model, tmp_path):
