@@ -264,7 +264,7 @@ def cnn_per_utterance(cnn, wavs, num_samples, num_frames, total_frames):
     ... )
     >>> frames.shape
     torch.Size([3, 2, 4])
-    >>> torch.equal(frames[2, :, :2], cnn(wavs[2:, :6])[0])
+    >>> torch.allclose(frames[2, :, :2], cnn(wavs[2:, :6])[0])
     True
     >>> frames[2, :, 2:].abs().sum().item()
     0.0

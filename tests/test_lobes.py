@@ -15,10 +15,16 @@ from speechbrain_gemo.lobes import (
     ProjectionHead,
     SSLAudioEncoder,
     TextPromptEncoder,
+    cnn_normalises_over_time,
+    cnn_per_utterance,
     masked_mean,
     normalize_waveforms,
 )
-from speechbrain_gemo.testing import SSL_KINDS, minilm_path
+from speechbrain_gemo.testing import (
+    SSL_KINDS,
+    minilm_path,
+    save_tiny_ssl_model,
+)
 
 WRAPPERS = {
     "wavlm": WavLM,
@@ -120,6 +126,133 @@ def test_projection_head_variants():
 
 
 # --------------------------------------------------------------- audio tower
+
+# every family with each CNN it has (data2vec-audio: layer norm only)
+FAMILY_NORMS = [
+    (kind, norm)
+    for kind in SSL_KINDS
+    for norm in ("group", "layer")
+    if not (kind == "data2vec" and norm == "group")
+]
+
+
+@pytest.fixture(scope="module")
+def group_norm_dirs(tmp_path_factory):
+    """Small random group-norm (base-style) WavLM, HuBERT and wav2vec2."""
+    root = tmp_path_factory.mktemp("tiny_ssl_group")
+    return {
+        kind: save_tiny_ssl_model(
+            kind, str(root / kind), feat_extract_norm="group"
+        )
+        for kind in ("wavlm", "hubert", "wav2vec2")
+    }
+
+
+def ssl_dir(kind, norm, tiny_ssl_dirs, group_norm_dirs):
+    return (group_norm_dirs if norm == "group" else tiny_ssl_dirs)[kind]
+
+
+def without_dropout(module):
+    """Dropout probabilities set to 0, so train mode is deterministic
+    (WavLM's attention keeps its probability as a float)."""
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.0
+        elif isinstance(getattr(layer, "dropout", None), float):
+            layer.dropout = 0.0
+    return module
+
+
+@pytest.mark.parametrize("kind,norm", FAMILY_NORMS)
+def test_embedding_is_batch_independent_for_every_cnn(
+    tiny_ssl_dirs, group_norm_dirs, kind, norm
+):
+    folder = ssl_dir(kind, norm, tiny_ssl_dirs, group_norm_dirs)
+    encoder = SSLAudioEncoder(make_ssl(folder, kind), 8).eval()
+    assert cnn_normalises_over_time(encoder.ssl_model.model) == (
+        norm == "group"
+    )
+    assert encoder.per_utterance_cnn == (norm == "group")
+    # 1.2 s alone and padded to 2 s beside a longer utterance
+    alone, batch, lens = padded_pair(19200, 32000)
+    with torch.no_grad():
+        single = encoder.pool(alone)
+        padded = encoder.pool(batch, lens)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=0)
+
+    # the plain batched forward: exact for a layer-norm CNN only
+    batched = SSLAudioEncoder(
+        make_ssl(folder, kind), 8, per_utterance_cnn=False
+    ).eval()
+    with torch.no_grad():
+        difference = (batched.pool(batch, lens)[0] - single[0]).abs().max()
+    if norm == "group":
+        assert difference > 1e-2
+    else:
+        assert difference < 1e-5
+
+
+def test_group_norm_cnn_is_batch_independent_in_training(group_norm_dirs):
+    ssl = make_ssl(group_norm_dirs["wavlm"], output_all_hiddens=True)
+    encoder = SSLAudioEncoder(ssl, 8, layer_weighting=True, layernorm=True)
+    without_dropout(encoder).train()
+    assert encoder.ssl_model.model.training
+    with torch.no_grad():
+        encoder.layer_weights.copy_(torch.tensor([0.5, -1.0, 2.0]))
+    alone, batch, lens = padded_pair(5000, 12000)
+    single = encoder(alone)
+    padded = encoder(batch, lens)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=0)
+
+    # the gradients of the short utterance's embedding are its own too
+    params = [
+        encoder.ssl_model.model.feature_extractor.conv_layers[0].conv.weight,
+        encoder.ssl_model.model.encoder.layers[0].attention.k_proj.weight,
+        encoder.layer_weights,
+    ]
+    alone_grads = torch.autograd.grad(single[0].sum(), params)
+    batch_grads = torch.autograd.grad(padded[0].sum(), params)
+    for alone_grad, batch_grad in zip(alone_grads, batch_grads):
+        assert alone_grad.abs().sum() > 0
+        torch.testing.assert_close(batch_grad, alone_grad, atol=1e-4, rtol=0)
+
+
+def test_group_norm_cnn_frozen_runs_per_utterance(group_norm_dirs):
+    ssl = make_ssl(
+        group_norm_dirs["hubert"], "hubert", freeze_feature_extractor=True
+    )
+    encoder = without_dropout(SSLAudioEncoder(ssl, 8)).train()
+    cnn = ssl.model.feature_extractor
+    assert not cnn.training
+    alone, batch, lens = padded_pair(7000, 9000)
+    single, padded = encoder(alone), encoder(batch, lens)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=0)
+    padded.sum().backward()
+    assert all(p.grad is None for p in cnn.parameters())
+    assert ssl.model.encoder.layers[0].attention.q_proj.weight.grad is not None
+    # the CNN's own forward is back in place after the call
+    assert "forward" not in cnn.__dict__
+
+
+def test_cnn_per_utterance_orders_groups_and_skips_short_utterances():
+    cnn = torch.nn.Sequential(
+        torch.nn.Unflatten(1, (1, -1)),
+        torch.nn.Conv1d(1, 3, 4, 2),
+        torch.nn.GroupNorm(3, 3),
+    )
+    wavs = torch.randn(4, 12)
+    samples = torch.tensor([8, 12, 3, 8])
+    frames = torch.tensor([3, 5, 0, 3])
+    out = cnn_per_utterance(cnn, wavs, samples, frames, total_frames=5)
+    assert out.shape == (4, 3, 5)
+    for row in (0, 1, 3):
+        n, f = samples[row], frames[row]
+        expected = cnn(wavs[row : row + 1, :n])[0]
+        torch.testing.assert_close(out[row, :, :f], expected)
+        assert out[row, :, f:].abs().sum() == 0
+    assert out[2].abs().sum() == 0
+    # unlike the batched CNN, whose group norm sees the padding
+    assert not torch.allclose(cnn(wavs)[0, :, :3], out[0, :, :3])
 
 
 @pytest.mark.parametrize("kind", SSL_KINDS)
