@@ -691,6 +691,52 @@ def _check_ssl_model(ssl_model, layer_weighting):
         )
 
 
+def _fix_lower_text_layers(text_model, trainable_layers):
+    """Freezes all but the top ``trainable_layers`` transformer layers of a
+    text wrapper's model and what follows them (see ``TextPromptEncoder``);
+    returns the fixed modules, to be kept in eval mode."""
+    model = text_model.model
+    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ValueError(
+            "text_trainable_layers needs a text model with its transformer "
+            "layers in model.encoder.layer (BERT, RoBERTa, MiniLM, ...); "
+            f"{type(model).__name__} has none"
+        )
+    if isinstance(trainable_layers, bool) or not isinstance(
+        trainable_layers, int
+    ):
+        raise TypeError(
+            "text_trainable_layers must be None or an int, got "
+            f"{trainable_layers!r}"
+        )
+    if trainable_layers < 0:
+        raise ValueError(
+            f"text_trainable_layers must be >= 0, got {trainable_layers}"
+        )
+    if trainable_layers > 0 and getattr(text_model, "freeze", False):
+        raise ValueError(
+            f"text_trainable_layers={trainable_layers} asks to fine-tune "
+            "layers of a text model built with freeze=True"
+        )
+    num_fixed = max(len(layers) - trainable_layers, 0)
+    fixed = list(layers[:num_fixed])
+    # below the layers: the embedding layer; the other children of the
+    # model follow the layers (a final norm in some models, the pooler)
+    for name, child in model.named_children():
+        if name != "encoder" and (
+            "embed" in name
+            or any(isinstance(m, nn.Embedding) for m in child.modules())
+        ):
+            fixed.append(child)
+    for module in fixed:
+        module.requires_grad_(False)
+    if trainable_layers == 0:
+        model.requires_grad_(False)
+        fixed = [model]
+    return fixed
+
+
 class TextPromptEncoder(nn.Module):
     """Text tower: SpeechBrain's ``TextEncoder`` (any Hugging Face text
     model: RoBERTa, BERT, MiniLM, ...), pooling, and a projection head.
@@ -725,6 +771,21 @@ class TextPromptEncoder(nn.Module):
         other rows would only be decayed by AdamW's weight decay, which
         erodes the vocabulary that zero-shot prompts need; the matrix is
         also most of the text optimiser's cost (bench/README.md).
+    text_trainable_layers : int, optional
+        When the backbone is fine-tuned, train only its top N transformer
+        layers (``model.encoder.layer``, the layout SpeechBrain's
+        ``TextEncoder.truncate`` also relies on) and whatever follows them
+        (a final layer norm, if the model has one; the pooler is never
+        used and always fixed). Everything below (the embedding layer,
+        word embeddings included, and the lower layers) gets
+        ``requires_grad=False`` and is kept in eval mode, as a frozen
+        backbone is: its features are deterministic (no dropout), and no
+        graph is built through it, so the backward stops at layer
+        ``L - N``. None (default): every layer and the embeddings train
+        (the word embeddings as ``freeze_word_embeddings`` says). 0: the
+        backbone is fixed as with ``text_model.freeze`` (its features are
+        then cached too); N at least the number of layers: all layers
+        train, the embedding layer stays fixed.
 
     Example
     -------
@@ -749,6 +810,7 @@ class TextPromptEncoder(nn.Module):
         projection_hidden_size=None,
         dropout=0.0,
         freeze_word_embeddings=False,
+        text_trainable_layers=None,
     ):
         super().__init__()
         if pooling not in ("mean", "first"):
@@ -764,6 +826,12 @@ class TextPromptEncoder(nn.Module):
             pooler.requires_grad_(False)
         if freeze_word_embeddings:
             text_model.model.get_input_embeddings().requires_grad_(False)
+        self.text_trainable_layers = text_trainable_layers
+        self._fixed_modules = []
+        if text_trainable_layers is not None:
+            self._fixed_modules = _fix_lower_text_layers(
+                text_model, text_trainable_layers
+            )
         self.hidden_size = text_model.model.config.hidden_size
         self.projection = ProjectionHead(
             self.hidden_size, output_size, projection_hidden_size, dropout
@@ -774,8 +842,12 @@ class TextPromptEncoder(nn.Module):
 
     @property
     def freeze(self):
-        """bool: whether the text backbone is frozen (wrapper option)."""
-        return bool(getattr(self.text_model, "freeze", False))
+        """bool: whether the whole text backbone is fixed (the wrapper's
+        ``freeze``, or ``text_trainable_layers=0``)."""
+        return (
+            bool(getattr(self.text_model, "freeze", False))
+            or self.text_trainable_layers == 0
+        )
 
     def clear_cache(self):
         """Forgets all cached prompt features."""
@@ -804,6 +876,8 @@ class TextPromptEncoder(nn.Module):
     def _keep_frozen_in_eval(self):
         if self.freeze:
             self.text_model.model.eval()
+        for module in self._fixed_modules:
+            module.eval()
 
     def _backbone(self, texts):
         """Pooled backbone features of a list of distinct strings."""

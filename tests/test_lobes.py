@@ -476,3 +476,94 @@ def test_text_word_embeddings_can_stay_fixed(tiny_roberta_dir, tmp_path):
     # the rest of the backbone is still fine-tuned
     layer = text.model.encoder.layer[0].attention.self.query.weight
     assert layer.requires_grad and layer.grad is not None
+
+
+def backbone_params_with_grad(text):
+    return {
+        name
+        for name, param in text.model.named_parameters()
+        if param.grad is not None and param.grad.abs().sum() > 0
+    }
+
+
+def expected_trainable(text, top_layers):
+    """Names of the top layers' parameters, from the parameter names."""
+    num_layers = text.model.config.num_hidden_layers
+    prefixes = tuple(
+        f"encoder.layer.{i}."
+        for i in range(max(num_layers - top_layers, 0), num_layers)
+    )
+    return {
+        name
+        for name, _ in text.model.named_parameters()
+        if name.startswith(prefixes)
+    }
+
+
+@pytest.mark.parametrize("top_layers", [None, 0, 1, 2])
+def test_text_trainable_layers_roberta(tiny_roberta_dir, top_layers):
+    text = make_text(tiny_roberta_dir, freeze=False)
+    encoder = TextPromptEncoder(
+        text, 8, dropout=0.1, text_trainable_layers=top_layers
+    ).train()
+    encoder(PROMPTS).sum().backward()
+    got = backbone_params_with_grad(text)
+    requires_grad = {
+        name for name, p in text.model.named_parameters() if p.requires_grad
+    }
+    if top_layers is None:
+        # every parameter but the unused pooler
+        expected = {
+            name
+            for name, _ in text.model.named_parameters()
+            if not name.startswith("pooler.")
+        }
+        assert "embeddings.word_embeddings.weight" in expected
+    else:
+        expected = expected_trainable(text, top_layers)
+    assert got == expected == requires_grad
+    assert encoder.projection.layers[1].weight.grad is not None
+    layers = text.model.encoder.layer
+    if top_layers == 1:
+        # the fixed layers and embeddings run without dropout
+        assert not layers[0].training and not text.model.embeddings.training
+        assert layers[1].training
+    assert encoder.freeze == (top_layers == 0)
+
+
+def test_text_trainable_layers_zero_caches_like_frozen(tiny_roberta_dir):
+    text = make_text(tiny_roberta_dir, freeze=False)
+    encoder = TextPromptEncoder(text, 8, text_trainable_layers=0).train()
+    assert not text.model.training
+    counter = CallCounter(text)
+    encoder(PROMPTS)
+    encoder(PROMPTS[::-1])
+    assert len(counter.calls) == 1 and len(encoder.prompt_cache) == 4
+
+
+def test_text_trainable_layers_rejects_bad_values(tiny_roberta_dir):
+    with pytest.raises(ValueError, match=">= 0"):
+        TextPromptEncoder(
+            make_text(tiny_roberta_dir, False), 8, text_trainable_layers=-1
+        )
+    with pytest.raises(TypeError, match="None or an int"):
+        TextPromptEncoder(
+            make_text(tiny_roberta_dir, False), 8, text_trainable_layers=1.5
+        )
+    with pytest.raises(ValueError, match="freeze=True"):
+        TextPromptEncoder(
+            make_text(tiny_roberta_dir, True), 8, text_trainable_layers=1
+        )
+
+
+@pytest.mark.skipif(minilm_path() is None, reason="MiniLM not installed")
+def test_text_trainable_layers_bert_minilm(tmp_path):
+    text = TextEncoder(minilm_path(), save_path=str(tmp_path), freeze=False)
+    assert text.model.config.num_hidden_layers == 6
+    encoder = TextPromptEncoder(text, 8, text_trainable_layers=2).train()
+    encoder(PROMPTS).sum().backward()
+    expected = expected_trainable(text, 2)
+    assert {n.split(".")[2] for n in expected} == {"4", "5"}
+    assert backbone_params_with_grad(text) == expected
+    assert not text.model.encoder.layer[3].training
+    assert text.model.encoder.layer[4].training
