@@ -149,6 +149,7 @@ def group_norm_dirs(tmp_path_factory):
 
 
 def ssl_dir(kind, norm, tiny_ssl_dirs, group_norm_dirs):
+    """The tiny model folder of a family with a layer- or group-norm CNN."""
     return (group_norm_dirs if norm == "group" else tiny_ssl_dirs)[kind]
 
 
@@ -479,6 +480,7 @@ def test_text_word_embeddings_can_stay_fixed(tiny_roberta_dir, tmp_path):
 
 
 def backbone_params_with_grad(text):
+    """Names of the text model's parameters that got a nonzero gradient."""
     return {
         name
         for name, param in text.model.named_parameters()
