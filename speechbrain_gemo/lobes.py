@@ -781,7 +781,11 @@ class TextPromptEncoder(nn.Module):
         ``requires_grad=False`` and is kept in eval mode, as a frozen
         backbone is: its features are deterministic (no dropout), and no
         graph is built through it, so the backward stops at layer
-        ``L - N``. None (default): every layer and the embeddings train
+        ``L - N``. Since that part is fixed and deterministic, its output
+        (the input of the first trained layer) is also cached per prompt
+        (``fixed_layers_cache``, emptied like ``prompt_cache``), so a
+        prompt seen before runs only the N trained layers.
+        None (default): every layer and the embeddings train
         (the word embeddings as ``freeze_word_embeddings`` says). 0: the
         backbone is fixed as with ``text_model.freeze`` (its features are
         then cached too); N at least the number of layers: all layers
@@ -837,6 +841,12 @@ class TextPromptEncoder(nn.Module):
             self.hidden_size, output_size, projection_hidden_size, dropout
         )
         self.prompt_cache = {}
+        # inputs of the first trainable layer, per prompt (valid tokens)
+        self.fixed_layers_cache = {}
+        self._num_fixed_layers = 0
+        if text_trainable_layers and hasattr(text_model.model, "embeddings"):
+            num_layers = len(text_model.model.encoder.layer)
+            self._num_fixed_layers = max(num_layers - text_trainable_layers, 0)
         text_model.register_load_state_dict_pre_hook(self._on_load)
         self._keep_frozen_in_eval()
 
@@ -852,6 +862,7 @@ class TextPromptEncoder(nn.Module):
     def clear_cache(self):
         """Forgets all cached prompt features."""
         self.prompt_cache.clear()
+        self.fixed_layers_cache.clear()
 
     def _on_load(self, *args, **kwargs):
         self.clear_cache()
@@ -881,10 +892,60 @@ class TextPromptEncoder(nn.Module):
 
     def _backbone(self, texts):
         """Pooled backbone features of a list of distinct strings."""
-        tokens, hidden = self.text_model(texts, return_tokens=True)
+        if self._num_fixed_layers and not self.freeze:
+            tokens, hidden = self._run_top_layers(texts)
+        else:
+            tokens, hidden = self.text_model(texts, return_tokens=True)
         if self.pooling == "first":
             return hidden[:, 0]
         return masked_mean(hidden, tokens["attention_mask"])
+
+    def _run_top_layers(self, texts):
+        """Tokens and last hidden states, running only the trainable top
+        layers on the fixed layers' cached output when every text has
+        one; else the whole model, filling the cache."""
+        model = self.text_model.model
+        layers = model.encoder.layer
+        num_fixed = self._num_fixed_layers
+        cache = self.fixed_layers_cache
+        if any(text not in cache for text in texts):
+            captured = []
+
+            def capture(module, args, output):
+                """Keeps the last fixed layer's output."""
+                captured.append(output)
+
+            handle = layers[num_fixed - 1].register_forward_hook(capture)
+            try:
+                tokens, hidden = self.text_model(texts, return_tokens=True)
+            finally:
+                handle.remove()
+            states = captured[0]
+            states = states[0] if isinstance(states, tuple) else states
+            valid = tokens["attention_mask"].bool()
+            for row, text in enumerate(texts):
+                cache[text] = states[row][valid[row]].detach()
+            return tokens, hidden
+
+        tokens = self.text_model.tokenizer(
+            texts, return_tensors="pt", padding=True
+        )
+        valid = tokens["attention_mask"].bool().to(model.device)
+
+        def fixed_output(module, args, output):
+            """The cached output of the fixed layers, padded like this
+            batch (the padding is masked in attention)."""
+            states = output.new_zeros(output.shape)
+            states[valid] = torch.cat([cache[text] for text in texts])
+            return states
+
+        handle = model.embeddings.register_forward_hook(fixed_output)
+        model.encoder.layer = nn.ModuleList(list(layers)[num_fixed:])
+        try:
+            return self.text_model(texts, return_tokens=True)
+        finally:
+            model.encoder.layer = layers
+            handle.remove()
 
     def pool(self, texts):
         """Pooled backbone features, before the projection head.

@@ -533,6 +533,42 @@ def test_text_trainable_layers_roberta(tiny_roberta_dir, top_layers):
     assert encoder.freeze == (top_layers == 0)
 
 
+def test_fixed_text_layers_output_is_cached(tiny_roberta_dir):
+    text = make_text(tiny_roberta_dir, freeze=False)
+    encoder = TextPromptEncoder(text, 8, text_trainable_layers=1)
+    without_dropout(encoder).train()
+    layers = text.model.encoder.layer
+    calls = {0: 0, 1: 0}
+    for index in calls:
+
+        def count(module, args, output, index=index):
+            """Counts the layer's forward calls."""
+            calls[index] += 1
+
+        layers[index].register_forward_hook(count)
+    short = ["sad"]
+    full = encoder.pool(PROMPTS + short)  # runs every layer, fills the cache
+    assert calls == {0: 1, 1: 1}
+    assert sorted(encoder.fixed_layers_cache) == sorted(PROMPTS + short)
+    # other batch compositions and paddings: only the top layer runs
+    cached = encoder.pool(short + PROMPTS[::-1])
+    assert calls == {0: 1, 1: 2}
+    torch.testing.assert_close(cached[1:], full[:4].flip(0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(cached[0], full[4], atol=1e-5, rtol=0)
+    # the same gradients as through the whole model
+    top = layers[1].attention.self.query.weight
+    (full_grad,) = torch.autograd.grad(encoder.pool(PROMPTS).sum(), top)
+    encoder.clear_cache()
+    assert encoder.fixed_layers_cache == {}
+    (grad,) = torch.autograd.grad(encoder.pool(PROMPTS).sum(), top)
+    assert calls[0] == 2 and grad.abs().sum() > 0
+    torch.testing.assert_close(full_grad, grad, atol=1e-5, rtol=0)
+    # loading weights empties it
+    encoder.pool(PROMPTS)
+    encoder.load_state_dict(encoder.state_dict())
+    assert encoder.fixed_layers_cache == {}
+
+
 def test_text_trainable_layers_zero_caches_like_frozen(tiny_roberta_dir):
     text = make_text(tiny_roberta_dir, freeze=False)
     encoder = TextPromptEncoder(text, 8, text_trainable_layers=0).train()
@@ -569,3 +605,10 @@ def test_text_trainable_layers_bert_minilm(tmp_path):
     assert backbone_params_with_grad(text) == expected
     assert not text.model.encoder.layer[3].training
     assert text.model.encoder.layer[4].training
+    # the cached output of the four fixed layers gives the same features
+    encoder.eval()
+    with torch.no_grad():
+        cached = encoder.pool(PROMPTS[::-1])
+        encoder.clear_cache()
+        full = encoder.pool(PROMPTS)
+    torch.testing.assert_close(cached, full.flip(0), atol=1e-5, rtol=0)
