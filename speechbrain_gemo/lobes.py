@@ -8,8 +8,11 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
+from speechbrain.dataio.dataio import length_to_mask
 from speechbrain.utils.logger import get_logger
 from torch import nn
 
@@ -81,31 +84,6 @@ class ProjectionHead(nn.Module):
         return self.layers(x)
 
 
-def lengths_to_mask(lengths, max_len):
-    """Boolean mask of the valid steps from absolute lengths.
-
-    Arguments
-    ---------
-    lengths : torch.Tensor
-        Number of valid steps of each sequence, shape ``B``.
-    max_len : int
-        Padded length ``T``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``B x T`` boolean mask, True on valid steps.
-
-    Example
-    -------
-    >>> lengths_to_mask(torch.tensor([1, 3]), 3)
-    tensor([[ True, False, False],
-            [ True,  True,  True]])
-    """
-    steps = torch.arange(max_len, device=lengths.device)
-    return steps[None, :] < lengths[:, None]
-
-
 def masked_mean(x, lengths_or_mask):
     """Mean over the valid time steps of a padded batch.
 
@@ -158,7 +136,9 @@ def masked_mean(x, lengths_or_mask):
                     f"absolute lengths (got max {lengths.max().item()})"
                 )
             lengths = torch.round(lengths * steps)
-        mask = lengths_to_mask(lengths.to(x.device).long(), steps)
+        mask = length_to_mask(
+            lengths.to(x.device).long(), steps, dtype=torch.bool
+        )
     else:
         raise ValueError(
             "lengths_or_mask must be a B x T mask or B lengths, got shape "
@@ -204,13 +184,116 @@ def normalize_waveforms(wavs, lengths=None, eps=1e-7):
         lengths = torch.full(
             (wavs.shape[0],), wavs.shape[1], device=wavs.device
         )
-    mask = lengths_to_mask(lengths.to(wavs.device), wavs.shape[1])
+    mask = length_to_mask(
+        lengths.to(wavs.device), wavs.shape[1], dtype=torch.bool
+    )
     zeros = torch.zeros_like(wavs)
     count = mask.sum(dim=1, keepdim=True).clamp(min=1).to(wavs.dtype)
     mean = torch.where(mask, wavs, zeros).sum(dim=1, keepdim=True) / count
     centered = torch.where(mask, wavs - mean, zeros)
     var = centered.pow(2).sum(dim=1, keepdim=True) / count
     return centered / torch.sqrt(var + eps)
+
+
+def cnn_normalises_over_time(hf_model):
+    """Whether a wav2vec 2.0-style model's CNN feature encoder normalises
+    over time (a ``GroupNorm`` with one group per channel in its first
+    layer: ``feat_extract_norm="group"``, as in wav2vec2-base, HuBERT-base
+    and WavLM-base/base-plus), so that its output depends on the padding
+    after an utterance.
+
+    Arguments
+    ---------
+    hf_model : transformers.PreTrainedModel
+        A Hugging Face model with a ``feature_extractor`` CNN.
+
+    Returns
+    -------
+    bool
+        True for a group-norm CNN, False for a per-frame (layer-norm) one.
+
+    Example
+    -------
+    >>> import transformers
+    >>> config = transformers.WavLMConfig(
+    ...     hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+    ...     intermediate_size=16, conv_dim=(8,) * 7,
+    ...     feat_extract_norm="group")
+    >>> cnn_normalises_over_time(transformers.WavLMModel(config))
+    True
+    """
+    cnn = getattr(hf_model, "feature_extractor", None)
+    if cnn is None:
+        return False
+    return any(isinstance(m, nn.GroupNorm) for m in cnn.modules())
+
+
+def cnn_per_utterance(cnn, wavs, num_samples, num_frames, total_frames):
+    """Runs a CNN feature encoder on each utterance's valid samples alone
+    and pads the frame sequences with zeros.
+
+    Utterances of equal length run together; one too short for a single
+    frame is not run and gives zeros only.
+
+    Arguments
+    ---------
+    cnn : callable
+        The CNN feature encoder (``B x T`` waveforms to ``B x C x F``
+        frames), e.g. a Hugging Face model's ``feature_extractor``.
+    wavs : torch.Tensor
+        ``B x T`` padded waveforms.
+    num_samples : torch.Tensor
+        Absolute numbers of valid samples, shape ``B`` (integer).
+    num_frames : torch.Tensor
+        Number of frames the CNN makes of each utterance, shape ``B``.
+    total_frames : int
+        Padded number of frames ``F`` of the output (at least the largest
+        of ``num_frames``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``B x C x F`` frames, zero after each utterance's own frames.
+
+    Example
+    -------
+    >>> cnn = nn.Sequential(nn.Unflatten(1, (1, -1)), nn.Conv1d(1, 2, 4, 2))
+    >>> wavs = torch.randn(3, 10)
+    >>> frames = cnn_per_utterance(
+    ...     cnn, wavs, torch.tensor([6, 10, 6]), torch.tensor([2, 4, 2]), 4
+    ... )
+    >>> frames.shape
+    torch.Size([3, 2, 4])
+    >>> torch.allclose(frames[2, :, :2], cnn(wavs[2:, :6])[0])
+    True
+    >>> frames[2, :, 2:].abs().sum().item()
+    0.0
+    """
+    rows_of_length = {}
+    for row, (samples, frames) in enumerate(
+        zip(num_samples.tolist(), num_frames.tolist())
+    ):
+        key = int(samples) if frames > 0 else 0
+        rows_of_length.setdefault(key, []).append(row)
+    groups = []
+    for length, rows in rows_of_length.items():
+        frames = None
+        if length > 0:
+            index = torch.tensor(rows, device=wavs.device)
+            frames = cnn(wavs.index_select(0, index)[:, :length])
+        groups.append((rows, frames))
+    template = next(frames for _, frames in groups if frames is not None)
+    padded, order = [], []
+    for rows, frames in groups:
+        if frames is None:
+            frames = template.new_zeros(len(rows), template.shape[1], 0)
+        padded.append(F.pad(frames, (0, total_frames - frames.shape[-1])))
+        order.extend(rows)
+    inverse = torch.empty(len(order), dtype=torch.long, device=wavs.device)
+    inverse[torch.tensor(order, device=wavs.device)] = torch.arange(
+        len(order), device=wavs.device
+    )
+    return torch.cat(padded).index_select(0, inverse)
 
 
 class SSLAudioEncoder(nn.Module):
@@ -231,14 +314,28 @@ class SSLAudioEncoder(nn.Module):
       CNN feature extractor is frozen; it is also marked with Hugging
       Face's ``freeze_feature_encoder`` so no graph is built through it.
 
-    Padding invariance: an utterance's embedding does not depend on the
-    padding after it (up to float rounding), because
+    Batch independence: an utterance's embedding is the same alone or
+    padded in any batch (up to float rounding, 1e-5), in training and
+    inference, because
 
     - the wrapper's own waveform normalisation (a layer norm over the whole
       padded batch) is switched off (``ssl_model.normalize_wav = False``,
       the original value kept in ``wrapper_normalize_wav``) and replaced,
       when the model expects normalised input, by a per-utterance
       normalisation over the valid samples (``normalize_waveforms``);
+    - for a CNN feature encoder that normalises over time
+      (``feat_extract_norm="group"``: wav2vec2-base, HuBERT-base,
+      WavLM-base and base-plus; its first layer's GroupNorm would include
+      the padding), the CNN runs on each utterance's valid samples alone
+      (``cnn_per_utterance``; equal lengths together), its frames are
+      padded with zeros, and everything after it (feature projection,
+      positional convolution, transformer) runs batched with the
+      attention mask, through the unchanged wrapper and Hugging Face
+      forward (SpecAugment, LayerDrop, hidden states, freezing as usual).
+      Models with a per-frame layer-norm CNN (``feat_extract_norm=
+      "layer"``: WavLM-large, HuBERT-large, wav2vec2-large(-lv60/xlsr),
+      data2vec-audio, whose CNN is always layer-norm) run the CNN batched,
+      which is already exact;
     - the relative lengths go to the wrapper, which builds the attention
       mask, and the number of valid frames comes from the absolute sample
       counts through the model's ``_get_feat_extract_output_lengths``;
@@ -247,14 +344,8 @@ class SSLAudioEncoder(nn.Module):
       (data2vec-audio), the padded frames are zeroed again before each of
       them, as they would be for the unpadded utterance.
 
-    This holds for models whose CNN normalises per frame
-    (``feat_extract_norm="layer"``: WavLM, HuBERT-large, wav2vec2-large,
-    data2vec-audio). Models with a group-norm CNN (wav2vec2-base,
-    HuBERT-base) normalise over time inside the CNN, so padding changes
-    their features by construction (a known Hugging Face property; those
-    models were trained without attention masks). The wrapper's
-    ``output_norm`` (a layer norm over time) is refused for the same
-    reason; use ``layernorm`` instead.
+    The wrapper's ``output_norm`` (a layer norm over time) is refused, as
+    it would mix in the padding; use ``layernorm`` instead.
 
     Arguments
     ---------
@@ -287,6 +378,12 @@ class SSLAudioEncoder(nn.Module):
         weighted sum would see fewer hidden states: with
         ``layer_weighting`` it is set to 0 (and any other value is an
         error).
+    per_utterance_cnn : bool, optional
+        Run the CNN on each utterance's valid samples alone (see above).
+        None (default): exactly when the CNN normalises over time
+        (``cnn_normalises_over_time``); True or False forces it (False
+        is the plain batched forward, whose group-norm features depend
+        on the padding).
 
     Example
     -------
@@ -313,6 +410,7 @@ class SSLAudioEncoder(nn.Module):
         normalize_wav=True,
         layernorm=False,
         layerdrop=None,
+        per_utterance_cnn=None,
     ):
         super().__init__()
         _check_ssl_model(ssl_model, layer_weighting)
@@ -334,6 +432,9 @@ class SSLAudioEncoder(nn.Module):
         self.layernorm = layernorm
 
         hf_model = ssl_model.model
+        if per_utterance_cnn is None:
+            per_utterance_cnn = cnn_normalises_over_time(hf_model)
+        self.per_utterance_cnn = bool(per_utterance_cnn)
         if ssl_model.freeze_feature_extractor and not ssl_model.freeze:
             if hasattr(hf_model, "freeze_feature_encoder"):
                 hf_model.freeze_feature_encoder()
@@ -439,6 +540,30 @@ class SSLAudioEncoder(nn.Module):
         hidden = args[0] * mask[:, None, :].to(args[0].dtype)
         return (hidden,) + tuple(args[1:])
 
+    @contextlib.contextmanager
+    def _cnn_on_valid_samples(self, samples, frames, total_frames):
+        """Within this context the SSL model's CNN runs per utterance
+        (``cnn_per_utterance``), so the wrapper's and the Hugging Face
+        model's own forward stay unchanged around it."""
+        cnn = self.ssl_model.model.feature_extractor
+        batched_forward = cnn.forward
+        replaced = cnn.__dict__.get("forward")
+
+        def forward(input_values):
+            """The CNN on each utterance's valid samples alone."""
+            return cnn_per_utterance(
+                batched_forward, input_values, samples, frames, total_frames
+            )
+
+        cnn.forward = forward
+        try:
+            yield
+        finally:
+            if replaced is None:
+                del cnn.forward
+            else:
+                cnn.forward = replaced
+
     def frame_lengths(self, num_samples):
         """Number of SSL frames computed from each utterance's samples.
 
@@ -492,10 +617,19 @@ class SSLAudioEncoder(nn.Module):
 
         frames = self.frame_lengths(samples)
         total_frames = int(self.frame_lengths(torch.tensor([num_samples])))
+        per_utterance = contextlib.nullcontext()
         if wav_lens is not None:
-            self._frame_mask = lengths_to_mask(frames, total_frames)
+            self._frame_mask = length_to_mask(
+                frames, total_frames, dtype=torch.bool
+            )
+            padded = bool((samples < num_samples).any())
+            if self.per_utterance_cnn and padded and frames.max() > 0:
+                per_utterance = self._cnn_on_valid_samples(
+                    samples, frames, total_frames
+                )
         try:
-            feats = self.ssl_model(wavs, wav_lens)
+            with per_utterance:
+                feats = self.ssl_model(wavs, wav_lens)
         finally:
             self._frame_mask = None
 
@@ -557,6 +691,52 @@ def _check_ssl_model(ssl_model, layer_weighting):
         )
 
 
+def _fix_lower_text_layers(text_model, trainable_layers):
+    """Freezes all but the top ``trainable_layers`` transformer layers of a
+    text wrapper's model and what follows them (see ``TextPromptEncoder``);
+    returns the fixed modules, to be kept in eval mode."""
+    model = text_model.model
+    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ValueError(
+            "text_trainable_layers needs a text model with its transformer "
+            "layers in model.encoder.layer (BERT, RoBERTa, MiniLM, ...); "
+            f"{type(model).__name__} has none"
+        )
+    if isinstance(trainable_layers, bool) or not isinstance(
+        trainable_layers, int
+    ):
+        raise TypeError(
+            "text_trainable_layers must be None or an int, got "
+            f"{trainable_layers!r}"
+        )
+    if trainable_layers < 0:
+        raise ValueError(
+            f"text_trainable_layers must be >= 0, got {trainable_layers}"
+        )
+    if trainable_layers > 0 and getattr(text_model, "freeze", False):
+        raise ValueError(
+            f"text_trainable_layers={trainable_layers} asks to fine-tune "
+            "layers of a text model built with freeze=True"
+        )
+    num_fixed = max(len(layers) - trainable_layers, 0)
+    fixed = list(layers[:num_fixed])
+    # below the layers: the embedding layer; the other children of the
+    # model follow the layers (a final norm in some models, the pooler)
+    for name, child in model.named_children():
+        if name != "encoder" and (
+            "embed" in name
+            or any(isinstance(m, nn.Embedding) for m in child.modules())
+        ):
+            fixed.append(child)
+    for module in fixed:
+        module.requires_grad_(False)
+    if trainable_layers == 0:
+        model.requires_grad_(False)
+        fixed = [model]
+    return fixed
+
+
 class TextPromptEncoder(nn.Module):
     """Text tower: SpeechBrain's ``TextEncoder`` (any Hugging Face text
     model: RoBERTa, BERT, MiniLM, ...), pooling, and a projection head.
@@ -591,6 +771,25 @@ class TextPromptEncoder(nn.Module):
         other rows would only be decayed by AdamW's weight decay, which
         erodes the vocabulary that zero-shot prompts need; the matrix is
         also most of the text optimiser's cost (bench/README.md).
+    text_trainable_layers : int, optional
+        When the backbone is fine-tuned, train only its top N transformer
+        layers (``model.encoder.layer``, the layout SpeechBrain's
+        ``TextEncoder.truncate`` also relies on) and whatever follows them
+        (a final layer norm, if the model has one; the pooler is never
+        used and always fixed). Everything below (the embedding layer,
+        word embeddings included, and the lower layers) gets
+        ``requires_grad=False`` and is kept in eval mode, as a frozen
+        backbone is: its features are deterministic (no dropout), and no
+        graph is built through it, so the backward stops at layer
+        ``L - N``. Since that part is fixed and deterministic, its output
+        (the input of the first trained layer) is also cached per prompt
+        (``fixed_layers_cache``, emptied like ``prompt_cache``), so a
+        prompt seen before runs only the N trained layers.
+        None (default): every layer and the embeddings train
+        (the word embeddings as ``freeze_word_embeddings`` says). 0: the
+        backbone is fixed as with ``text_model.freeze`` (its features are
+        then cached too); N at least the number of layers: all layers
+        train, the embedding layer stays fixed.
 
     Example
     -------
@@ -615,6 +814,7 @@ class TextPromptEncoder(nn.Module):
         projection_hidden_size=None,
         dropout=0.0,
         freeze_word_embeddings=False,
+        text_trainable_layers=None,
     ):
         super().__init__()
         if pooling not in ("mean", "first"):
@@ -630,22 +830,39 @@ class TextPromptEncoder(nn.Module):
             pooler.requires_grad_(False)
         if freeze_word_embeddings:
             text_model.model.get_input_embeddings().requires_grad_(False)
+        self.text_trainable_layers = text_trainable_layers
+        self._fixed_modules = []
+        if text_trainable_layers is not None:
+            self._fixed_modules = _fix_lower_text_layers(
+                text_model, text_trainable_layers
+            )
         self.hidden_size = text_model.model.config.hidden_size
         self.projection = ProjectionHead(
             self.hidden_size, output_size, projection_hidden_size, dropout
         )
         self.prompt_cache = {}
+        # inputs of the first trainable layer, per prompt (valid tokens)
+        self.fixed_layers_cache = {}
+        self._num_fixed_layers = 0
+        if text_trainable_layers and hasattr(text_model.model, "embeddings"):
+            num_layers = len(text_model.model.encoder.layer)
+            self._num_fixed_layers = max(num_layers - text_trainable_layers, 0)
         text_model.register_load_state_dict_pre_hook(self._on_load)
         self._keep_frozen_in_eval()
 
     @property
     def freeze(self):
-        """bool: whether the text backbone is frozen (wrapper option)."""
-        return bool(getattr(self.text_model, "freeze", False))
+        """bool: whether the whole text backbone is fixed (the wrapper's
+        ``freeze``, or ``text_trainable_layers=0``)."""
+        return (
+            bool(getattr(self.text_model, "freeze", False))
+            or self.text_trainable_layers == 0
+        )
 
     def clear_cache(self):
         """Forgets all cached prompt features."""
         self.prompt_cache.clear()
+        self.fixed_layers_cache.clear()
 
     def _on_load(self, *args, **kwargs):
         self.clear_cache()
@@ -670,13 +887,65 @@ class TextPromptEncoder(nn.Module):
     def _keep_frozen_in_eval(self):
         if self.freeze:
             self.text_model.model.eval()
+        for module in self._fixed_modules:
+            module.eval()
 
     def _backbone(self, texts):
         """Pooled backbone features of a list of distinct strings."""
-        tokens, hidden = self.text_model(texts, return_tokens=True)
+        if self._num_fixed_layers and not self.freeze:
+            tokens, hidden = self._run_top_layers(texts)
+        else:
+            tokens, hidden = self.text_model(texts, return_tokens=True)
         if self.pooling == "first":
             return hidden[:, 0]
         return masked_mean(hidden, tokens["attention_mask"])
+
+    def _run_top_layers(self, texts):
+        """Tokens and last hidden states, running only the trainable top
+        layers on the fixed layers' cached output when every text has
+        one; else the whole model, filling the cache."""
+        model = self.text_model.model
+        layers = model.encoder.layer
+        num_fixed = self._num_fixed_layers
+        cache = self.fixed_layers_cache
+        if any(text not in cache for text in texts):
+            captured = []
+
+            def capture(module, args, output):
+                """Keeps the last fixed layer's output."""
+                captured.append(output)
+
+            handle = layers[num_fixed - 1].register_forward_hook(capture)
+            try:
+                tokens, hidden = self.text_model(texts, return_tokens=True)
+            finally:
+                handle.remove()
+            states = captured[0]
+            states = states[0] if isinstance(states, tuple) else states
+            valid = tokens["attention_mask"].bool()
+            for row, text in enumerate(texts):
+                cache[text] = states[row][valid[row]].detach()
+            return tokens, hidden
+
+        tokens = self.text_model.tokenizer(
+            texts, return_tensors="pt", padding=True
+        )
+        valid = tokens["attention_mask"].bool().to(model.device)
+
+        def fixed_output(module, args, output):
+            """The cached output of the fixed layers, padded like this
+            batch (the padding is masked in attention)."""
+            states = output.new_zeros(output.shape)
+            states[valid] = torch.cat([cache[text] for text in texts])
+            return states
+
+        handle = model.embeddings.register_forward_hook(fixed_output)
+        model.encoder.layer = nn.ModuleList(list(layers)[num_fixed:])
+        try:
+            return self.text_model(texts, return_tokens=True)
+        finally:
+            model.encoder.layer = layers
+            handle.remove()
 
     def pool(self, texts):
         """Pooled backbone features, before the projection head.

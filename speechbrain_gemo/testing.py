@@ -24,7 +24,6 @@ SSL_KINDS = ("wavlm", "hubert", "wav2vec2", "data2vec")
 _CNN = dict(
     conv_stride=(5, 2, 2, 2, 2, 2, 2),
     conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-    feat_extract_norm="layer",
 )
 
 _TEXT_CORPUS = [
@@ -39,8 +38,17 @@ _TEXT_CORPUS = [
 ]
 
 
-def _ssl_config(kind, hidden_size, num_layers, conv_channels):
+def _ssl_config(
+    kind, hidden_size, num_layers, conv_channels, feat_extract_norm="layer"
+):
+    """The config of a small SSL model (see ``save_tiny_ssl_model``)."""
     import transformers
+
+    if feat_extract_norm not in ("layer", "group"):
+        raise ValueError(
+            "feat_extract_norm must be 'layer' or 'group', got "
+            f"{feat_extract_norm!r}"
+        )
 
     common = dict(
         hidden_size=hidden_size,
@@ -49,7 +57,10 @@ def _ssl_config(kind, hidden_size, num_layers, conv_channels):
         intermediate_size=2 * hidden_size,
         num_conv_pos_embeddings=16,
         num_conv_pos_embedding_groups=2,
-        do_stable_layer_norm=True,
+        # as released: large models (layer-norm CNN) are pre-LN, base
+        # models (group-norm CNN) post-LN
+        do_stable_layer_norm=feat_extract_norm == "layer",
+        feat_extract_norm=feat_extract_norm,
         mask_time_prob=0.0,
         conv_dim=(conv_channels,) * 7,
         **_CNN,
@@ -61,7 +72,11 @@ def _ssl_config(kind, hidden_size, num_layers, conv_channels):
     if kind == "wav2vec2":
         return transformers.Wav2Vec2Config(**common)
     if kind == "data2vec":
-        # data2vec-audio has a stack of positional convolutions instead
+        # data2vec-audio has a stack of positional convolutions instead,
+        # and its CNN is always layer-norm (no group variant)
+        if feat_extract_norm != "layer":
+            raise ValueError("data2vec-audio has only a layer-norm CNN")
+        common.pop("feat_extract_norm")
         common.pop("num_conv_pos_embeddings")
         common.pop("do_stable_layer_norm")
         return transformers.Data2VecAudioConfig(
@@ -71,7 +86,13 @@ def _ssl_config(kind, hidden_size, num_layers, conv_channels):
 
 
 def save_tiny_ssl_model(
-    kind, folder, hidden_size=32, num_layers=2, seed=0, conv_channels=32
+    kind,
+    folder,
+    hidden_size=32,
+    num_layers=2,
+    seed=0,
+    conv_channels=32,
+    feat_extract_norm="layer",
 ):
     """Saves a small randomly initialised SSL speech model to ``folder``.
 
@@ -89,6 +110,11 @@ def save_tiny_ssl_model(
         Seed of the random initialisation.
     conv_channels : int
         Channels of each of the seven CNN layers (512 in the real models).
+    feat_extract_norm : str
+        ``"layer"`` (a LayerNorm in every CNN layer, pre-LN transformer, as
+        the large models) or ``"group"`` (a GroupNorm over time in the
+        first CNN layer, post-LN transformer, as wav2vec2-base,
+        HuBERT-base and WavLM-base); data2vec-audio has only ``"layer"``.
 
     Returns
     -------
@@ -105,7 +131,9 @@ def save_tiny_ssl_model(
     """
     import transformers
 
-    config = _ssl_config(kind, hidden_size, num_layers, conv_channels)
+    config = _ssl_config(
+        kind, hidden_size, num_layers, conv_channels, feat_extract_norm
+    )
     torch.manual_seed(seed)
     model = transformers.AutoModel.from_config(config)
     os.makedirs(folder, exist_ok=True)

@@ -15,10 +15,16 @@ from speechbrain_gemo.lobes import (
     ProjectionHead,
     SSLAudioEncoder,
     TextPromptEncoder,
+    cnn_normalises_over_time,
+    cnn_per_utterance,
     masked_mean,
     normalize_waveforms,
 )
-from speechbrain_gemo.testing import SSL_KINDS, minilm_path
+from speechbrain_gemo.testing import (
+    SSL_KINDS,
+    minilm_path,
+    save_tiny_ssl_model,
+)
 
 WRAPPERS = {
     "wavlm": WavLM,
@@ -120,6 +126,134 @@ def test_projection_head_variants():
 
 
 # --------------------------------------------------------------- audio tower
+
+# every family with each CNN it has (data2vec-audio: layer norm only)
+FAMILY_NORMS = [
+    (kind, norm)
+    for kind in SSL_KINDS
+    for norm in ("group", "layer")
+    if not (kind == "data2vec" and norm == "group")
+]
+
+
+@pytest.fixture(scope="module")
+def group_norm_dirs(tmp_path_factory):
+    """Small random group-norm (base-style) WavLM, HuBERT and wav2vec2."""
+    root = tmp_path_factory.mktemp("tiny_ssl_group")
+    return {
+        kind: save_tiny_ssl_model(
+            kind, str(root / kind), feat_extract_norm="group"
+        )
+        for kind in ("wavlm", "hubert", "wav2vec2")
+    }
+
+
+def ssl_dir(kind, norm, tiny_ssl_dirs, group_norm_dirs):
+    """The tiny model folder of a family with a layer- or group-norm CNN."""
+    return (group_norm_dirs if norm == "group" else tiny_ssl_dirs)[kind]
+
+
+def without_dropout(module):
+    """Dropout probabilities set to 0, so train mode is deterministic
+    (WavLM's attention keeps its probability as a float)."""
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.0
+        elif isinstance(getattr(layer, "dropout", None), float):
+            layer.dropout = 0.0
+    return module
+
+
+@pytest.mark.parametrize("kind,norm", FAMILY_NORMS)
+def test_embedding_is_batch_independent_for_every_cnn(
+    tiny_ssl_dirs, group_norm_dirs, kind, norm
+):
+    folder = ssl_dir(kind, norm, tiny_ssl_dirs, group_norm_dirs)
+    encoder = SSLAudioEncoder(make_ssl(folder, kind), 8).eval()
+    assert cnn_normalises_over_time(encoder.ssl_model.model) == (
+        norm == "group"
+    )
+    assert encoder.per_utterance_cnn == (norm == "group")
+    # 1.2 s alone and padded to 2 s beside a longer utterance
+    alone, batch, lens = padded_pair(19200, 32000)
+    with torch.no_grad():
+        single = encoder.pool(alone)
+        padded = encoder.pool(batch, lens)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=0)
+
+    # the plain batched forward: exact for a layer-norm CNN only
+    batched = SSLAudioEncoder(
+        make_ssl(folder, kind), 8, per_utterance_cnn=False
+    ).eval()
+    with torch.no_grad():
+        difference = (batched.pool(batch, lens)[0] - single[0]).abs().max()
+    if norm == "group":
+        assert difference > 1e-2
+    else:
+        assert difference < 1e-5
+
+
+def test_group_norm_cnn_is_batch_independent_in_training(group_norm_dirs):
+    ssl = make_ssl(group_norm_dirs["wavlm"], output_all_hiddens=True)
+    encoder = SSLAudioEncoder(ssl, 8, layer_weighting=True, layernorm=True)
+    without_dropout(encoder).train()
+    assert encoder.ssl_model.model.training
+    with torch.no_grad():
+        encoder.layer_weights.copy_(torch.tensor([0.5, -1.0, 2.0]))
+    alone, batch, lens = padded_pair(5000, 12000)
+    single = encoder(alone)
+    padded = encoder(batch, lens)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=0)
+
+    # the gradients of the short utterance's embedding are its own too
+    params = [
+        encoder.ssl_model.model.feature_extractor.conv_layers[0].conv.weight,
+        encoder.ssl_model.model.encoder.layers[0].attention.k_proj.weight,
+        encoder.layer_weights,
+    ]
+    alone_grads = torch.autograd.grad(single[0].sum(), params)
+    batch_grads = torch.autograd.grad(padded[0].sum(), params)
+    for alone_grad, batch_grad in zip(alone_grads, batch_grads):
+        assert alone_grad.abs().sum() > 0
+        torch.testing.assert_close(batch_grad, alone_grad, atol=1e-4, rtol=0)
+
+
+def test_group_norm_cnn_frozen_runs_per_utterance(group_norm_dirs):
+    ssl = make_ssl(
+        group_norm_dirs["hubert"], "hubert", freeze_feature_extractor=True
+    )
+    encoder = without_dropout(SSLAudioEncoder(ssl, 8)).train()
+    cnn = ssl.model.feature_extractor
+    assert not cnn.training
+    alone, batch, lens = padded_pair(7000, 9000)
+    single, padded = encoder(alone), encoder(batch, lens)
+    torch.testing.assert_close(padded[0], single[0], atol=1e-5, rtol=0)
+    padded.sum().backward()
+    assert all(p.grad is None for p in cnn.parameters())
+    assert ssl.model.encoder.layers[0].attention.q_proj.weight.grad is not None
+    # the CNN's own forward is back in place after the call
+    assert "forward" not in cnn.__dict__
+
+
+def test_cnn_per_utterance_orders_groups_and_skips_short_utterances():
+    cnn = torch.nn.Sequential(
+        torch.nn.Unflatten(1, (1, -1)),
+        torch.nn.Conv1d(1, 3, 4, 2),
+        torch.nn.GroupNorm(3, 3),
+    )
+    wavs = torch.randn(4, 12)
+    samples = torch.tensor([8, 12, 3, 8])
+    frames = torch.tensor([3, 5, 0, 3])
+    out = cnn_per_utterance(cnn, wavs, samples, frames, total_frames=5)
+    assert out.shape == (4, 3, 5)
+    for row in (0, 1, 3):
+        n, f = samples[row], frames[row]
+        expected = cnn(wavs[row : row + 1, :n])[0]
+        torch.testing.assert_close(out[row, :, :f], expected)
+        assert out[row, :, f:].abs().sum() == 0
+    assert out[2].abs().sum() == 0
+    # unlike the batched CNN, whose group norm sees the padding
+    assert not torch.allclose(cnn(wavs)[0, :, :3], out[0, :, :3])
 
 
 @pytest.mark.parametrize("kind", SSL_KINDS)
@@ -343,3 +477,138 @@ def test_text_word_embeddings_can_stay_fixed(tiny_roberta_dir, tmp_path):
     # the rest of the backbone is still fine-tuned
     layer = text.model.encoder.layer[0].attention.self.query.weight
     assert layer.requires_grad and layer.grad is not None
+
+
+def backbone_params_with_grad(text):
+    """Names of the text model's parameters that got a nonzero gradient."""
+    return {
+        name
+        for name, param in text.model.named_parameters()
+        if param.grad is not None and param.grad.abs().sum() > 0
+    }
+
+
+def expected_trainable(text, top_layers):
+    """Names of the top layers' parameters, from the parameter names."""
+    num_layers = text.model.config.num_hidden_layers
+    prefixes = tuple(
+        f"encoder.layer.{i}."
+        for i in range(max(num_layers - top_layers, 0), num_layers)
+    )
+    return {
+        name
+        for name, _ in text.model.named_parameters()
+        if name.startswith(prefixes)
+    }
+
+
+@pytest.mark.parametrize("top_layers", [None, 0, 1, 2])
+def test_text_trainable_layers_roberta(tiny_roberta_dir, top_layers):
+    text = make_text(tiny_roberta_dir, freeze=False)
+    encoder = TextPromptEncoder(
+        text, 8, dropout=0.1, text_trainable_layers=top_layers
+    ).train()
+    encoder(PROMPTS).sum().backward()
+    got = backbone_params_with_grad(text)
+    requires_grad = {
+        name for name, p in text.model.named_parameters() if p.requires_grad
+    }
+    if top_layers is None:
+        # every parameter but the unused pooler
+        expected = {
+            name
+            for name, _ in text.model.named_parameters()
+            if not name.startswith("pooler.")
+        }
+        assert "embeddings.word_embeddings.weight" in expected
+    else:
+        expected = expected_trainable(text, top_layers)
+    assert got == expected == requires_grad
+    assert encoder.projection.layers[1].weight.grad is not None
+    layers = text.model.encoder.layer
+    if top_layers == 1:
+        # the fixed layers and embeddings run without dropout
+        assert not layers[0].training and not text.model.embeddings.training
+        assert layers[1].training
+    assert encoder.freeze == (top_layers == 0)
+
+
+def test_fixed_text_layers_output_is_cached(tiny_roberta_dir):
+    text = make_text(tiny_roberta_dir, freeze=False)
+    encoder = TextPromptEncoder(text, 8, text_trainable_layers=1)
+    without_dropout(encoder).train()
+    layers = text.model.encoder.layer
+    calls = {0: 0, 1: 0}
+    for index in calls:
+
+        def count(module, args, output, index=index):
+            """Counts the layer's forward calls."""
+            calls[index] += 1
+
+        layers[index].register_forward_hook(count)
+    short = ["sad"]
+    full = encoder.pool(PROMPTS + short)  # runs every layer, fills the cache
+    assert calls == {0: 1, 1: 1}
+    assert sorted(encoder.fixed_layers_cache) == sorted(PROMPTS + short)
+    # other batch compositions and paddings: only the top layer runs
+    cached = encoder.pool(short + PROMPTS[::-1])
+    assert calls == {0: 1, 1: 2}
+    torch.testing.assert_close(cached[1:], full[:4].flip(0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(cached[0], full[4], atol=1e-5, rtol=0)
+    # the same gradients as through the whole model
+    top = layers[1].attention.self.query.weight
+    (full_grad,) = torch.autograd.grad(encoder.pool(PROMPTS).sum(), top)
+    encoder.clear_cache()
+    assert encoder.fixed_layers_cache == {}
+    (grad,) = torch.autograd.grad(encoder.pool(PROMPTS).sum(), top)
+    assert calls[0] == 2 and grad.abs().sum() > 0
+    torch.testing.assert_close(full_grad, grad, atol=1e-5, rtol=0)
+    # loading weights empties it
+    encoder.pool(PROMPTS)
+    encoder.load_state_dict(encoder.state_dict())
+    assert encoder.fixed_layers_cache == {}
+
+
+def test_text_trainable_layers_zero_caches_like_frozen(tiny_roberta_dir):
+    text = make_text(tiny_roberta_dir, freeze=False)
+    encoder = TextPromptEncoder(text, 8, text_trainable_layers=0).train()
+    assert not text.model.training
+    counter = CallCounter(text)
+    encoder(PROMPTS)
+    encoder(PROMPTS[::-1])
+    assert len(counter.calls) == 1 and len(encoder.prompt_cache) == 4
+
+
+def test_text_trainable_layers_rejects_bad_values(tiny_roberta_dir):
+    with pytest.raises(ValueError, match=">= 0"):
+        TextPromptEncoder(
+            make_text(tiny_roberta_dir, False), 8, text_trainable_layers=-1
+        )
+    with pytest.raises(TypeError, match="None or an int"):
+        TextPromptEncoder(
+            make_text(tiny_roberta_dir, False), 8, text_trainable_layers=1.5
+        )
+    with pytest.raises(ValueError, match="freeze=True"):
+        TextPromptEncoder(
+            make_text(tiny_roberta_dir, True), 8, text_trainable_layers=1
+        )
+
+
+@pytest.mark.skipif(minilm_path() is None, reason="MiniLM not installed")
+def test_text_trainable_layers_bert_minilm(tmp_path):
+    text = TextEncoder(minilm_path(), save_path=str(tmp_path), freeze=False)
+    assert text.model.config.num_hidden_layers == 6
+    encoder = TextPromptEncoder(text, 8, text_trainable_layers=2).train()
+    encoder(PROMPTS).sum().backward()
+    expected = expected_trainable(text, 2)
+    assert {n.split(".")[2] for n in expected} == {"4", "5"}
+    assert backbone_params_with_grad(text) == expected
+    assert not text.model.encoder.layer[3].training
+    assert text.model.encoder.layer[4].training
+    # the cached output of the four fixed layers gives the same features
+    encoder.eval()
+    with torch.no_grad():
+        cached = encoder.pool(PROMPTS[::-1])
+        encoder.clear_cache()
+        full = encoder.pool(PROMPTS)
+    torch.testing.assert_close(cached, full.flip(0), atol=1e-5, rtol=0)
