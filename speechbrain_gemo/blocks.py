@@ -175,15 +175,49 @@ def read_span(path, start, end, sample_rate):
     (4000, 0.25)
     """
     with open_audio(path) as f:
-        rate = f.samplerate
-        first = int(round(start * rate))
-        last = min(int(round(end * rate)), f.frames)
-        if first >= last:
-            raise AudioReadError(
-                path, f"the span {start:.3f}-{end:.3f} s is outside the audio"
-            )
-        f.seek(first)
-        block = f.read(last - first, dtype="float32", always_2d=True)
+        return read_from(f, start, end, sample_rate, name=path)
+
+
+def read_from(handle, start, end, sample_rate, name=None):
+    """Reads ``[start, end)`` seconds from an open file (see ``read_span``).
+
+    Arguments
+    ---------
+    handle : soundfile.SoundFile
+        As ``open_audio`` returns it.
+    start : float
+        Start in seconds.
+    end : float
+        End in seconds (clipped to the file).
+    sample_rate : int
+        The sample rate to return.
+    name : str, optional
+        The file name for errors (default: the handle's).
+
+    Returns
+    -------
+    torch.Tensor
+        Mono float32 samples at ``sample_rate``.
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> wav = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> soundfile.write(wav, np.zeros(16000), 16000)
+    >>> with open_audio(wav) as f:
+    ...     [len(read_from(f, t, t + 0.5, 8000)) for t in (0.0, 0.5)]
+    [4000, 4000]
+    """
+    rate = handle.samplerate
+    first = int(round(start * rate))
+    last = min(int(round(end * rate)), handle.frames)
+    if first >= last:
+        raise AudioReadError(
+            name or handle.name,
+            f"the span {start:.3f}-{end:.3f} s is outside the audio",
+        )
+    handle.seek(first)
+    block = handle.read(last - first, dtype="float32", always_2d=True)
     return to_mono(block, rate, sample_rate)
 
 
