@@ -64,7 +64,7 @@ def silero_speech(
     threshold=0.5,
     min_speech=0.25,
     min_silence=0.3,
-    speech_pad=0.1,
+    speech_pad=0.03,
     block_seconds=30.0,
 ):
     """Speech segments found by Silero VAD.
@@ -189,7 +189,7 @@ def energy_speech(
     margin_db=12.0,
     min_speech=0.25,
     min_silence=0.3,
-    speech_pad=0.1,
+    speech_pad=0.03,
     frame_seconds=0.02,
     block_seconds=30.0,
 ):
