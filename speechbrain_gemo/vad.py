@@ -110,7 +110,8 @@ def silero_speech(
             for k in range(0, usable, SILERO_FRAME):
                 frame = block[k : k + SILERO_FRAME]
                 probs.append(model(frame, VAD_SAMPLE_RATE).item())
-            carry = block[usable:]
+            # a copy: a view would keep the whole block alive
+            carry = block[usable:].clone()
         if len(carry):
             frame = torch.nn.functional.pad(
                 carry, (0, SILERO_FRAME - len(carry))
@@ -237,11 +238,12 @@ def energy_speech(
         usable = len(block) // hop * hop
         if usable:
             frames = block[:usable].reshape(-1, hop)
-            energies.append(frames.pow(2).mean(dim=1).numpy())
-        carry = block[usable:]
+            energies += frames.pow(2).mean(dim=1).tolist()
+        # a copy: a view would keep the whole block alive
+        carry = block[usable:].clone()
     if not energies:
         return []
-    db = 10 * np.log10(np.concatenate(energies) + 1e-12)
+    db = 10 * np.log10(np.asarray(energies) + 1e-12)
     floor = np.percentile(db, 10)
     active = db > floor + margin_db
     return speech_runs(

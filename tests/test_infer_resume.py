@@ -107,6 +107,7 @@ def _kill_after(command, out, finished):
     return _finished_count(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "mode", [["--max_batch_size", "1"], ["--timeline", "--vad", "energy"]]
 )
@@ -151,6 +152,7 @@ def test_journal_cuts_what_a_kill_left_half_written(tmp_path):
         Journal.finalize(out, header, 1)
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_equal_one(export, recordings, tmp_path):
     single = tmp_path / "single.csv"
     mode = ["--timeline", "--vad", "energy"]
