@@ -1,7 +1,13 @@
-"""Command line: classify audio files with an exported GEmo-CLAP model.
+"""Command line: classify audio files with an exported GEmo-CLAP model,
+one row per file, or per speech segment of long recordings.
 
     python -m speechbrain_gemo.infer --model <export folder> \\
         <wav files, folders or a .csv / .json list> --out predictions.csv
+    python -m speechbrain_gemo.infer --model M --timeline calls/ \\
+        --out segments.csv --plot plots/
+    python -m speechbrain_gemo.infer --model M calls/ \\
+        --segments diarization.rttm --out segments.csv
+    torchrun --nproc_per_node=4 -m speechbrain_gemo.infer --model M ...
 
 Inputs are audio files, folders (searched recursively for .wav, .flac,
 .ogg and .mp3), CSV lists (a ``path``, ``wav`` or ``file`` column) or
@@ -9,13 +15,33 @@ SpeechBrain JSON manifests (entries with a ``wav`` key). ``{data_root}``
 or ``$data_root`` in listed paths is replaced by ``--data_root``; other
 relative paths are relative to the current folder.
 
-Files are sorted by duration and batched so that a batch holds at most
-``--max_batch_seconds`` of padded audio; files longer than the model's
-window (20 s by default) are classified alone, window by window. The
-output CSV (written atomically) has one row per input file, in input
+Files are batched by duration (SpeechBrain's ``DynamicBatchSampler``) so
+that a batch holds at most ``--max_batch_seconds`` of padded audio; files
+longer than the model's window (20 s by default) are classified alone,
+window by window. The output CSV has one row per input file, in input
 order: ``path, label, score, prob_<class>..., [gender, gender_score],
 error``. A file that fails (unreadable, empty, too short) gets its error
 in the ``error`` column and does not stop the run.
+
+With ``--timeline``, each recording is split into speech segments by a
+voice-activity detector (``--vad silero``, the default, or ``energy``),
+or with ``--segments`` the segments come from an RTTM file (diarization;
+its file ids are the recordings' names without extension) or a CSV
+``path,start,end[,speaker]``. Segments are merged (``--min_segment``,
+across silences up to ``--merge_gap``) and split (``--max_segment``), and
+each is read from the file on its own and classified: one row per
+segment, ``path, start, end, [speaker], label, score, prob_<class>...,
+[gender, gender_score], error`` (times in seconds). ``--plot DIR`` writes
+per recording a timeline PNG and ``<name>_summary.csv`` (share of speech
+time per emotion, per speaker).
+
+Rows are saved as each file finishes (``<out>.part<rank>.csv`` and
+``<out>.part<rank>.progress``, see ``speechbrain_gemo.journal``): a run
+killed at any moment and started again with the same command continues
+with the files not yet done. The final CSV appears at the end, atomically,
+in input order. Under ``torchrun`` the inputs are shared among the
+processes (balanced by duration; gloo on the CPU, NCCL with ``--device
+cuda``) and rank 0 writes the one CSV.
 
 With ``--labels`` (a JSON manifest or CSV with ``wav``/``path`` and
 ``emo``/``label`` per file), the predictions of the labelled files are
@@ -26,7 +52,7 @@ the labelled files are the inputs.
 
 Exit status: 0 when at least one file was classified (even if others
 failed), 1 when there was nothing to classify or every file failed, 2 for
-usage errors.
+usage errors (and left-over partial results of a different run).
 
 Authors
  * speechbrain-gemo developers 2026
@@ -320,7 +346,9 @@ def run_inference(
                     model, names, prompts, (window_seconds, overlap_seconds)
                 )
             except Exception as err:
-                found = {n: {"path": n, "error": error_text(err)} for n in names}
+                found = {
+                    n: {"path": n, "error": error_text(err)} for n in names
+                }
             finish(found)
             bar.update(len(batch))
     finally:
@@ -350,7 +378,8 @@ def csv_columns(labels, gender=False, timeline=False, speaker=False):
     Example
     -------
     >>> csv_columns(["neu", "sad"], timeline=True, speaker=True)
-    ['path', 'start', 'end', 'speaker', 'label', 'score', 'prob_neu', 'prob_sad', 'error']
+    ['path', 'start', 'end', 'speaker', 'label', 'score', 'prob_neu',
+     'prob_sad', 'error']
     """
     columns = ["path"]
     if timeline:
@@ -479,7 +508,8 @@ def classification_report(predictions, targets, labels):
         ``WAR`` (accuracy), ``UAR`` (mean of the defined per-class
         recalls), ``per_class_recall`` (None for a class without
         utterances), ``confusion_matrix`` (see ``confusion_matrix``),
-        ``labels``, ``num_utterances``, ``per_class`` (label to ``precision``, ``recall``, ``f1``,
+        ``labels``, ``num_utterances``, ``per_class`` (label to
+        ``precision``, ``recall``, ``f1``,
         ``support``; None where undefined: no prediction of the class,
         no utterance of it, neither) and ``macro_f1`` (over the classes
         with a defined F1).
@@ -1034,9 +1064,14 @@ def write_plots(rows, labels, folder, stem, title):
     write_text_atomic(summary, _csv_text(lines))
     png = os.path.join(folder, f"{stem}.png")
     try:
+        from speechbrain_gemo.blocks import audio_duration
         from speechbrain_gemo.plotting import plot_timeline
 
-        plot_timeline(rows, labels, png, title=title)
+        try:
+            duration = audio_duration(rows[0]["path"])
+        except (OSError, ValueError):
+            duration = None
+        plot_timeline(rows, labels, png, title=title, duration=duration)
     except ImportError as err:
         print(f"warning: no timeline plot ({err})", file=sys.stderr)
         return [summary]
@@ -1138,9 +1173,7 @@ def _run_timelines(model, args, paths, todo, journal, context):
                 continue
         rows = recording_timeline(model, path, segments, options)
         if args.plot:
-            write_plots(
-                rows, context["labels"], args.plot, stems[index], path
-            )
+            write_plots(rows, context["labels"], args.plot, stems[index], path)
         journal.add(index, path, context["format"](rows))
 
 

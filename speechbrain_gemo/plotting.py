@@ -36,16 +36,7 @@ def plot_confusion_matrix(matrix, labels, path, title=None):
     >>> open(png, "rb").read(4) == b"\\x89PNG"
     True
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only: no display needed
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'speechbrain-gemo[plot]'"
-        ) from err
-
+    plt = _pyplot()
     rows = [list(map(int, row)) for row in matrix]
     if len(rows) != len(labels) or any(len(r) != len(labels) for r in rows):
         raise ValueError(
@@ -147,7 +138,10 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
     fig, axes = plt.subplots(
         len(speakers),
         1,
-        figsize=(max(8.0, min(24.0, 4.0 + end / 15.0)), 1.2 + 1.6 * len(speakers)),
+        figsize=(
+            max(8.0, min(24.0, 4.0 + end / 15.0)),
+            1.2 + 1.6 * len(speakers),
+        ),
         sharex=True,
         squeeze=False,
     )
@@ -159,8 +153,12 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
                 start, stop = float(row["start"]), float(row["end"])
                 if row.get("error"):
                     ax.axvspan(
-                        start, stop, facecolor="none", edgecolor="grey",
-                        hatch="//", linewidth=0,
+                        start,
+                        stop,
+                        facecolor="none",
+                        edgecolor="grey",
+                        hatch="//",
+                        linewidth=0,
                     )
                     continue
                 ax.axvspan(start, stop, color=colours[row["label"]], alpha=0.2)

@@ -11,7 +11,7 @@ Authors
 import csv
 import math
 import os
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 
 class Segment(NamedTuple):
@@ -34,7 +34,7 @@ class Segment(NamedTuple):
 
     start: float
     end: float
-    speaker: Optional[str] = None
+    speaker: str | None = None
 
 
 def recording_id(path):
@@ -105,7 +105,8 @@ def read_rttm(path):
     ...     "SPEAKER call 1 3.0 1.5 <NA> <NA> B <NA> <NA>\\n"
     ...     "SPEAKER call 1 0.5 2.0 <NA> <NA> A <NA> <NA>\\n")
     >>> read_rttm(rttm)["call"]
-    [Segment(start=0.5, end=2.5, speaker='A'), Segment(start=3.0, end=4.5, speaker='B')]
+    [Segment(start=0.5, end=2.5, speaker='A'),
+     Segment(start=3.0, end=4.5, speaker='B')]
     """
     found = {}
     with open(path, encoding="utf-8") as f:
@@ -218,7 +219,9 @@ def fit_segments(segments, min_seconds, max_seconds, max_gap, duration=None):
     >>> fit_segments(
     ...     [Segment(0.0, 0.4), Segment(0.6, 1.5), Segment(5.0, 12.0)],
     ...     min_seconds=1.0, max_seconds=4.0, max_gap=0.5)
-    [Segment(start=0.0, end=1.5, speaker=None), Segment(start=5.0, end=8.5, speaker=None), Segment(start=8.5, end=12.0, speaker=None)]
+    [Segment(start=0.0, end=1.5, speaker=None),
+     Segment(start=5.0, end=8.5, speaker=None),
+     Segment(start=8.5, end=12.0, speaker=None)]
     """
     if not 0 < max_seconds or min_seconds > max_seconds or max_gap < 0:
         raise ValueError(

@@ -109,7 +109,8 @@ def recording_segments(
     >>> wav = os.path.join(tempfile.mkdtemp(), "a.wav")
     >>> soundfile.write(wav, numpy.zeros(16000 * 5), 16000)
     >>> recording_segments(wav, [Segment(0.5, 9.0, "A")], max_segment=3.0)
-    [Segment(start=0.5, end=2.75, speaker='A'), Segment(start=2.75, end=5.0, speaker='A')]
+    [Segment(start=0.5, end=2.75, speaker='A'),
+     Segment(start=2.75, end=5.0, speaker='A')]
     """
     duration = audio_duration(path)
     if segments is None:
@@ -192,8 +193,13 @@ def classify_segments(
             durations, max_batch_seconds, max_batch_size, window_seconds
         ):
             done = _classify_batch(
-                model, handle, path, [segments[i] for i in batch], prompts,
-                window, rate,
+                model,
+                handle,
+                path,
+                [segments[i] for i in batch],
+                prompts,
+                window,
+                rate,
             )
             for i, row in zip(batch, done):
                 rows[i] = row
@@ -355,7 +361,8 @@ def speech_summary(rows, labels):
     ...     {"start": 3, "end": 4, "speaker": "B", "label": "neu", "error": ""}]
     >>> [(r["speaker"], r["label"], r["share"])
     ...  for r in speech_summary(rows, ["neu", "sad"])]
-    [('*', 'neu', 0.25), ('*', 'sad', 0.75), ('A', 'neu', 0.0), ('A', 'sad', 1.0), ('B', 'neu', 1.0), ('B', 'sad', 0.0)]
+    [('*', 'neu', 0.25), ('*', 'sad', 0.75), ('A', 'neu', 0.0),
+     ('A', 'sad', 1.0), ('B', 'neu', 1.0), ('B', 'sad', 0.0)]
     """
     seconds = {}
     for row in rows:

@@ -3,7 +3,6 @@
 speechbrain_gemo.infer --timeline``."""
 
 import csv
-import os
 
 import numpy as np
 import pytest
@@ -36,10 +35,10 @@ def model(export):
 def recording(tmp_path_factory):
     """A long recording: eSpeak NG utterances of the demo corpus (two
     speakers, known labels) separated by 1.5-3 s of silence, over
-    background noise; each utterance is also saved as its own file. Returns the path, the
-    utterance files and, per utterance, its speech span in the recording
-    (the synthesised speech, without the utterance's own lead and tail
-    silence), its speaker and its label."""
+    background noise; each utterance is also saved as its own file.
+    Returns the path, the utterance files and, per utterance, its speech
+    span in the recording (the synthesised speech, without the
+    utterance's own lead and tail silence), its speaker and its label."""
     from speechbrain_gemo.data.synthetic import (
         ESpeakNG,
         plan_corpus,
@@ -111,9 +110,7 @@ def _check_timeline(rows, truth, own_labels):
 
 
 @pytest.mark.parametrize("vad", ["silero", "energy"])
-def test_timeline_finds_the_utterances(
-    export, model, recording, tmp_path, vad
-):
+def test_timeline_finds_the_utterances(export, model, recording, tmp_path, vad):
     path, files, truth = recording
     out = tmp_path / "segments.csv"
     args = ["--model", export, "--timeline", path, "--out", str(out)]
