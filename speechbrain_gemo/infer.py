@@ -910,7 +910,7 @@ def shard_inputs(durations, world_size):
     Example
     -------
     >>> shard_inputs([5.0, 1.0, 4.0, 2.0, 2.0], 2)
-    [[0, 1, 4], [2, 3]]
+    [[0, 4], [1, 2, 3]]
     """
     load = [0.0] * world_size
     shards = [[] for _ in range(world_size)]
