@@ -215,3 +215,34 @@ def test_csv_segments_and_unknown_recordings(export, recording, tmp_path):
     assert main(args + [str(out), "--no-progress"]) == 1
     (row,) = _read(out)
     assert row["error"].startswith("NoSegments")
+
+
+def test_audio_is_read_in_pieces(export, recording, tmp_path, monkeypatch):
+    """Neither the detector nor the classifier reads more than a block
+    (30 s) or a segment (--max_segment) at a time, and the model's
+    whole-file loader is never used."""
+    path, _, _ = recording
+    reads = []
+    real_read = soundfile.SoundFile.read
+
+    def read(self, frames=-1, *args, **kwargs):
+        """Records how many frames each read asks for."""
+        reads.append(self.frames if frames < 0 else frames)
+        return real_read(self, frames, *args, **kwargs)
+
+    def no_whole_file(*args, **kwargs):
+        """Fails: a timeline must not load a recording whole."""
+        raise AssertionError("load_audio called")
+
+    monkeypatch.setattr(soundfile.SoundFile, "read", read)
+    monkeypatch.setattr(GEmoCLAP, "load_audio", no_whole_file)
+    out = tmp_path / "pieces.csv"
+    args = ["--model", export, "--timeline", path, "--out", str(out)]
+    args += ["--max_segment", "2.0", "--no-progress"]
+    assert main(args) == 0
+    rows = _read(out)
+    assert len(rows) >= 8 and not any(r["error"] for r in rows)
+    assert reads and max(reads) <= 30 * RATE
+    # one read per segment, none longer than --max_segment
+    spans = [r for r in reads if r <= 2.0 * RATE + 1]
+    assert len(spans) == len(rows)
