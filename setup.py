@@ -30,6 +30,8 @@ setup(
         "transformers>=5.0,<6",
         "hyperpyyaml>=1.2.2",
         "sentencepiece",
+        # voice activity detection; its extras would pin an older torchaudio
+        "silero-vad>=6.0",
         "soundfile",
         "tqdm",
     ],

@@ -1,7 +1,13 @@
-"""Command line: classify audio files with an exported GEmo-CLAP model.
+"""Command line: classify audio files with an exported GEmo-CLAP model,
+one row per file, or per speech segment of long recordings.
 
     python -m speechbrain_gemo.infer --model <export folder> \\
         <wav files, folders or a .csv / .json list> --out predictions.csv
+    python -m speechbrain_gemo.infer --model M --timeline calls/ \\
+        --out segments.csv --plot plots/
+    python -m speechbrain_gemo.infer --model M calls/ \\
+        --segments diarization.rttm --out segments.csv
+    torchrun --nproc_per_node=4 -m speechbrain_gemo.infer --model M ...
 
 Inputs are audio files, folders (searched recursively for .wav, .flac,
 .ogg and .mp3), CSV lists (a ``path``, ``wav`` or ``file`` column) or
@@ -9,13 +15,33 @@ SpeechBrain JSON manifests (entries with a ``wav`` key). ``{data_root}``
 or ``$data_root`` in listed paths is replaced by ``--data_root``; other
 relative paths are relative to the current folder.
 
-Files are sorted by duration and batched so that a batch holds at most
-``--max_batch_seconds`` of padded audio; files longer than the model's
-window (20 s by default) are classified alone, window by window. The
-output CSV (written atomically) has one row per input file, in input
+Files are batched by duration (SpeechBrain's ``DynamicBatchSampler``) so
+that a batch holds at most ``--max_batch_seconds`` of padded audio; files
+longer than the model's window (20 s by default) are classified alone,
+window by window. The output CSV has one row per input file, in input
 order: ``path, label, score, prob_<class>..., [gender, gender_score],
 error``. A file that fails (unreadable, empty, too short) gets its error
 in the ``error`` column and does not stop the run.
+
+With ``--timeline``, each recording is split into speech segments by a
+voice-activity detector (``--vad silero``, the default, or ``energy``),
+or with ``--segments`` the segments come from an RTTM file (diarization;
+its file ids are the recordings' names without extension) or a CSV
+``path,start,end[,speaker]``. Segments are merged (``--min_segment``,
+across silences up to ``--merge_gap``) and split (``--max_segment``), and
+each is read from the file on its own and classified: one row per
+segment, ``path, start, end, [speaker], label, score, prob_<class>...,
+[gender, gender_score], error`` (times in seconds). ``--plot DIR`` writes
+per recording a timeline PNG and ``<name>_summary.csv`` (share of speech
+time per emotion, per speaker).
+
+Rows are saved as each file finishes (``<out>.part<rank>.csv`` and
+``<out>.part<rank>.progress``, see ``speechbrain_gemo.journal``): a run
+killed at any moment and started again with the same command continues
+with the files not yet done. The final CSV appears at the end, atomically,
+in input order. Under ``torchrun`` the inputs are shared among the
+processes (balanced by duration; gloo on the CPU, NCCL with ``--device
+cuda``) and rank 0 writes the one CSV.
 
 With ``--labels`` (a JSON manifest or CSV with ``wav``/``path`` and
 ``emo``/``label`` per file), the predictions of the labelled files are
@@ -26,7 +52,7 @@ the labelled files are the inputs.
 
 Exit status: 0 when at least one file was classified (even if others
 failed), 1 when there was nothing to classify or every file failed, 2 for
-usage errors.
+usage errors (and left-over partial results of a different run).
 
 Authors
  * speechbrain-gemo developers 2026
@@ -34,11 +60,12 @@ Authors
 
 import argparse
 import csv
+import io
 import json
-import math
 import os
 import sys
-import tempfile
+
+from speechbrain_gemo.batching import make_batches
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 PATH_COLUMNS = ("path", "wav", "file")
@@ -177,104 +204,19 @@ def collect_inputs(inputs, data_root=None):
     return list(dict.fromkeys(files))
 
 
-def make_batches(durations, max_batch_seconds, max_batch_size, long_seconds):
-    """Groups files by duration: sorted, each batch holding at most
-    ``max_batch_seconds`` of padded audio and ``max_batch_size`` files;
-    files longer than ``long_seconds`` go alone (they are windowed).
-
-    Arguments
-    ---------
-    durations : list of float
-        Duration of each file in seconds.
-    max_batch_seconds : float
-        Cap on ``batch size x longest duration``.
-    max_batch_size : int
-        Cap on the number of files in a batch.
-    long_seconds : float or None
-        Files longer than this are batches of one (None: no such files).
-
-    Returns
-    -------
-    list of list of int
-        Indices into ``durations``.
-
-    Example
-    -------
-    >>> make_batches([3.0, 1.0, 2.0, 30.0, 1.5], 6.0, 8, 20.0)
-    [[1, 4, 2], [0], [3]]
-    """
-    order = sorted(range(len(durations)), key=lambda i: durations[i])
-    batches, current = [], []
-    for i in order:
-        seconds = durations[i]
-        alone = long_seconds is not None and seconds > long_seconds
-        fits = (
-            current
-            and not alone
-            and len(current) < max_batch_size
-            and (len(current) + 1) * seconds <= max_batch_seconds
-        )
-        if not fits and current:
-            batches.append(current)
-            current = []
-        current.append(i)
-        if alone:
-            batches.append(current)
-            current = []
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _error_text(err):
-    from speechbrain_gemo.inference import _first_sentence
-
-    # the row already names the file
-    message = getattr(err, "reason", None) or _first_sentence(err)
-    return f"{type(err).__name__}: {message}"
-
-
 def _duration(path):
-    """Duration from the file header (cheap), with the errors of
-    ``GEmoCLAP.load_audio``."""
-    import soundfile
+    """Duration from the file header (cheap); raises ``AudioReadError``
+    naming the file."""
+    from speechbrain_gemo.blocks import audio_duration
 
-    from speechbrain_gemo.inference import AudioInputError, _first_sentence
-
-    if not os.path.isfile(path):
-        raise AudioInputError("no such file", path)
-    try:
-        info = soundfile.info(path)
-    except Exception as err:
-        raise AudioInputError(
-            f"cannot read audio ({type(err).__name__}: {_first_sentence(err)})",
-            path,
-        ) from err
-    if not info.samplerate:
-        raise AudioInputError("cannot read audio (no sample rate)", path)
-    return info.frames / info.samplerate
-
-
-def _prediction_rows(out, paths):
-    rows = []
-    for i, path in enumerate(paths):
-        row = {
-            "path": path,
-            "label": out["text_lab"][i],
-            "score": float(out["score"][i]),
-            "probs": dict(zip(out["labels"], out["probs"][i].tolist())),
-            "error": "",
-        }
-        if "gender_probs" in out:
-            row["gender"] = out["gender_lab"][i]
-            row["gender_score"] = float(out["gender_score"][i])
-        rows.append(row)
-    return rows
+    return audio_duration(path)
 
 
 def _classify_batch(model, paths, prompts, window):
     """Rows for one batch of files; failing files get an error row."""
     import torch
+
+    from speechbrain_gemo.timeline import error_text, prediction_fields
 
     rows, signals, ok = {}, [], []
     for path in paths:
@@ -282,7 +224,7 @@ def _classify_batch(model, paths, prompts, window):
             signals.append(model.load_audio(path))
             ok.append(path)
         except Exception as err:
-            rows[path] = {"path": path, "error": _error_text(err)}
+            rows[path] = {"path": path, "error": error_text(err)}
     if ok:
         try:
             lengths = torch.tensor([len(s) for s in signals], dtype=torch.float)
@@ -295,7 +237,8 @@ def _classify_batch(model, paths, prompts, window):
                 overlap_seconds=window[1],
                 names=ok,
             )
-            rows.update({r["path"]: r for r in _prediction_rows(out, ok)})
+            for i, path in enumerate(ok):
+                rows[path] = dict(prediction_fields(out, i), path=path)
         except Exception:
             if len(ok) == 1:
                 raise
@@ -314,6 +257,7 @@ def run_inference(
     window_seconds=None,
     overlap_seconds=None,
     progress=True,
+    on_done=None,
 ):
     """Classifies files in duration-sorted batches; a file that fails gets
     an error instead of a prediction.
@@ -336,6 +280,9 @@ def run_inference(
         Window overlap (default: the model's).
     progress : bool
         Show a progress bar (on stderr).
+    on_done : callable, optional
+        Called as ``on_done(path, row)`` as soon as each file's row is
+        known (e.g. to save it).
 
     Returns
     -------
@@ -356,9 +303,24 @@ def run_inference(
     >>> rows = run_inference(
     ...     model, [f"{tmp}/a.wav", f"{tmp}/b.wav"], progress=False)
     >>> rows[0]["label"] in model.labels, rows[1]["error"]
-    (True, 'AudioInputError: no such file')
+    (True, 'AudioReadError: no such file')
     """
     from tqdm import tqdm
+
+    from speechbrain_gemo.timeline import error_text
+
+    def finish(found):
+        """Stores rows and reports each to ``on_done``.
+
+        Arguments
+        ---------
+        found : dict
+            Path to row.
+        """
+        rows.update(found)
+        if on_done is not None:
+            for name, row in found.items():
+                on_done(name, row)
 
     rows, durations, readable = {}, [], []
     for path in paths:
@@ -366,8 +328,11 @@ def run_inference(
             durations.append(_duration(path))
             readable.append(path)
         except Exception as err:
-            rows[path] = {"path": path, "error": _error_text(err)}
-    window = model.window_seconds if window_seconds is None else window_seconds
+            finish({path: {"path": path, "error": error_text(err)}})
+    if window_seconds is None:
+        window = getattr(model, "window_seconds", None)
+    else:
+        window = window_seconds
     batches = make_batches(
         durations, max_batch_seconds, max_batch_size, window or None
     )
@@ -377,21 +342,116 @@ def run_inference(
         for batch in batches:
             names = [readable[i] for i in batch]
             try:
-                rows.update(
-                    _classify_batch(
-                        model, names, prompts, (window_seconds, overlap_seconds)
-                    )
+                found = _classify_batch(
+                    model, names, prompts, (window_seconds, overlap_seconds)
                 )
             except Exception as err:
-                for name in names:
-                    rows[name] = {"path": name, "error": _error_text(err)}
+                found = {
+                    n: {"path": n, "error": error_text(err)} for n in names
+                }
+            finish(found)
             bar.update(len(batch))
     finally:
         bar.close()
     return [rows[path] for path in paths]
 
 
-def write_predictions(rows, path, labels, gender=False):
+def csv_columns(labels, gender=False, timeline=False, speaker=False):
+    """The columns of the output CSV.
+
+    Arguments
+    ---------
+    labels : list of str
+        The classes (one ``prob_<class>`` column each).
+    gender : bool
+        Add ``gender`` and ``gender_score``.
+    timeline : bool
+        Rows are segments: add ``start`` and ``end`` (seconds).
+    speaker : bool
+        Add ``speaker``.
+
+    Returns
+    -------
+    list of str
+        The column names.
+
+    Example
+    -------
+    >>> csv_columns(["neu", "sad"], timeline=True, speaker=True)
+    ['path', 'start', 'end', 'speaker', 'label', 'score', 'prob_neu',
+     'prob_sad', 'error']
+    """
+    columns = ["path"]
+    if timeline:
+        columns += ["start", "end"]
+    if speaker:
+        columns.append("speaker")
+    columns += ["label", "score"] + [f"prob_{label}" for label in labels]
+    if gender:
+        columns += ["gender", "gender_score"]
+    return columns + ["error"]
+
+
+def _csv_text(lines):
+    """CSV text of a list of rows (lists of strings)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(lines)
+    return buffer.getvalue()
+
+
+def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
+    """The CSV lines of prediction rows (see ``csv_columns``).
+
+    Arguments
+    ---------
+    rows : list of dict
+        As ``run_inference`` or ``timeline.recording_timeline`` return
+        them.
+    labels : list of str
+        The classes.
+    gender : bool
+        Write the gender columns.
+    timeline : bool
+        Write ``start`` and ``end``.
+    speaker : bool
+        Write ``speaker``.
+
+    Returns
+    -------
+    str
+        One line per row, each ending in a newline.
+
+    Example
+    -------
+    >>> print(format_rows([{"path": "a.wav", "start": 1.5, "end": 3.25,
+    ...     "label": "sad", "score": 0.9, "probs": {"neu": 0.1, "sad": 0.9},
+    ...     "error": ""}], ["neu", "sad"], timeline=True), end="")
+    a.wav,1.500,3.250,sad,0.900000,0.100000,0.900000,
+    """
+    lines = []
+    for row in rows:
+        ok = not row.get("error")
+        line = [row["path"]]
+        if timeline:
+            for key in ("start", "end"):
+                value = row.get(key)
+                line.append("" if value is None else f"{value:.3f}")
+        if speaker:
+            line.append(row.get("speaker") or "")
+        line.append(row["label"] if ok else "")
+        line.append(f"{row['score']:.6f}" if ok else "")
+        for label in labels:
+            line.append(f"{row['probs'][label]:.6f}" if ok else "")
+        if gender:
+            has = ok and "gender" in row
+            line.append(row["gender"] if has else "")
+            line.append(f"{row['gender_score']:.6f}" if has else "")
+        line.append(row.get("error", ""))
+        lines.append(line)
+    return _csv_text(lines)
+
+
+def write_predictions(rows, path, labels, gender=False, **layout):
     """Writes the prediction rows as CSV, atomically.
 
     Arguments
@@ -404,6 +464,8 @@ def write_predictions(rows, path, labels, gender=False):
         The classes (one ``prob_<class>`` column each).
     gender : bool
         Add the ``gender`` and ``gender_score`` columns.
+    **layout : dict
+        ``timeline`` and ``speaker`` (see ``csv_columns``).
 
     Example
     -------
@@ -419,35 +481,13 @@ def write_predictions(rows, path, labels, gender=False):
     a.wav,sad,0.900000,0.100000,0.900000,
     b.wav,,,,,AudioInputError: empty
     """
-    header = ["path", "label", "score"] + [f"prob_{lab}" for lab in labels]
-    if gender:
-        header += ["gender", "gender_score"]
-    header.append("error")
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".predictions-")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(header)
-            for row in rows:
-                ok = not row.get("error")
-                line = [row["path"]]
-                line.append(row["label"] if ok else "")
-                line.append(f"{row['score']:.6f}" if ok else "")
-                for lab in labels:
-                    line.append(f"{row['probs'][lab]:.6f}" if ok else "")
-                if gender:
-                    has = ok and "gender" in row
-                    line.append(row["gender"] if has else "")
-                    line.append(f"{row['gender_score']:.6f}" if has else "")
-                line.append(row.get("error", ""))
-                writer.writerow(line)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    from speechbrain_gemo.data.iemocap import write_text_atomic
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    header = _csv_text([csv_columns(labels, gender, **layout)])
+    write_text_atomic(
+        path, header + format_rows(rows, labels, gender, **layout)
+    )
 
 
 def classification_report(predictions, targets, labels):
@@ -465,8 +505,11 @@ def classification_report(predictions, targets, labels):
     Returns
     -------
     dict
-        What ``speechbrain_gemo.metrics.recall_metrics`` returns, plus
-        ``per_class`` (label to ``precision``, ``recall``, ``f1``,
+        ``WAR`` (accuracy), ``UAR`` (mean of the defined per-class
+        recalls), ``per_class_recall`` (None for a class without
+        utterances), ``confusion_matrix`` (see ``confusion_matrix``),
+        ``labels``, ``num_utterances``, ``per_class`` (label to
+        ``precision``, ``recall``, ``f1``,
         ``support``; None where undefined: no prediction of the class,
         no utterance of it, neither) and ``macro_f1`` (over the classes
         with a defined F1).
@@ -477,10 +520,21 @@ def classification_report(predictions, targets, labels):
     >>> r["WAR"], r["UAR"], r["per_class"]["a"]["precision"]
     (0.6666666666666666, 0.75, 0.5)
     """
-    from speechbrain_gemo.metrics import recall_metrics
-
-    report = recall_metrics(predictions, targets, labels)
-    matrix = report["confusion_matrix"]
+    matrix = confusion_matrix(predictions, targets, labels)
+    counts = [sum(row) for row in matrix]
+    recalls = {
+        label: matrix[k][k] / counts[k] if counts[k] else None
+        for k, label in enumerate(labels)
+    }
+    defined = [r for r in recalls.values() if r is not None]
+    report = {
+        "WAR": sum(matrix[k][k] for k in range(len(labels))) / len(targets),
+        "UAR": sum(defined) / len(defined),
+        "per_class_recall": recalls,
+        "confusion_matrix": matrix,
+        "labels": list(labels),
+        "num_utterances": len(targets),
+    }
     per_class = {}
     for k, label in enumerate(labels):
         support = sum(matrix[k])
@@ -499,12 +553,58 @@ def classification_report(predictions, targets, labels):
     f1s = [v["f1"] for v in per_class.values() if v["f1"] is not None]
     report["per_class"] = per_class
     report["macro_f1"] = sum(f1s) / len(f1s) if f1s else None
-    # NaN is not JSON; the per-class table says None where undefined
-    report["per_class_recall"] = {
-        k: None if isinstance(v, float) and math.isnan(v) else v
-        for k, v in report["per_class_recall"].items()
-    }
     return report
+
+
+def confusion_matrix(predictions, targets, labels):
+    """The confusion matrix in a fixed label order, counted by
+    SpeechBrain's ``ClassificationStats`` (which orders its rows and
+    columns by the labels it has seen).
+
+    Arguments
+    ---------
+    predictions : list of str
+        Predicted labels.
+    targets : list of str
+        True labels.
+    labels : list of str
+        All classes, in matrix order; every label must be one of them.
+
+    Returns
+    -------
+    list of list of int
+        Rows: true class, columns: predicted class.
+
+    Example
+    -------
+    >>> confusion_matrix(["b", "b", "a"], ["a", "b", "a"], ["c", "a", "b"])
+    [[0, 0, 0], [0, 1, 1], [0, 0, 1]]
+    """
+    from speechbrain.utils.metric_stats import ClassificationStats
+
+    if len(predictions) != len(targets) or not targets:
+        raise ValueError(
+            f"need as many predictions as targets, at least one: got "
+            f"{len(predictions)} and {len(targets)}"
+        )
+    unknown = sorted((set(predictions) | set(targets)) - set(labels))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among {list(labels)}")
+    stats = ClassificationStats()
+    stats.append(list(range(len(targets))), list(predictions), list(targets))
+    summary = stats.summarize()
+    rows = {key: k for k, key in enumerate(summary["keys"])}
+    columns = {key: k for k, key in enumerate(summary["predictions"])}
+    counts = summary["confusion_matrix"]
+    return [
+        [
+            int(counts[rows[t], columns[p]])
+            if t in rows and p in columns
+            else 0
+            for p in labels
+        ]
+        for t in labels
+    ]
 
 
 def format_report(report):
@@ -528,6 +628,18 @@ def format_report(report):
     """
 
     def cell(value):
+        """A table cell: the value with 4 decimals, ``-`` when undefined.
+
+        Arguments
+        ---------
+        value : float or None
+            The metric.
+
+        Returns
+        -------
+        str
+            Eight characters.
+        """
         return "       -" if value is None else f"{value:8.4f}"
 
     lines = [f"{'class':<10} precision   recall       f1  support"]
@@ -639,6 +751,14 @@ def write_report(rows, labelled, labels, out_path, title=None):
     return report
 
 
+def _positive(text):
+    """An argparse type: a number > 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def parse_args(argv=None):
     """Parses the command line (see the module docstring).
 
@@ -655,13 +775,14 @@ def parse_args(argv=None):
     Example
     -------
     >>> args = parse_args(["--model", "m", "a.wav", "--out", "p.csv"])
-    >>> args.inputs, args.max_batch_seconds
-    (['a.wav'], 120.0)
+    >>> args.inputs, args.max_batch_seconds, args.timeline
+    (['a.wav'], 120.0, False)
     """
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_gemo.infer",
         description="Classify speech emotion with an exported GEmo-CLAP "
-        "model; one CSV row per file.",
+        "model: one CSV row per file, or per speech segment with "
+        "--timeline / --segments.",
     )
     parser.add_argument("inputs", nargs="*", help="files, folders, .csv/.json")
     parser.add_argument("--model", required=True, help="export folder/hub id")
@@ -687,15 +808,373 @@ def parse_args(argv=None):
     parser.add_argument(
         "--overlap_seconds", "--overlap-seconds", type=float, default=None
     )
-    parser.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="e.g. cpu, cuda, cuda:0 (under torchrun, cuda means "
+        "cuda:LOCAL_RANK)",
+    )
     parser.add_argument("--savedir", help="download folder for hub ids")
     parser.add_argument("--no_progress", "--no-progress", action="store_true")
+    timeline = parser.add_argument_group(
+        "timelines", "emotion over time: one row per speech segment"
+    )
+    timeline.add_argument(
+        "--timeline",
+        action="store_true",
+        help="split each recording into speech segments and classify each",
+    )
+    timeline.add_argument(
+        "--segments",
+        help="segments from outside (implies --timeline): an RTTM file "
+        "(file id = recording name without extension) or a CSV "
+        "path,start,end[,speaker]",
+    )
+    timeline.add_argument(
+        "--vad",
+        choices=("silero", "energy"),
+        default="silero",
+        help="speech detector (silero: Silero VAD from the silero-vad "
+        "package; energy: energy above the noise floor)",
+    )
+    timeline.add_argument(
+        "--vad_threshold",
+        "--vad-threshold",
+        type=float,
+        default=None,
+        help="Silero speech probability threshold (0.5), or the energy "
+        "margin over the noise floor in dB (12)",
+    )
+    timeline.add_argument(
+        "--min_segment",
+        "--min-segment",
+        type=float,
+        default=1.0,
+        help="seconds; shorter segments are merged with a neighbour",
+    )
+    timeline.add_argument(
+        "--max_segment",
+        "--max-segment",
+        type=_positive,
+        default=10.0,
+        help="seconds; longer segments are split into equal parts",
+    )
+    timeline.add_argument(
+        "--merge_gap",
+        "--merge-gap",
+        type=float,
+        default=0.5,
+        help="longest silence (s) that merging may bridge",
+    )
+    timeline.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="write <name>.png (timeline) and <name>_summary.csv (share of "
+        "speech time per emotion and speaker) per recording",
+    )
     args = parser.parse_args(argv)
-    if not args.inputs and not args.labels:
+    if args.segments:
+        args.timeline = True
+    if not args.inputs and not args.labels and not args.segments:
         parser.error("give input files, folders or lists (or --labels)")
     if args.max_batch_seconds <= 0 or args.max_batch_size < 1:
         parser.error("--max_batch_seconds and --max_batch_size must be > 0")
+    if args.timeline and args.labels:
+        parser.error("--labels scores whole files; it has no --timeline mode")
+    if args.plot and not args.timeline:
+        parser.error("--plot draws timelines: add --timeline or --segments")
+    if not 0 <= args.min_segment <= args.max_segment or args.merge_gap < 0:
+        parser.error(
+            "need 0 <= --min_segment <= --max_segment and --merge_gap >= 0"
+        )
     return args
+
+
+def shard_inputs(durations, world_size):
+    """Splits the inputs among processes, balancing their total duration
+    (longest first, each to the least loaded process; ties to the lower
+    rank), the same way in every process.
+
+    Arguments
+    ---------
+    durations : list of float
+        Duration of each input (0 for unreadable ones).
+    world_size : int
+        Number of processes.
+
+    Returns
+    -------
+    list of list of int
+        Per rank, its input indices in input order.
+
+    Example
+    -------
+    >>> shard_inputs([5.0, 1.0, 4.0, 2.0, 2.0], 2)
+    [[0, 4], [1, 2, 3]]
+    """
+    load = [0.0] * world_size
+    shards = [[] for _ in range(world_size)]
+    for i in sorted(range(len(durations)), key=lambda i: (-durations[i], i)):
+        rank = min(range(world_size), key=lambda r: (load[r], r))
+        shards[rank].append(i)
+        load[rank] += durations[i]
+    return [sorted(shard) for shard in shards]
+
+
+def _start_distributed(device):
+    """Joins the torchrun process group if there is one (gloo on the CPU,
+    NCCL on GPUs); returns ``(rank, world_size, device)``."""
+    import torch
+    from speechbrain.utils.distributed import (
+        ddp_init_group,
+        get_local_rank,
+        get_rank,
+        is_distributed_initialized,
+    )
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or get_rank() is None:
+        return 0, 1, device
+    local_rank = int(get_local_rank() or 0)
+    backend = "gloo"
+    if device.startswith("cuda"):
+        device = f"cuda:{local_rank}" if device == "cuda" else device
+        backend = "nccl"
+        torch.cuda.set_device(torch.device(device))
+    if not is_distributed_initialized():
+        ddp_init_group({"distributed_backend": backend})
+    return int(get_rank()), world, device
+
+
+def _read_segments(args, paths):
+    """The segments of each input from ``--segments``: a function of the
+    input index to a list of Segment (None where the file names none),
+    the inputs (from the CSV when none were given) and whether the
+    segments carry speakers."""
+    from speechbrain_gemo.segments import (
+        read_rttm,
+        read_segment_csv,
+        recording_id,
+    )
+
+    source = args.segments
+    if source.lower().endswith(".csv"):
+        table = read_segment_csv(source, args.data_root)
+        if not paths:
+            paths = list(table)
+        by_key = {}
+        for name, segments in table.items():
+            by_key.setdefault(path_key(name), []).extend(segments)
+        found = [by_key.get(path_key(p)) for p in paths]
+    else:
+        if not paths:
+            raise ValueError(
+                f"{source}: an RTTM file names recordings by id only; give "
+                "the audio files as inputs"
+            )
+        table = read_rttm(source)
+        found = [table.get(recording_id(p)) for p in paths]
+    speaker = any(
+        seg.speaker is not None for segs in found if segs for seg in segs
+    )
+    return found, paths, speaker
+
+
+def plot_names(paths):
+    """File stems for the plots of each input: the recording's name,
+    with ``-<index>`` added where two inputs share a name.
+
+    Arguments
+    ---------
+    paths : list of str
+        The inputs.
+
+    Returns
+    -------
+    list of str
+        One stem per input.
+
+    Example
+    -------
+    >>> plot_names(["a/x.wav", "b/x.wav", "y.flac"])
+    ['x-0', 'x-1', 'y']
+    """
+    from collections import Counter
+
+    from speechbrain_gemo.segments import recording_id
+
+    names = [recording_id(p) for p in paths]
+    counts = Counter(names)
+    return [
+        f"{name}-{i}" if counts[name] > 1 else name
+        for i, name in enumerate(names)
+    ]
+
+
+def write_plots(rows, labels, folder, stem, title):
+    """Writes the timeline PNG and the speech-time summary CSV of one
+    recording.
+
+    Arguments
+    ---------
+    rows : list of dict
+        Its segment rows.
+    labels : list of str
+        The classes.
+    folder : str
+        The plot folder.
+    stem : str
+        The file stem (see ``plot_names``).
+    title : str
+        The figure title.
+
+    Returns
+    -------
+    list of str
+        The files written.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> rows = [{"path": "a.wav", "start": 0.0, "end": 2.0, "speaker": None,
+    ...          "label": "sad", "probs": {"neu": 0.3, "sad": 0.7},
+    ...          "error": ""}]
+    >>> files = write_plots(rows, ["neu", "sad"], folder, "a", "a.wav")
+    >>> print(open(files[1]).read(), end="")
+    speaker,label,seconds,share
+    *,neu,0.000,0.0000
+    *,sad,2.000,1.0000
+    """
+    from speechbrain_gemo.data.iemocap import write_text_atomic
+    from speechbrain_gemo.timeline import speech_summary
+
+    os.makedirs(folder, exist_ok=True)
+    summary = os.path.join(folder, f"{stem}_summary.csv")
+    lines = [["speaker", "label", "seconds", "share"]]
+    for entry in speech_summary(rows, labels):
+        lines.append(
+            [
+                entry["speaker"],
+                entry["label"],
+                f"{entry['seconds']:.3f}",
+                f"{entry['share']:.4f}",
+            ]
+        )
+    write_text_atomic(summary, _csv_text(lines))
+    png = os.path.join(folder, f"{stem}.png")
+    try:
+        from speechbrain_gemo.blocks import audio_duration
+        from speechbrain_gemo.plotting import plot_timeline
+
+        try:
+            duration = audio_duration(rows[0]["path"])
+        except (OSError, ValueError):
+            duration = None
+        plot_timeline(rows, labels, png, title=title, duration=duration)
+    except ImportError as err:
+        print(f"warning: no timeline plot ({err})", file=sys.stderr)
+        return [summary]
+    return [png, summary]
+
+
+def _signature(args, paths, header, prompts):
+    """What the rows of a run depend on: a restart must match it."""
+    import hashlib
+
+    def digest(items):
+        """A short hash of a list of strings.
+
+        Arguments
+        ---------
+        items : list of str
+            The strings.
+
+        Returns
+        -------
+        str
+            16 hex digits.
+        """
+        text = "\n".join(items).encode("utf-8")
+        return hashlib.sha256(text).hexdigest()[:16]
+
+    model = args.model
+    if os.path.isdir(model):
+        model = os.path.abspath(model)
+    options = [
+        "timeline",
+        "segments",
+        "vad",
+        "vad_threshold",
+        "min_segment",
+        "max_segment",
+        "merge_gap",
+        "window_seconds",
+        "overlap_seconds",
+    ]
+    return {
+        "model": model,
+        "inputs": digest([path_key(p) for p in paths]),
+        "count": len(paths),
+        "header": header,
+        "prompts": digest([json.dumps(prompts, sort_keys=True)]),
+        "options": {key: getattr(args, key) for key in options},
+    }
+
+
+def _timeline_options(args, prompts):
+    """The options of ``timeline.recording_timeline``."""
+    vad_options = {}
+    if args.vad_threshold is not None:
+        key = "threshold" if args.vad == "silero" else "margin_db"
+        vad_options[key] = args.vad_threshold
+    return {
+        "segmentation": {
+            "vad": args.vad,
+            "min_segment": args.min_segment,
+            "max_segment": args.max_segment,
+            "max_gap": args.merge_gap,
+            "vad_options": vad_options,
+        },
+        "classification": {
+            "prompts": prompts,
+            "max_batch_seconds": args.max_batch_seconds,
+            "max_batch_size": args.max_batch_size,
+            "window_seconds": args.window_seconds,
+            "overlap_seconds": args.overlap_seconds,
+        },
+    }
+
+
+def _run_timelines(model, args, paths, todo, journal, context):
+    """Segments, classifies and records each input of ``todo``."""
+    from tqdm import tqdm
+
+    from speechbrain_gemo.timeline import recording_timeline
+
+    options = _timeline_options(args, context["prompts"])
+    stems = plot_names(paths) if args.plot else None
+    for index in tqdm(todo, unit="file", disable=context["quiet"]):
+        path = paths[index]
+        segments = None
+        if context["segments"] is not None:
+            segments = context["segments"][index]
+            if segments is None:
+                rows = [
+                    {
+                        "path": path,
+                        "start": None,
+                        "end": None,
+                        "error": f"NoSegments: {args.segments} has no "
+                        "segments for this recording",
+                    }
+                ]
+                journal.add(index, path, context["format"](rows))
+                continue
+        rows = recording_timeline(model, path, segments, options)
+        if args.plot:
+            write_plots(rows, context["labels"], args.plot, stems[index], path)
+        journal.add(index, path, context["format"](rows))
 
 
 def main(argv=None):
@@ -727,6 +1206,13 @@ def main(argv=None):
         paths = collect_inputs(args.inputs, args.data_root)
     else:
         paths = list(dict.fromkeys(entry["path"] for entry in labelled))
+    segments, speaker = None, False
+    if args.segments:
+        try:
+            segments, paths, speaker = _read_segments(args, paths)
+        except (OSError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     if not paths:
         print("error: no audio files found in the inputs", file=sys.stderr)
         return 1
@@ -735,26 +1221,113 @@ def main(argv=None):
         with open(args.prompts, encoding="utf-8") as f:
             prompts = json.load(f)
 
-    from speechbrain_gemo.inference import GEmoCLAP, prompt_dict
+    from speechbrain.utils.distributed import ddp_barrier, ddp_broadcast
 
+    from speechbrain_gemo.inference import GEmoCLAP, prompt_dict
+    from speechbrain_gemo.journal import Journal, JournalMismatch
+
+    rank, world, device = _start_distributed(args.device)
     model = GEmoCLAP.from_hparams(
         source=args.model,
         savedir=args.savedir,
-        run_opts={"device": args.device},
+        run_opts={"device": device},
     )
     labels = list(prompt_dict(prompts)) if prompts else list(model.labels)
-    rows = run_inference(
-        model,
-        paths,
-        prompts=prompts,
-        max_batch_seconds=args.max_batch_seconds,
-        max_batch_size=args.max_batch_size,
-        window_seconds=args.window_seconds,
-        overlap_seconds=args.overlap_seconds,
-        progress=not args.no_progress,
-    )
-    write_predictions(rows, args.out, labels, gender=model.has_gender)
-    failed = sum(bool(r.get("error")) for r in rows)
+    layout = {"timeline": args.timeline, "speaker": speaker}
+    header = _csv_text([csv_columns(labels, model.has_gender, **layout)])
+
+    def format_file_rows(rows):
+        """The CSV lines of one input's rows.
+
+        Arguments
+        ---------
+        rows : list of dict
+            The rows.
+
+        Returns
+        -------
+        str
+            The lines.
+        """
+        return format_rows(rows, labels, model.has_gender, **layout)
+
+    try:
+        journal = Journal(
+            args.out, rank, _signature(args, paths, header, prompts), header
+        )
+    except JournalMismatch as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    done = Journal.finished(args.out)
+    durations = []
+    for path in paths:
+        try:
+            durations.append(_duration(path))
+        except Exception:
+            durations.append(0.0)
+    mine = shard_inputs(durations, world)[rank]
+    todo = [i for i in mine if i not in done]
+    quiet = args.no_progress or rank != 0
+    if done and rank == 0:
+        print(
+            f"continuing: {len(done)} of {len(paths)} files were done by an "
+            "earlier run",
+            file=sys.stderr,
+        )
+    try:
+        if args.timeline:
+            context = {
+                "prompts": prompts,
+                "segments": segments,
+                "labels": labels,
+                "format": format_file_rows,
+                "quiet": quiet,
+            }
+            _run_timelines(model, args, paths, todo, journal, context)
+        else:
+            index_of = {paths[i]: i for i in todo}
+            run_inference(
+                model,
+                [paths[i] for i in todo],
+                prompts=prompts,
+                max_batch_seconds=args.max_batch_seconds,
+                max_batch_size=args.max_batch_size,
+                window_seconds=args.window_seconds,
+                overlap_seconds=args.overlap_seconds,
+                progress=not quiet,
+                on_done=lambda path, row: journal.add(
+                    index_of[path], path, format_file_rows([row])
+                ),
+            )
+    finally:
+        journal.close()
+    ddp_barrier()
+    status = 0
+    if rank == 0:
+        Journal.finalize(args.out, header, len(paths))
+        status = _report(args, labelled, labels, len(paths))
+    status = ddp_broadcast(status)
+    if world > 1:
+        import torch.distributed
+
+        torch.distributed.destroy_process_group()
+    return status
+
+
+def _report(args, labelled, labels, count):
+    """Prints the summary of the final CSV, writes the report of labelled
+    files, and returns the exit status."""
+    with open(args.out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    failed = sum(bool(r["error"]) for r in rows)
+    if args.timeline:
+        good = {r["path"] for r in rows if not r["error"]}
+        print(
+            f"{len(rows) - failed} segments classified in {len(good)} of "
+            f"{count} files ({failed} failed rows) -> {args.out}",
+            file=sys.stderr,
+        )
+        return 0 if good else 1
     print(
         f"{len(rows) - failed} of {len(rows)} files classified "
         f"({failed} failed) -> {args.out}",

@@ -36,16 +36,7 @@ def plot_confusion_matrix(matrix, labels, path, title=None):
     >>> open(png, "rb").read(4) == b"\\x89PNG"
     True
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only: no display needed
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'speechbrain-gemo[plot]'"
-        ) from err
-
+    plt = _pyplot()
     rows = [list(map(int, row)) for row in matrix]
     if len(rows) != len(labels) or any(len(r) != len(labels) for r in rows):
         raise ValueError(
@@ -80,6 +71,122 @@ def plot_confusion_matrix(matrix, labels, path, title=None):
         fig.tight_layout()
         tmp = f"{path}.tmp-{os.getpid()}.png"
         fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise ImportError(
+            "plotting needs matplotlib: pip install 'speechbrain-gemo[plot]'"
+        ) from err
+    return plt
+
+
+def plot_timeline(rows, labels, path, title=None, duration=None):
+    """Saves the emotion timeline of one recording as a PNG: one lane per
+    speaker (one lane when speakers are unknown); in each, every segment
+    shaded in the colour of its predicted class and the probability of
+    each class drawn over it.
+
+    Arguments
+    ---------
+    rows : list of dict
+        Segment rows of the recording (``start``, ``end``, ``speaker``,
+        ``label``, ``probs``, ``error``); failed segments are hatched.
+    labels : list of str
+        The classes, in legend order.
+    path : str
+        The PNG file to write (written atomically).
+    title : str, optional
+        The figure title.
+    duration : float, optional
+        Length of the recording (the time axis), in seconds.
+
+    Returns
+    -------
+    str
+        The path.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> png = os.path.join(tempfile.mkdtemp(), "t.png")
+    >>> rows = [{"start": 0.5, "end": 2.0, "speaker": "A", "label": "sad",
+    ...          "probs": {"neu": 0.2, "sad": 0.8}, "error": ""},
+    ...         {"start": 2.5, "end": 4.0, "speaker": "B", "error": "x"}]
+    >>> plot_timeline(rows, ["neu", "sad"], png, duration=5.0) == png
+    True
+    >>> open(png, "rb").read(4) == b"\\x89PNG"
+    True
+    """
+    plt = _pyplot()
+    timed = [r for r in rows if r.get("start") not in (None, "")]
+    speakers = sorted({r.get("speaker") or "" for r in timed}) or [""]
+    colours = {
+        label: plt.get_cmap("tab10")(k % 10) for k, label in enumerate(labels)
+    }
+    end = duration or max([float(r["end"]) for r in timed], default=1.0)
+    fig, axes = plt.subplots(
+        len(speakers),
+        1,
+        figsize=(
+            max(8.0, min(24.0, 4.0 + end / 15.0)),
+            1.2 + 1.6 * len(speakers),
+        ),
+        sharex=True,
+        squeeze=False,
+    )
+    try:
+        for ax, speaker in zip(axes[:, 0], speakers):
+            mine = [r for r in timed if (r.get("speaker") or "") == speaker]
+            lines = {label: ([], []) for label in labels}
+            for row in mine:
+                start, stop = float(row["start"]), float(row["end"])
+                if row.get("error"):
+                    ax.axvspan(
+                        start,
+                        stop,
+                        facecolor="none",
+                        edgecolor="grey",
+                        hatch="//",
+                        linewidth=0,
+                    )
+                    continue
+                ax.axvspan(start, stop, color=colours[row["label"]], alpha=0.2)
+                for label in labels:
+                    xs, ys = lines[label]
+                    p = float(row["probs"][label])
+                    xs += [start, stop, float("nan")]
+                    ys += [p, p, float("nan")]
+            for label in labels:
+                xs, ys = lines[label]
+                ax.plot(xs, ys, color=colours[label], linewidth=1.6)
+            ax.set_ylim(0.0, 1.0)
+            ax.set_xlim(0.0, end)
+            ax.set_ylabel(f"{speaker}\np(class)" if speaker else "p(class)")
+            ax.grid(axis="y", alpha=0.3)
+        axes[-1, 0].set_xlabel("time (s)")
+        handles = [
+            plt.Rectangle((0, 0), 1, 1, color=colours[label], alpha=0.6)
+            for label in labels
+        ]
+        fig.legend(
+            handles, labels, loc="upper right", ncol=len(labels), fontsize=9
+        )
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+        fig.tight_layout(rect=(0, 0, 1, 0.93))
+        tmp = f"{path}.tmp-{os.getpid()}.png"
+        fig.savefig(tmp, dpi=100)
         os.replace(tmp, path)
     finally:
         plt.close(fig)

@@ -1,0 +1,266 @@
+"""Speech segments of long recordings: reading them from diarization
+output (RTTM) or a CSV list, and fitting them into a duration range.
+
+A segment is a ``Segment(start, end, speaker)`` in seconds; ``speaker`` is
+None when the source does not say who speaks.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import csv
+import math
+import os
+from typing import NamedTuple
+
+
+class Segment(NamedTuple):
+    """A stretch of a recording, in seconds.
+
+    Arguments
+    ---------
+    start : float
+        Start time in seconds.
+    end : float
+        End time in seconds (> start).
+    speaker : str, optional
+        Who speaks (None: unknown).
+
+    Example
+    -------
+    >>> Segment(1.0, 2.5, "A").end
+    2.5
+    """
+
+    start: float
+    end: float
+    speaker: str | None = None
+
+
+def recording_id(path):
+    """The name that RTTM files use for a recording: its file name without
+    folder and extension.
+
+    Arguments
+    ---------
+    path : str
+        An audio file path.
+
+    Returns
+    -------
+    str
+        The file id.
+
+    Example
+    -------
+    >>> recording_id("/calls/2024/call_07.flac")
+    'call_07'
+    """
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _checked(source, line_number, start, end):
+    """Parses and checks a (start, end) pair of a segment list entry."""
+    try:
+        start, end = float(start), float(end)
+    except ValueError as err:
+        raise ValueError(
+            f"{source}, line {line_number}: start and end must be numbers "
+            f"(seconds), got {start!r}, {end!r}"
+        ) from err
+    if not (math.isfinite(start) and math.isfinite(end)) or start < 0:
+        raise ValueError(
+            f"{source}, line {line_number}: need finite times with start "
+            f">= 0, got {start}, {end}"
+        )
+    if end <= start:
+        raise ValueError(
+            f"{source}, line {line_number}: end ({end}) must be after start "
+            f"({start})"
+        )
+    return start, end
+
+
+def read_rttm(path):
+    """Reads the ``SPEAKER`` lines of an RTTM file (what diarization tools
+    such as pyannote.audio write).
+
+    Arguments
+    ---------
+    path : str
+        The RTTM file: ``SPEAKER <file-id> <channel> <start> <duration>
+        <NA> <NA> <speaker> <NA> <NA>`` per line; other line types and
+        ``#`` comments are skipped.
+
+    Returns
+    -------
+    dict
+        File id to its list of ``Segment``, sorted by start.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> rttm = os.path.join(tempfile.mkdtemp(), "x.rttm")
+    >>> _ = open(rttm, "w").write(
+    ...     "SPEAKER call 1 3.0 1.5 <NA> <NA> B <NA> <NA>\\n"
+    ...     "SPEAKER call 1 0.5 2.0 <NA> <NA> A <NA> <NA>\\n")
+    >>> read_rttm(rttm)["call"]
+    [Segment(start=0.5, end=2.5, speaker='A'),
+     Segment(start=3.0, end=4.5, speaker='B')]
+    """
+    found = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            if fields[0] != "SPEAKER":
+                continue
+            if len(fields) < 8:
+                raise ValueError(
+                    f"{path}, line {number}: an RTTM SPEAKER line has 10 "
+                    "fields (SPEAKER <file-id> <channel> <start> <duration> "
+                    f"<NA> <NA> <speaker> <NA> <NA>), got {len(fields)}"
+                )
+            try:
+                start, duration = float(fields[3]), float(fields[4])
+            except ValueError as err:
+                raise ValueError(
+                    f"{path}, line {number}: start and duration must be "
+                    f"numbers (seconds), got {fields[3]!r}, {fields[4]!r}"
+                ) from err
+            start, end = _checked(path, number, start, start + duration)
+            found.setdefault(fields[1], []).append(
+                Segment(start, end, fields[7])
+            )
+    return {key: sorted(value) for key, value in found.items()}
+
+
+def read_segment_csv(path, data_root=None):
+    """Reads a CSV list of segments: ``path,start,end[,speaker]``.
+
+    Arguments
+    ---------
+    path : str
+        The CSV file (header with ``path`` (or ``wav`` / ``file``),
+        ``start``, ``end`` and optionally ``speaker``).
+    data_root : str, optional
+        Replaces ``{data_root}`` / ``$data_root`` in the paths.
+
+    Returns
+    -------
+    dict
+        Recording path (as written, after substitution) to its list of
+        ``Segment``, sorted by start.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> listing = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> _ = open(listing, "w").write("path,start,end\\na.wav,0,1.5\\n")
+    >>> read_segment_csv(listing)
+    {'a.wav': [Segment(start=0.0, end=1.5, speaker=None)]}
+    """
+    found = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        column = next((c for c in ("path", "wav", "file") if c in columns), 0)
+        if not column or not {"start", "end"} <= set(columns):
+            raise ValueError(
+                f"{path}: a segment list needs the columns path, start, end "
+                f"(and optionally speaker), got {columns}"
+            )
+        for number, row in enumerate(reader, start=2):
+            start, end = _checked(path, number, row["start"], row["end"])
+            audio = row[column]
+            if data_root is not None:
+                audio = audio.replace("{data_root}", data_root)
+                audio = audio.replace("$data_root", data_root)
+            speaker = (row.get("speaker") or "").strip() or None
+            found.setdefault(audio, []).append(Segment(start, end, speaker))
+    return {key: sorted(value, key=_by_time) for key, value in found.items()}
+
+
+def _by_time(segment):
+    """Sort key of a segment: time, then speaker (None first)."""
+    return (segment.start, segment.end, segment.speaker or "")
+
+
+def fit_segments(segments, min_seconds, max_seconds, max_gap, duration=None):
+    """Brings segments into a duration range: a segment shorter than
+    ``min_seconds`` is merged with the next one of the same speaker when
+    the silence between them is at most ``max_gap`` and the result is no
+    longer than ``max_seconds``; a segment longer than ``max_seconds`` is
+    cut into equal parts. Segments are clipped to the recording.
+
+    Arguments
+    ---------
+    segments : list of Segment
+        The segments (any order).
+    min_seconds : float
+        Target minimum duration (shorter segments that cannot be merged
+        are kept as they are).
+    max_seconds : float
+        Maximum duration.
+    max_gap : float
+        Longest silence, in seconds, that a merge may bridge.
+    duration : float, optional
+        Length of the recording: segments are clipped to it and those
+        starting after it dropped.
+
+    Returns
+    -------
+    list of Segment
+        Sorted by start.
+
+    Example
+    -------
+    >>> fit_segments(
+    ...     [Segment(0.0, 0.4), Segment(0.6, 1.5), Segment(5.0, 12.0)],
+    ...     min_seconds=1.0, max_seconds=4.0, max_gap=0.5)
+    [Segment(start=0.0, end=1.5, speaker=None),
+     Segment(start=5.0, end=8.5, speaker=None),
+     Segment(start=8.5, end=12.0, speaker=None)]
+    """
+    if not 0 < max_seconds or min_seconds > max_seconds or max_gap < 0:
+        raise ValueError(
+            "need 0 < max_seconds, min_seconds <= max_seconds and "
+            f"max_gap >= 0, got {min_seconds}, {max_seconds}, {max_gap}"
+        )
+    clipped = []
+    for seg in sorted(segments, key=_by_time):
+        end = seg.end if duration is None else min(seg.end, duration)
+        if end > seg.start:
+            clipped.append(Segment(seg.start, end, seg.speaker))
+    # Merge per speaker so that overlapping speakers stay apart
+    merged = []
+    last = {}
+    for seg in clipped:
+        previous = last.get(seg.speaker)
+        if previous is not None:
+            gap = seg.start - merged[previous].end
+            head = merged[previous]
+            short = (head.end - head.start < min_seconds) or (
+                seg.end - seg.start < min_seconds
+            )
+            if (
+                short
+                and gap <= max_gap
+                and max(seg.end, head.end) - head.start <= max_seconds
+            ):
+                merged[previous] = Segment(
+                    head.start, max(seg.end, head.end), seg.speaker
+                )
+                continue
+        last[seg.speaker] = len(merged)
+        merged.append(seg)
+    out = []
+    for seg in merged:
+        length = seg.end - seg.start
+        parts = max(1, math.ceil(length / max_seconds - 1e-9))
+        step = length / parts
+        for k in range(parts):
+            end = seg.end if k == parts - 1 else seg.start + (k + 1) * step
+            out.append(Segment(seg.start + k * step, end, seg.speaker))
+    return sorted(out, key=_by_time)

@@ -1,0 +1,172 @@
+"""Batch runs of ``python -m speechbrain_gemo.infer`` that survive SIGKILL
+and shard across processes with torchrun."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile
+
+from speechbrain_gemo.export import save_tiny_export
+from speechbrain_gemo.infer import main
+from speechbrain_gemo.journal import Journal, JournalMismatch, part_paths
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    return save_tiny_export(str(tmp_path_factory.mktemp("rs") / "export"))
+
+
+def _bursts(seconds, seed):
+    """Noise with tone bursts (speech-like energy) every few seconds."""
+    rng = np.random.default_rng(seed)
+    x = 0.003 * rng.standard_normal(int(seconds * RATE))
+    t = np.arange(int(1.5 * RATE)) / RATE
+    for start in np.arange(1.0, seconds - 2.0, 3.0):
+        tone = 0.3 * np.sin(2 * np.pi * rng.uniform(120, 300) * t)
+        first = int(start * RATE)
+        x[first : first + len(tone)] += tone
+    return x.astype("float32")
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    """Eight recordings of 10-20 s and one unreadable file."""
+    folder = tmp_path_factory.mktemp("recordings")
+    paths = []
+    for k in range(8):
+        paths.append(str(folder / f"rec{k}.wav"))
+        soundfile.write(paths[-1], _bursts(10 + k, k), RATE)
+    paths.insert(3, str(folder / "broken.wav"))
+    with open(paths[3], "wb") as f:
+        f.write(b"RIFF\x10\x00\x00\x00WAVEjunk" * 8)
+    return paths
+
+
+def _command(export, paths, out, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "speechbrain_gemo.infer",
+        "--model",
+        export,
+        *paths,
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
+
+
+def _env():
+    path = os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])
+    return dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=path)
+
+
+def _run(command):
+    result = subprocess.run(
+        command, env=_env(), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _finished_count(out):
+    progress = part_paths(str(out), 0)[1]
+    if not os.path.exists(progress):
+        return 0
+    with open(progress, "rb") as f:
+        return max(0, f.read().count(b"\n") - 1)  # less the signature
+
+
+def _kill_after(command, out, finished):
+    """Starts the command and SIGKILLs it once ``finished`` inputs are
+    recorded in its progress file."""
+    process = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.time() + 240
+    try:
+        while _finished_count(out) < finished:
+            assert process.poll() is None, process.stderr.read()[-3000:]
+            assert time.time() < deadline
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+        process.stdout.close()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    return _finished_count(out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "mode", [["--max_batch_size", "1"], ["--timeline", "--vad", "energy"]]
+)
+def test_resume_after_sigkill(export, recordings, tmp_path, mode):
+    reference = tmp_path / "reference.csv"
+    assert main(_command(export, recordings, reference, *mode)[3:]) == 0
+    out = tmp_path / "out" / "segments.csv"
+    command = _command(export, recordings, out, *mode)
+    done = _kill_after(command, out, finished=3)
+    assert 3 <= done < len(recordings)
+    assert not out.exists()  # the final CSV only appears whole
+    second = _run(command)
+    assert f"continuing: {done} of {len(recordings)} files" in second.stderr
+    assert out.read_bytes() == reference.read_bytes()
+    assert sorted(os.listdir(out.parent)) == ["segments.csv"]
+
+
+def test_journal_cuts_what_a_kill_left_half_written(tmp_path):
+    out = str(tmp_path / "p.csv")
+    header = "path,label\n"
+    journal = Journal(out, 0, {"run": 1}, header)
+    journal.add(0, "a.wav", "a.wav,neu\n")
+    journal.close()
+    rows, progress = part_paths(out, 0)
+    # killed after the rows of b.wav, before its progress line was whole
+    with open(rows, "a") as f:
+        f.write("b.wav,sa")
+    with open(progress, "a") as f:
+        f.write('{"index": 1, "path": "b.wa')
+    assert Journal.finished(out) == {0: "a.wav"}
+    journal = Journal(out, 0, {"run": 1}, header)
+    journal.add(1, "b.wav", "b.wav,sad\n")
+    journal.close()
+    Journal.finalize(out, header, 2)
+    with open(out) as f:
+        assert f.read() == "path,label\na.wav,neu\nb.wav,sad\n"
+    # other options than the parts on disk: refused, nothing touched
+    Journal(out, 0, {"run": 1}, header).close()
+    with pytest.raises(JournalMismatch, match="other options"):
+        Journal(out, 1, {"run": 2}, header)
+    with pytest.raises(RuntimeError, match="no results"):
+        Journal.finalize(out, header, 1)
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_equal_one(export, recordings, tmp_path):
+    single = tmp_path / "single.csv"
+    mode = ["--timeline", "--vad", "energy"]
+    assert main(_command(export, recordings, single, *mode)[3:]) == 0
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+    ]
+    out = tmp_path / "ddp.csv"
+    command = _command(export, recordings, out, *mode)
+    result = _run(launcher + command[1:])
+    assert out.read_bytes() == single.read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["ddp.csv", "single.csv"]
+    assert "classified in 8 of 9 files" in result.stderr

@@ -1,0 +1,248 @@
+"""Emotion timelines of long recordings: voice activity, outside segments
+(RTTM, CSV), plots and summaries, through ``python -m
+speechbrain_gemo.infer --timeline``."""
+
+import csv
+
+import numpy as np
+import pytest
+import soundfile
+
+from speechbrain_gemo.export import save_tiny_export
+from speechbrain_gemo.infer import main
+from speechbrain_gemo.inference import GEmoCLAP
+
+RATE = 16000
+UTTERANCES = 8
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    return save_tiny_export(str(tmp_path_factory.mktemp("tl") / "export"))
+
+
+@pytest.fixture(scope="module")
+def model(export):
+    return GEmoCLAP.from_hparams(source=export)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """A long recording: eSpeak NG utterances of the demo corpus (two
+    speakers, known labels) separated by 1.5-3 s of silence, over
+    background noise; each utterance is also saved as its own file.
+    Returns the path, the utterance files and, per utterance, its speech
+    span in the recording (the synthesised speech, without the
+    utterance's own lead and tail silence), its speaker and its label."""
+    from speechbrain_gemo.data.synthetic import (
+        ESpeakNG,
+        plan_corpus,
+        render_utterance,
+    )
+
+    folder = tmp_path_factory.mktemp("long")
+    plan = plan_corpus(utterances_per_speaker=4, extra_per_speaker=0)
+    # session 1's two speakers
+    chosen = [p for p in plan if p.utt_id.startswith("Ses01")][:UTTERANCES]
+    rng = np.random.default_rng(7)
+    pieces, truth, extents, cursor = [], [], [], 0
+    with ESpeakNG() as tts:
+        for utterance in chosen:
+            wav = render_utterance(utterance, tts)
+            gap = np.zeros(int(RATE * rng.uniform(1.5, 3.0)))
+            pieces += [gap, wav]
+            cursor += len(gap)
+            extents.append((cursor, cursor + len(wav)))
+            start = cursor / RATE + utterance.lead_silence
+            end = (cursor + len(wav)) / RATE - utterance.tail_silence
+            cursor += len(wav)
+            truth.append((start, end, utterance.speaker.name, utterance.label))
+    signal = np.concatenate(pieces + [np.zeros(RATE)])
+    signal = signal + 0.003 * rng.standard_normal(len(signal))
+    signal = signal.astype("float32")
+    path = folder / "meeting.wav"
+    soundfile.write(path, signal, RATE)
+    # each utterance's own file: as recorded, with the background noise
+    files = []
+    for k, (first, last) in enumerate(extents):
+        files.append(str(folder / f"utt{k}.wav"))
+        soundfile.write(files[-1], signal[first:last], RATE)
+    return str(path), files, truth
+
+
+def _overlap(a_start, a_end, b_start, b_end):
+    return max(0.0, min(a_end, b_end) - max(a_start, b_start))
+
+
+def _check_timeline(rows, truth, own_labels):
+    """Coverage of the utterances, share of segment time in silence,
+    agreement of the covering segment's label with the utterance's own
+    file, and accuracy of the segment labels (uncovered: wrong)."""
+    segments = [
+        (float(r["start"]), float(r["end"]), r["label"])
+        for r in rows
+        if not r["error"]
+    ]
+    assert segments and len(segments) == len(rows)
+    covered, agree, correct = 0, 0, 0
+    for (start, end, _, label), own in zip(truth, own_labels):
+        overlaps = [_overlap(start, end, a, b) for a, b, _ in segments]
+        best = int(np.argmax(overlaps))
+        if overlaps[best] >= 0.5 * (end - start):
+            covered += 1
+            agree += segments[best][2] == own
+            correct += segments[best][2] == label
+    in_speech = sum(
+        _overlap(a, b, s, e) for a, b, _ in segments for s, e, _, _ in truth
+    )
+    total = sum(b - a for a, b, _ in segments)
+    return (
+        covered / len(truth),
+        (total - in_speech) / total,
+        agree / covered,
+        correct / len(truth),
+    )
+
+
+@pytest.mark.parametrize("vad", ["silero", "energy"])
+def test_timeline_finds_the_utterances(export, model, recording, tmp_path, vad):
+    path, files, truth = recording
+    out = tmp_path / "segments.csv"
+    args = ["--model", export, "--timeline", path, "--out", str(out)]
+    assert main(args + ["--vad", vad, "--no-progress"]) == 0
+    rows = _read(out)
+    assert list(rows[0])[:5] == ["path", "start", "end", "label", "score"]
+    assert "speaker" not in rows[0]
+    for row in rows:
+        probs = [float(row[f"prob_{c}"]) for c in model.labels]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-5)
+        assert row["label"] == model.labels[int(np.argmax(probs))]
+        # shorter than --min_segment only where no neighbour is near
+        assert 0.25 <= float(row["end"]) - float(row["start"]) <= 10.0
+    own = [model.classify_file(f)[3][0] for f in files]
+    coverage, silence, agreement, accuracy = _check_timeline(rows, truth, own)
+    assert coverage >= 0.9
+    assert silence < 0.10
+    # The tiny model is untrained: its labels are near ties, which a
+    # boundary moved by a few frames can flip. Hence "about as accurate":
+    # at most one or two of the eight utterances differ.
+    assert agreement >= 0.75
+    own_accuracy = np.mean([o == t[3] for o, t in zip(own, truth)])
+    assert abs(accuracy - own_accuracy) <= 0.25
+
+
+def test_rttm_segments_with_speakers(export, model, recording, tmp_path):
+    path, _, truth = recording
+    rttm = tmp_path / "meeting.rttm"
+    lines = [
+        f"SPEAKER meeting 1 {s:.3f} {e - s:.3f} <NA> <NA> {who} <NA> <NA>"
+        for s, e, who, _ in truth
+    ]
+    rttm.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "rttm.csv"
+    plots = tmp_path / "plots"
+    args = ["--model", export, path, "--segments", str(rttm)]
+    args += ["--out", str(out), "--plot", str(plots), "--no-progress"]
+    assert main(args) == 0
+    rows = _read(out)
+    assert list(rows[0])[:6] == [
+        "path",
+        "start",
+        "end",
+        "speaker",
+        "label",
+        "score",
+    ]
+    # each utterance is one segment (1-10 s, gaps > --merge_gap)
+    assert [(r["start"], r["end"], r["speaker"]) for r in rows] == [
+        (f"{s:.3f}", f"{e:.3f}", who) for s, e, who, _ in truth
+    ]
+    # a segment is classified as its span cut out of the recording
+    start, end = float(rows[0]["start"]), float(rows[0]["end"])
+    audio, rate = soundfile.read(path, dtype="float32")
+    cut = audio[int(round(start * rate)) : int(round(end * rate))]
+    expected = model.classify_batch(cut[None])[0][0].tolist()
+    got = [float(rows[0][f"prob_{c}"]) for c in model.labels]
+    assert got == pytest.approx(expected, abs=2e-5)
+    # the summary: share of each speaker's time per predicted label
+    summary = _read(plots / "meeting_summary.csv")
+    for who in {t[2] for t in truth} | {"*"}:
+        mine = [r for r in rows if who in ("*", r["speaker"])]
+        total = sum(float(r["end"]) - float(r["start"]) for r in mine)
+        for label in model.labels:
+            seconds = sum(
+                float(r["end"]) - float(r["start"])
+                for r in mine
+                if r["label"] == label
+            )
+            entry = next(
+                e
+                for e in summary
+                if e["speaker"] == who and e["label"] == label
+            )
+            assert float(entry["share"]) == pytest.approx(
+                seconds / total, abs=1e-3
+            )
+    assert (plots / "meeting.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_csv_segments_and_unknown_recordings(export, recording, tmp_path):
+    path, files, _ = recording
+    listing = tmp_path / "segments.csv"
+    listing.write_text(
+        f"path,start,end,speaker\n{path},3.0,4.5,A\n{path},0.5,2.0,B\n"
+        f"{files[0]},0.0,0.004,A\n"
+    )
+    out = tmp_path / "out.csv"
+    args = ["--model", export, "--segments", str(listing), "--out", str(out)]
+    assert main(args + ["--no-progress"]) == 0
+    rows = _read(out)
+    assert [(r["path"], r["start"], r["speaker"]) for r in rows] == [
+        (path, "0.500", "B"),
+        (path, "3.000", "A"),
+        (files[0], "0.000", "A"),
+    ]
+    assert rows[0]["label"] and "receptive field" in rows[2]["error"]
+    # an RTTM that names another recording: an error row, not a crash
+    rttm = tmp_path / "other.rttm"
+    rttm.write_text("SPEAKER other 1 0.0 2.0 <NA> <NA> A <NA> <NA>\n")
+    args = ["--model", export, path, "--segments", str(rttm), "--out"]
+    assert main(args + [str(out), "--no-progress"]) == 1
+    (row,) = _read(out)
+    assert row["error"].startswith("NoSegments")
+
+
+def test_audio_is_read_in_pieces(export, recording, tmp_path, monkeypatch):
+    """Neither the detector nor the classifier reads more than a block
+    (30 s) or a segment (--max_segment) at a time, and the model's
+    whole-file loader is never used."""
+    path, _, _ = recording
+    reads = []
+    real_read = soundfile.SoundFile.read
+
+    def read(self, frames=-1, *args, **kwargs):
+        """Records how many frames each read asks for."""
+        reads.append(self.frames if frames < 0 else frames)
+        return real_read(self, frames, *args, **kwargs)
+
+    def no_whole_file(*args, **kwargs):
+        """Fails: a timeline must not load a recording whole."""
+        raise AssertionError("load_audio called")
+
+    monkeypatch.setattr(soundfile.SoundFile, "read", read)
+    monkeypatch.setattr(GEmoCLAP, "load_audio", no_whole_file)
+    out = tmp_path / "pieces.csv"
+    args = ["--model", export, "--timeline", path, "--out", str(out)]
+    args += ["--max_segment", "2.0", "--no-progress"]
+    assert main(args) == 0
+    rows = _read(out)
+    assert len(rows) >= 8 and not any(r["error"] for r in rows)
+    assert reads and max(reads) <= 30 * RATE
+    # one read per segment, none longer than --max_segment
+    spans = [r for r in reads if r <= 2.0 * RATE + 1]
+    assert len(spans) == len(rows)
