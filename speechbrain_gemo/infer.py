@@ -481,7 +481,7 @@ def write_predictions(rows, path, labels, gender=False, **layout):
     a.wav,sad,0.900000,0.100000,0.900000,
     b.wav,,,,,AudioInputError: empty
     """
-    from speechbrain_gemo.data.iemocap import write_text_atomic
+    from speechbrain_gemo.io import write_text_atomic
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     header = _csv_text([csv_columns(labels, gender, **layout)])
@@ -1046,7 +1046,7 @@ def write_plots(rows, labels, folder, stem, title):
     *,neu,0.000,0.0000
     *,sad,2.000,1.0000
     """
-    from speechbrain_gemo.data.iemocap import write_text_atomic
+    from speechbrain_gemo.io import write_text_atomic
     from speechbrain_gemo.timeline import speech_summary
 
     os.makedirs(folder, exist_ok=True)
