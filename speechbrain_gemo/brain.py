@@ -61,6 +61,7 @@ class RobustBrain(sb.Brain):
     ...     run_opts={"device": "cpu"},
     ... )
     >>> brain.on_fit_start()
+    >>> brain.nonfinite_count = 0  # set by fit()
     >>> loss = brain.fit_batch(torch.tensor([[float("nan"), 1.0]]))
     >>> weight = brain.modules.layer.weight
     >>> brain.skipped_batches, bool(torch.isfinite(weight).all())

@@ -22,6 +22,7 @@ import re
 import tempfile
 
 import soundfile
+from speechbrain.dataio.dataio import read_audio_info
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.prompts import EMOTIONS, GENDERS
@@ -420,14 +421,14 @@ def read_durations(entries, data_folder):
     for entry in entries.values():
         path = resolve_wav(entry["wav"], data_folder)
         try:
-            info = soundfile.info(path)
+            info = read_audio_info(path)
         except Exception as err:  # libsndfile raises several error types
             bad.append(f"{path} (unreadable: {err})")
             continue
-        if info.frames <= 0 or info.samplerate <= 0:
-            bad.append(f"{path} (empty: {info.frames} frames)")
+        if info.num_frames <= 0 or info.sample_rate <= 0:
+            bad.append(f"{path} (empty: {info.num_frames} frames)")
             continue
-        entry["duration"] = info.frames / info.samplerate
+        entry["duration"] = info.num_frames / info.sample_rate
     if bad:
         raise ValueError(
             f"{len(bad)} IEMOCAP wav file(s) are unreadable or empty, first: "
