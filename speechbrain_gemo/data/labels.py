@@ -45,7 +45,7 @@ def load_or_create_label_encoder(path, labels):
     >>> try:
     ...     load_or_create_label_encoder(path, ["sad", "neu"])
     ... except ValueError as err:
-    ...     print(str(err)[-30:])
+    ...     print(str(err)[-31:])
     ['sad', 'neu']: remove the file
     """
     encoder = CategoricalEncoder()
