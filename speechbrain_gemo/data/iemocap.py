@@ -22,7 +22,7 @@ import re
 import tempfile
 
 import soundfile
-from speechbrain.dataio.dataio import read_audio_info
+from speechbrain.dataio.audio_io import info as read_audio_header
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.prompts import EMOTIONS, GENDERS
@@ -421,7 +421,9 @@ def read_durations(entries, data_folder):
     for entry in entries.values():
         path = resolve_wav(entry["wav"], data_folder)
         try:
-            info = read_audio_info(path)
+            # read_audio_info of SpeechBrain 1.1.2 fails on empty files
+            # (UPSTREAM.md); its header reader is the part needed here
+            info = read_audio_header(path)
         except Exception as err:  # libsndfile raises several error types
             bad.append(f"{path} (unreadable: {err})")
             continue
