@@ -10,6 +10,7 @@ Authors
 
 import torch
 import torch.nn.functional as F
+from speechbrain.dataio.dataio import length_to_mask
 from speechbrain.utils.logger import get_logger
 from torch import nn
 
@@ -81,31 +82,6 @@ class ProjectionHead(nn.Module):
         return self.layers(x)
 
 
-def lengths_to_mask(lengths, max_len):
-    """Boolean mask of the valid steps from absolute lengths.
-
-    Arguments
-    ---------
-    lengths : torch.Tensor
-        Number of valid steps of each sequence, shape ``B``.
-    max_len : int
-        Padded length ``T``.
-
-    Returns
-    -------
-    torch.Tensor
-        ``B x T`` boolean mask, True on valid steps.
-
-    Example
-    -------
-    >>> lengths_to_mask(torch.tensor([1, 3]), 3)
-    tensor([[ True, False, False],
-            [ True,  True,  True]])
-    """
-    steps = torch.arange(max_len, device=lengths.device)
-    return steps[None, :] < lengths[:, None]
-
-
 def masked_mean(x, lengths_or_mask):
     """Mean over the valid time steps of a padded batch.
 
@@ -158,7 +134,9 @@ def masked_mean(x, lengths_or_mask):
                     f"absolute lengths (got max {lengths.max().item()})"
                 )
             lengths = torch.round(lengths * steps)
-        mask = lengths_to_mask(lengths.to(x.device).long(), steps)
+        mask = length_to_mask(
+            lengths.to(x.device).long(), steps, dtype=torch.bool
+        )
     else:
         raise ValueError(
             "lengths_or_mask must be a B x T mask or B lengths, got shape "
@@ -204,7 +182,9 @@ def normalize_waveforms(wavs, lengths=None, eps=1e-7):
         lengths = torch.full(
             (wavs.shape[0],), wavs.shape[1], device=wavs.device
         )
-    mask = lengths_to_mask(lengths.to(wavs.device), wavs.shape[1])
+    mask = length_to_mask(
+        lengths.to(wavs.device), wavs.shape[1], dtype=torch.bool
+    )
     zeros = torch.zeros_like(wavs)
     count = mask.sum(dim=1, keepdim=True).clamp(min=1).to(wavs.dtype)
     mean = torch.where(mask, wavs, zeros).sum(dim=1, keepdim=True) / count
@@ -268,6 +248,9 @@ class SSLAudioEncoder(nn.Module):
         If True, pool a learnable softmax-weighted sum of all stacked
         hidden states (weights initialised to zero, i.e. a plain average,
         as SpeechBrain's ``WeightedSSLModel``); else the last hidden state.
+        ``WeightedSSLModel`` itself is not used: it ignores ``wav_lens``
+        (no attention mask, so padding changes the features) and cannot
+        freeze the CNN alone.
     projection_hidden_size : int, optional
         Hidden width of the projection head (None: linear).
     dropout : float
@@ -493,7 +476,9 @@ class SSLAudioEncoder(nn.Module):
         frames = self.frame_lengths(samples)
         total_frames = int(self.frame_lengths(torch.tensor([num_samples])))
         if wav_lens is not None:
-            self._frame_mask = lengths_to_mask(frames, total_frames)
+            self._frame_mask = length_to_mask(
+                frames, total_frames, dtype=torch.bool
+            )
         try:
             feats = self.ssl_model(wavs, wav_lens)
         finally:
