@@ -59,7 +59,12 @@ def load_or_create_label_encoder(path, labels):
         target : str
             The encoder file.
         """
-        save_in_place(f"{target}.tmp")
+        try:
+            save_in_place(f"{target}.tmp")
+        except BaseException:
+            if os.path.exists(f"{target}.tmp"):
+                os.remove(f"{target}.tmp")
+            raise
         os.replace(f"{target}.tmp", target)
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
