@@ -176,9 +176,9 @@ PROFILES["large"] = dict(
 )
 
 # The recipe's training settings that the GEmo-CLAP side follows (read from
-# its common.yaml; the values here are used where a key is missing)
+# hparams/sl_wavlm.yaml; the values here are used where a key is missing)
 RECIPE_HPARAMS = os.path.join(
-    ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams", "common.yaml"
+    ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams", "sl_wavlm.yaml"
 )
 RECIPE_DEFAULTS = {
     "lr": 1e-4,
@@ -873,8 +873,13 @@ def build_gemo_brain(ssl_dir, text_dir, freeze_text, args):
         The Brain, in training mode.
     """
 
-    from speechbrain_gemo.brain import GEmoCLAPBrain
     from speechbrain_gemo.losses import GEmoCLAPLoss
+    from speechbrain_gemo.testing import load_recipe_script
+
+    # The recipe's Brain (its hooks live in train.py)
+    GEmoCLAPBrain = load_recipe_script(
+        os.path.join(os.path.dirname(RECIPE_HPARAMS), "..", "train.py")
+    ).GEmoCLAPBrain
 
     recipe = args.recipe
     model = build_gemo_model(ssl_dir, text_dir, freeze_text, args)
