@@ -189,6 +189,34 @@ def test_unknown_override_is_an_error(hparams_file):
             load_hyperpyyaml(fin, {"learning_rat": 0.1})
 
 
+def test_issue_keys_are_overridable(tiny_wavlm_dir, tiny_roberta_dir, tmp_path):
+    overrides = {
+        "data_folder": "/data/IEMOCAP",
+        "output_folder": str(tmp_path / "o"),
+        "test_session": 3,
+        "audio_source": tiny_wavlm_dir,
+        "text_source": tiny_roberta_dir,
+        "number_of_epochs": 7,
+        "batch_size": 5,
+        "seed": 11,
+        "alpha_e": 0.9,
+        "alpha_g": 0.1,
+        "target_norm": "softmax",
+        "skip_prep": True,
+        "expected_utterances": None,
+    }
+    with open(os.path.join(RECIPE, "hparams", "ml_wavlm.yaml")) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    for key, value in overrides.items():
+        assert hparams[key] == value, key
+    assert hparams["epoch_counter"].limit == 7
+    assert hparams["compute_cost"].alpha_e == 0.9
+    assert hparams["compute_cost"].target_norm == "softmax"
+    assert hparams["train_dataloader_options"]["batch_size"] == 5
+    assert hparams["model"].gender_labels == ("F", "M")
+    assert hparams["save_folder"] == str(tmp_path / "o" / "save")
+
+
 @pytest.mark.slow
 def test_cross_validate_runs_folds_and_aggregates(
     corpus, tiny_wavlm_dir, tiny_roberta_dir, tmp_path
