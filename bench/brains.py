@@ -7,6 +7,8 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
+import os
+
 from bench.common import NUM_CLASSES, SAMPLE_RATE
 from bench.models import build_gemo_model
 
@@ -83,8 +85,15 @@ def build_gemo_brain(ssl_dir, text_dir, freeze_text, config):
         The Brain, in training mode.
     """
 
-    from speechbrain_gemo.brain import GEmoCLAPBrain
+    from bench.common import RECIPE_HPARAMS
     from speechbrain_gemo.losses import GEmoCLAPLoss
+    from speechbrain_gemo.testing import load_recipe_script
+
+    # The recipe's own Brain: its hooks live in train.py
+    recipe_dir = os.path.dirname(os.path.dirname(RECIPE_HPARAMS))
+    GEmoCLAPBrain = load_recipe_script(
+        os.path.join(recipe_dir, "train.py")
+    ).GEmoCLAPBrain
 
     recipe = config.recipe
     model = build_gemo_model(ssl_dir, text_dir, freeze_text, config)

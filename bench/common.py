@@ -20,7 +20,7 @@ SAMPLE_RATE = 16000
 EMBEDDING_DIM = 512
 NUM_CLASSES = 4
 BENCH_VERSION = 1
-# text_side_speedup is reported at the recipe's batch size (common.yaml)
+# text_side_speedup is reported at the recipe's batch size (sl_wavlm.yaml)
 TEXT_SIDE_BATCH = 16
 
 # Model configurations: overrides of transformers' WavLMConfig() and
@@ -111,9 +111,9 @@ PROFILES["large"] = dict(
 )
 
 # The recipe's training settings that the GEmo-CLAP side follows (read from
-# its common.yaml; the values here are used where a key is missing)
+# hparams/sl_wavlm.yaml; the values here are used where a key is missing)
 RECIPE_HPARAMS = os.path.join(
-    ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams", "common.yaml"
+    ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams", "sl_wavlm.yaml"
 )
 RECIPE_DEFAULTS = {
     "lr": 1e-4,
@@ -136,7 +136,7 @@ RECIPE_DEFAULTS = {
 
 
 def recipe_settings(path=RECIPE_HPARAMS):
-    """The recipe's training settings, read from its ``common.yaml``
+    """The recipe's training settings, read from ``hparams/sl_wavlm.yaml``
     without building anything (HyperPyYAML tags are read as plain values).
 
     Arguments

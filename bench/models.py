@@ -163,7 +163,7 @@ def count_parameters(folder):
 
 
 def build_gemo_model(ssl_dir, text_dir, freeze_text, config):
-    """The GEmo-CLAP model as the recipe builds it (``common.yaml``): SSL
+    """The GEmo-CLAP model as the recipe builds it (``sl_wavlm.yaml``): SSL
     model fine-tuned with its CNN frozen, last-layer mean pooling, linear
     projections, the text model with the recipe's pooling and word
     embeddings setting, the default emotion prompt.

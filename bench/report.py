@@ -133,7 +133,7 @@ def notes(config):
         "recipe, Linear(bias=False), log-softmax, nll_loss) with the "
         "same AdamW optimisers and SpeechBrain's default fit_batch.",
         "GEmo-CLAP step: GEmoCLAPBrain.fit_batch, SL objective, the "
-        "recipe's settings (recipe_settings, read from common.yaml; "
+        "recipe's settings (recipe_settings, read from sl_wavlm.yaml; "
         "CNN frozen, linear projections). Both sides use the same "
         "AdamW (fused or not, machine.optimizer) and the recipe's SSL "
         "LayerDrop.",

@@ -1,14 +1,19 @@
-"""The training loop: a SpeechBrain ``Brain`` for GEmo-CLAP.
+"""What every GEmo-CLAP recipe's ``Brain`` shares, whatever the corpus.
 
-The model (:class:`speechbrain_gemo.model.GEmoCLAPModel`) and the objective
-(:class:`speechbrain_gemo.losses.GEmoCLAPLoss`) come from the hparams; this
-class only wires them into SpeechBrain's loop: two optimisers (the SSL
-speech model and everything else) with their own learning-rate schedules,
-WAR/UAR tracking in validation and test, best-checkpoint selection by
-validation UAR, non-finite loss skipping, and DDP with the contrastive
-matrix built over the global batch. Checkpoints are only taken as such when
-complete (see :mod:`speechbrain_gemo.checkpoints`), so that a run killed at
-any moment resumes from its last complete checkpoint.
+The recipe's own hooks (``compute_forward``, ``compute_objectives``,
+``init_optimizers``, ``on_stage_start``, ``on_stage_end``) live in its
+``train.py``, as in every SpeechBrain recipe, and read their settings
+from ``self.hparams``. This module holds the mechanics they rely on,
+as functions of explicit arguments and one small base class:
+
+- :class:`RobustBrain`: a ``Brain`` that skips batches whose loss is not
+  finite (SpeechBrain 1.1.2 runs ``backward`` on them) and removes the
+  checkpoint folders an interrupted run left incomplete before resuming;
+- :func:`contrastive_loss`: the objective over the batch of all processes;
+- :func:`trainable_parameter_groups` and :func:`set_learning_rate`: one
+  optimiser per tower, since SpeechBrain clips only the first parameter
+  group of each optimiser;
+- :func:`emotion_probabilities` and :func:`write_test_predictions`.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -19,133 +24,60 @@ import os
 
 import speechbrain as sb
 import torch
-from speechbrain.nnet.schedulers import update_learning_rate
-from speechbrain.utils.distributed import if_main_process, run_on_main
+from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
-from speechbrain_gemo.checkpoints import kill_point
 from speechbrain_gemo.distributed import gather_with_grad
-from speechbrain_gemo.metrics import EmotionClassificationStats
 
 logger = get_logger(__name__)
 
 
-@sb.utils.checkpoints.register_checkpoint_hooks
-class GEmoCLAPBrain(sb.Brain):
-    """Trains and evaluates a GEmo-CLAP model.
+class RobustBrain(sb.Brain):
+    """A SpeechBrain ``Brain`` that survives bad batches and killed runs.
 
-    Expected in ``modules``: ``model``, a ``GEmoCLAPModel``. Expected in
-    ``hparams``: ``compute_cost`` (a ``GEmoCLAPLoss``), ``opt_class`` (the
-    optimiser of everything but the SSL model), ``ssl_opt_class`` (the SSL
-    model's, used only when the SSL model is trained), ``lr_annealing`` and
-    ``lr_annealing_ssl`` (schedulers called with the validation loss at
-    each epoch end, SpeechBrain style), ``epoch_counter``,
-    ``train_logger``, and optionally ``gather_across_processes`` (default
-    True) and ``text_lr_scale`` (the text model's learning rate relative to
-    ``opt_class``'s, default 1.0).
+    - A training batch whose loss is not finite is skipped (no backward, no
+      update) and counted in ``skipped_batches``; past
+      ``--nonfinite_patience`` such batches the run stops, as SpeechBrain's
+      does. SpeechBrain 1.1.2 calls ``backward`` on the non-finite loss and
+      steps the optimisers, which turns the weights into NaN (UPSTREAM.md).
+    - When training starts, the checkpoint folders left incomplete by an
+      interrupted run are removed (when the checkpointer can tell, see
+      :class:`speechbrain_gemo.checkpoints.CompleteCheckpointer`), before
+      SpeechBrain loads the latest checkpoint.
+    - ``model`` is ``modules.model`` unwrapped from DDP.
 
-    Batches carry ``sig`` (padded waveforms and relative lengths),
-    ``emo_encoded`` and ``gender_encoded`` (class indices in the order of
-    the model's prompts).
+    Same arguments as ``sb.Brain``.
 
     Example
     -------
-    A full run is ``recipes/IEMOCAP/gemo_clap/train.py``; the tests build
-    one on tiny local models.
+    >>> class Mean(RobustBrain):
+    ...     def compute_forward(self, batch, stage):
+    ...         return self.modules.layer(batch)
+    ...     def compute_objectives(self, predictions, batch, stage):
+    ...         return predictions.mean() * batch.sum()
+    >>> brain = Mean(
+    ...     modules={"layer": torch.nn.Linear(2, 1)},
+    ...     opt_class=lambda params: torch.optim.SGD(params, lr=0.1),
+    ...     run_opts={"device": "cpu"},
+    ... )
+    >>> brain.on_fit_start()
+    >>> brain.nonfinite_count = 0  # set by fit()
+    >>> loss = brain.fit_batch(torch.tensor([[float("nan"), 1.0]]))
+    >>> weight = brain.modules.layer.weight
+    >>> brain.skipped_batches, bool(torch.isfinite(weight).all())
+    (1, True)
     """
 
     @property
     def model(self):
-        """The GEmo-CLAP model, unwrapped from DDP if needed."""
+        """The ``model`` module, unwrapped from DDP if needed."""
         model = self.modules.model
         return model.module if hasattr(model, "module") else model
 
-    def compute_forward(self, batch, stage):
-        """Embeds the batch's audio and the class prompts.
-
-        Arguments
-        ---------
-        batch : PaddedBatch
-            With ``sig`` = (wavs, relative lengths).
-        stage : sb.Stage
-            The stage.
-
-        Returns
-        -------
-        dict
-            The model's outputs: ``audio_emb`` (N x d), ``emotion_prompt_emb``
-            (K x d), ``scale`` and, for models with gender prompts,
-            ``gender_prompt_emb`` and ``gender_scale``.
-        """
-        batch = batch.to(self.device)
-        wavs, wav_lens = batch.sig
-        return self.modules.model(wavs, wav_lens)
-
-    def compute_objectives(self, predictions, batch, stage):
-        """Applies the configured objective and tracks WAR/UAR.
-
-        Arguments
-        ---------
-        predictions : dict
-            The output of ``compute_forward``.
-        batch : PaddedBatch
-            With ``emo_encoded`` and ``gender_encoded``.
-        stage : sb.Stage
-            The stage.
-
-        Returns
-        -------
-        torch.Tensor
-            The loss.
-        """
-        emo = batch.emo_encoded.data.view(-1)
-        gender = batch.gender_encoded.data.view(-1)
-        audio = predictions["audio_emb"].float()
-        # SpeechBrain shards only the training set across processes; each
-        # process evaluates the whole validation and test sets itself
-        gather = getattr(self.hparams, "gather_across_processes", True)
-        if gather and stage == sb.Stage.TRAIN:
-            all_audio = gather_with_grad(audio)
-            all_emo = gather_with_grad(emo)
-            all_gender = gather_with_grad(gender)
-        else:
-            all_audio, all_emo, all_gender = audio, emo, gender
-
-        has_gender = "gender_prompt_emb" in predictions
-        loss = self.hparams.compute_cost(
-            all_audio,
-            predictions["emotion_prompt_emb"].float(),
-            all_emo,
-            predictions["scale"].float(),
-            gender_labels=all_gender,
-            gender_prompt_emb=(
-                predictions["gender_prompt_emb"].float() if has_gender else None
-            ),
-            gender_logit_scale=(
-                predictions["gender_scale"].float() if has_gender else None
-            ),
-        )
-
-        if stage != sb.Stage.TRAIN:
-            logits = audio @ predictions["emotion_prompt_emb"].float().T
-            predicted = logits.argmax(dim=-1)
-            labels = self.model.emotion_labels
-            self.error_metrics.append(
-                batch.id,
-                [labels[i] for i in predicted.tolist()],
-                [labels[i] for i in emo.tolist()],
-            )
-            if stage == sb.Stage.TEST:
-                probs = torch.softmax(
-                    predictions["scale"].float() * logits, dim=-1
-                )
-                for utt_id, row in zip(batch.id, probs.tolist()):
-                    self.test_probabilities[utt_id] = row
-        return loss
-
     def fit_batch(self, batch):
-        """One training step; a batch whose loss is not finite is skipped
-        (no update) and counted, up to ``--nonfinite_patience``.
+        """One training step (see ``sb.Brain.fit_batch``); a batch whose
+        loss is not finite is skipped and counted, up to
+        ``--nonfinite_patience``.
 
         Arguments
         ---------
@@ -164,11 +96,11 @@ class GEmoCLAPBrain(sb.Brain):
                 outputs = self.compute_forward(batch, sb.Stage.TRAIN)
                 loss = self.compute_objectives(outputs, batch, sb.Stage.TRAIN)
             if not torch.isfinite(loss):
-                # check_loss_isfinite counts it in nonfinite_count
                 self.skipped_batches += 1
+                ids = list(getattr(batch, "id", []))[:4]
                 logger.warning(
-                    f"Non-finite loss on batch {list(batch.id)[:4]}...: "
-                    f"skipped ({self.skipped_batches} so far this run)"
+                    f"Non-finite loss on batch {ids}...: skipped "
+                    f"({self.skipped_batches} so far this run)"
                 )
                 self.check_loss_isfinite(loss)  # raises past the patience
                 self.zero_grad(set_to_none=True)
@@ -177,30 +109,8 @@ class GEmoCLAPBrain(sb.Brain):
             scaled.backward()
         if should_step:
             self.optimizers_step()
-            self.model.clamp_logit_scales_()
         self.on_fit_batch_end(batch, outputs, loss, should_step)
-        kill_point("train_step")
         return loss.detach().cpu()
-
-    def evaluate_batch(self, batch, stage):
-        """Evaluates one batch (see ``sb.Brain.evaluate_batch``).
-
-        Arguments
-        ---------
-        batch : PaddedBatch
-            A validation or test batch.
-        stage : sb.Stage
-            The stage.
-
-        Returns
-        -------
-        torch.Tensor
-            The detached loss.
-        """
-        loss = super().evaluate_batch(batch, stage)
-        if stage == sb.Stage.VALID:
-            kill_point("valid_step")
-        return loss
 
     def on_fit_start(self):
         """Counts skipped batches from the start of each run, and removes
@@ -214,149 +124,204 @@ class GEmoCLAPBrain(sb.Brain):
             run_on_main(remove_incomplete)
         super().on_fit_start()
 
-    @sb.utils.checkpoints.mark_as_saver
-    def _save(self, path):
-        # The "brain" recoverable is saved after the model and before the
-        # optimisers: the test hook kills a run inside a checkpoint save here
-        super()._save(path)
-        kill_point("ckpt_save")
 
-    def init_optimizers(self):
-        """Up to three optimisers of the ``opt_class``/``ssl_opt_class``
-        kinds: the SSL speech model (when trained), the text model (when
-        trained, at ``text_lr_scale`` times ``lr``) and everything else.
-        Each has its own so that SpeechBrain clips every one's gradients
-        (it clips only the first parameter group of an optimiser)."""
-        ssl_params = [
-            p
-            for p in self.model.audio_encoder.ssl_model.parameters()
-            if p.requires_grad
-        ]
-        ssl_ids = {id(p) for p in ssl_params}
-        text_ids = {
-            id(p) for p in self.model.text_encoder.text_model.parameters()
-        }
-        text_params, other_params = [], []
-        for param in self.model.parameters():
-            if not param.requires_grad or id(param) in ssl_ids:
-                continue
-            (text_params if id(param) in text_ids else other_params).append(
-                param
-            )
-        self.optimizer = self.hparams.opt_class(other_params)
-        self.optimizers_dict = {"model_optimizer": self.optimizer}
-        if text_params:
-            text_scale = getattr(self.hparams, "text_lr_scale", 1.0)
-            self.text_optimizer = self.hparams.opt_class(
-                [{"params": text_params, "lr_scale": text_scale}]
-            )
-            self._apply_lr(
-                self.text_optimizer, self.optimizer.param_groups[0]["lr"]
-            )
-            self.optimizers_dict["text_optimizer"] = self.text_optimizer
-        if ssl_params:
-            self.ssl_optimizer = self.hparams.ssl_opt_class(ssl_params)
-            self.optimizers_dict["ssl_optimizer"] = self.ssl_optimizer
-        if self.checkpointer is not None:
-            for name, opt in self.optimizers_dict.items():
-                self.checkpointer.add_recoverable(name, opt)
+def contrastive_loss(compute_cost, predictions, emo, gender, gather):
+    """The GEmo-CLAP objective of a batch.
 
-    @staticmethod
-    def _apply_lr(optimizer, lr):
-        for group in optimizer.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)
+    Arguments
+    ---------
+    compute_cost : GEmoCLAPLoss
+        The objective.
+    predictions : dict
+        ``GEmoCLAPModel.forward``'s output: ``audio_emb``,
+        ``emotion_prompt_emb``, ``scale`` and, for models with gender
+        prompts, ``gender_prompt_emb`` and ``gender_scale``.
+    emo : torch.Tensor
+        Emotion class indices, shape ``N``.
+    gender : torch.Tensor
+        Gender class indices, shape ``N``.
+    gather : bool
+        Whether to gather the audio embeddings and labels of all DDP
+        processes, so that the targets compare every utterance of the
+        global batch (the objective then does not depend on the number of
+        processes; no effect outside DDP).
 
-    def on_stage_start(self, stage, epoch=None):
-        """Resets the metrics of the stage.
+    Returns
+    -------
+    torch.Tensor
+        The loss.
 
-        Arguments
-        ---------
-        stage : sb.Stage
-            The stage.
-        epoch : int, optional
-            The epoch.
-        """
-        if stage == sb.Stage.TRAIN and self.step > 0:
-            logger.info(
-                f"Resuming epoch {epoch} after batch {self.step} "
-                "(intra-epoch checkpoint)"
+    Example
+    -------
+    >>> from speechbrain_gemo.losses import GEmoCLAPLoss
+    >>> emb = torch.nn.functional.normalize(torch.randn(4, 3), dim=-1)
+    >>> predictions = {"audio_emb": emb, "emotion_prompt_emb": emb[:2],
+    ...                "scale": torch.tensor(10.0)}
+    >>> labels = torch.tensor([0, 1, 0, 1])
+    >>> loss = contrastive_loss(GEmoCLAPLoss("emo"), predictions,
+    ...                         labels, labels, gather=True)
+    >>> bool(torch.isfinite(loss))
+    True
+    """
+    audio = predictions["audio_emb"].float()
+    if gather:
+        audio, emo, gender = (gather_with_grad(t) for t in (audio, emo, gender))
+    has_gender = "gender_prompt_emb" in predictions
+    return compute_cost(
+        audio,
+        predictions["emotion_prompt_emb"].float(),
+        emo,
+        predictions["scale"].float(),
+        gender_labels=gender,
+        gender_prompt_emb=(
+            predictions["gender_prompt_emb"].float() if has_gender else None
+        ),
+        gender_logit_scale=(
+            predictions["gender_scale"].float() if has_gender else None
+        ),
+    )
+
+
+def emotion_probabilities(predictions):
+    """Class probabilities of each utterance from the model's outputs.
+
+    Arguments
+    ---------
+    predictions : dict
+        ``GEmoCLAPModel.forward``'s output.
+
+    Returns
+    -------
+    torch.Tensor
+        ``N x K`` probabilities (softmax of the scaled cosine similarities
+        with the emotion prompts).
+
+    Example
+    -------
+    >>> predictions = {"audio_emb": torch.eye(2),
+    ...                "emotion_prompt_emb": torch.eye(2),
+    ...                "scale": torch.tensor(0.0)}
+    >>> emotion_probabilities(predictions)
+    tensor([[0.5000, 0.5000],
+            [0.5000, 0.5000]])
+    """
+    logits = (
+        predictions["audio_emb"].float()
+        @ predictions["emotion_prompt_emb"].float().T
+    )
+    return torch.softmax(predictions["scale"].float() * logits, dim=-1)
+
+
+def trainable_parameter_groups(model):
+    """The trainable parameters of a GEmo-CLAP model, split by tower.
+
+    SpeechBrain 1.1.2 clips the gradients of the first parameter group of
+    each optimiser only (``Brain.optimizers_step``), so each part with its
+    own learning rate gets its own optimiser rather than its own group
+    (UPSTREAM.md).
+
+    Arguments
+    ---------
+    model : GEmoCLAPModel
+        The model.
+
+    Returns
+    -------
+    dict
+        ``ssl`` (the SSL speech model), ``text`` (the text model) and
+        ``other`` (projection heads, temperatures, layer weights): lists of
+        parameters with ``requires_grad``; a frozen tower's list is empty.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> model = torch.nn.Module()
+    >>> model.audio_encoder = torch.nn.Module()
+    >>> model.audio_encoder.ssl_model = torch.nn.Linear(2, 2)
+    >>> model.text_encoder = torch.nn.Module()
+    >>> model.text_encoder.text_model = torch.nn.Linear(2, 2)
+    >>> model.text_encoder.text_model.requires_grad_(False) and None
+    >>> model.head = torch.nn.Linear(2, 2)
+    >>> {k: len(v) for k, v in trainable_parameter_groups(model).items()}
+    {'ssl': 2, 'text': 0, 'other': 2}
+    """
+    ssl_ids = {id(p) for p in model.audio_encoder.ssl_model.parameters()}
+    text_ids = {id(p) for p in model.text_encoder.text_model.parameters()}
+    groups = {"ssl": [], "text": [], "other": []}
+    for param in model.parameters():
+        if not param.requires_grad:
+            continue
+        if id(param) in ssl_ids:
+            groups["ssl"].append(param)
+        elif id(param) in text_ids:
+            groups["text"].append(param)
+        else:
+            groups["other"].append(param)
+    return groups
+
+
+def set_learning_rate(optimizer, lr):
+    """Sets the learning rate of every parameter group to ``lr`` times
+    the group's ``lr_scale`` (1 when absent).
+
+    Arguments
+    ---------
+    optimizer : torch.optim.Optimizer
+        The optimiser.
+    lr : float
+        The base learning rate.
+
+    Example
+    -------
+    >>> layer = torch.nn.Linear(2, 2)
+    >>> opt = torch.optim.SGD([{"params": layer.parameters(),
+    ...                         "lr_scale": 0.1}], lr=1.0)
+    >>> set_learning_rate(opt, 0.5)
+    >>> opt.param_groups[0]["lr"]
+    0.05
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+
+
+def write_test_predictions(path, stats, probabilities, labels):
+    """Writes one row per test utterance: id, true and predicted label, and
+    the class probabilities (to a temporary file, then renamed).
+
+    Arguments
+    ---------
+    path : str
+        The CSV file.
+    stats : ClassificationStats
+        What was appended in the test stage: ``ids``, ``predictions``,
+        ``targets``.
+    probabilities : dict
+        Utterance id to its list of class probabilities.
+    labels : list
+        The class labels, in the order of the probabilities.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_gemo.metrics import EmotionClassificationStats
+    >>> stats = EmotionClassificationStats(["neu", "sad"])
+    >>> stats.append(["u1"], ["sad"], ["neu"])
+    >>> path = os.path.join(tempfile.mkdtemp(), "p.csv")
+    >>> write_test_predictions(path, stats, {"u1": [0.25, 0.75]},
+    ...                        ["neu", "sad"])
+    >>> print(open(path).read().strip())
+    ID,true,predicted,neu,sad
+    u1,neu,sad,0.250000,0.750000
+    """
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["ID", "true", "predicted"] + list(labels))
+        for utt_id, pred, true in zip(
+            stats.ids, stats.predictions, stats.targets
+        ):
+            writer.writerow(
+                [utt_id, true, pred]
+                + [f"{p:.6f}" for p in probabilities[utt_id]]
             )
-        if stage != sb.Stage.TRAIN:
-            self.error_metrics = EmotionClassificationStats(
-                self.model.emotion_labels
-            )
-        if stage == sb.Stage.TEST:
-            self.test_probabilities = {}
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Logs, anneals the learning rates, checkpoints by validation UAR,
-        and keeps the test metrics.
-
-        Arguments
-        ---------
-        stage : sb.Stage
-            The stage.
-        stage_loss : float
-            The average loss of the stage.
-        epoch : int, optional
-            The epoch.
-        """
-        stats = {"loss": stage_loss}
-        if stage == sb.Stage.TRAIN:
-            stats["skipped_batches"] = self.skipped_batches
-            self.train_stats = stats
-            return
-        metrics = self.error_metrics.recall_metrics()
-        stats["WAR"] = metrics["WAR"]
-        stats["UAR"] = metrics["UAR"]
-        if stage == sb.Stage.VALID:
-            old_lr, new_lr = self.hparams.lr_annealing(stage_loss)
-            self._apply_lr(self.optimizer, new_lr)
-            if hasattr(self, "text_optimizer"):
-                self._apply_lr(self.text_optimizer, new_lr)
-            lr_stats = {"lr": old_lr}
-            if hasattr(self, "ssl_optimizer"):
-                old_ssl, new_ssl = self.hparams.lr_annealing_ssl(stage_loss)
-                update_learning_rate(self.ssl_optimizer, new_ssl)
-                lr_stats["lr_ssl"] = old_ssl
-            lr_stats["scale"] = float(self.model.scale())
-            self.hparams.train_logger.log_stats(
-                stats_meta={"epoch": epoch, **lr_stats},
-                train_stats=self.train_stats,
-                valid_stats=stats,
-            )
-            self.checkpointer.save_and_keep_only(
-                meta=stats, max_keys=["UAR"], num_to_keep=1
-            )
-        elif stage == sb.Stage.TEST:
-            self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
-            )
-            self.test_metrics = metrics
-
-    def write_test_predictions(self, path):
-        """Writes one row per test utterance: id, true and predicted label,
-        and the class probabilities (written atomically, main process).
-
-        Arguments
-        ---------
-        path : str
-            The CSV file to write.
-        """
-        if not if_main_process():
-            return
-        labels = list(self.model.emotion_labels)
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["ID", "true", "predicted"] + labels)
-            stats = self.error_metrics
-            for utt_id, pred, true in zip(
-                stats.ids, stats.predictions, stats.targets
-            ):
-                probs = self.test_probabilities[utt_id]
-                writer.writerow(
-                    [utt_id, true, pred] + [f"{p:.6f}" for p in probs]
-                )
-        os.replace(tmp, path)
+    os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""Checkpoints that are either complete or ignored, and a kill test hook.
+"""Checkpoints that are either complete or ignored.
 
 SpeechBrain's ``Checkpointer`` (1.1.2) writes ``CKPT.yaml`` first and the
 recoverables' files after it, and takes any ``CKPT+*`` folder holding a
@@ -11,12 +11,8 @@ old checkpoint leaves part of it behind in the same way.
 listing each file of the checkpoint with its size, and counts a folder as a
 checkpoint only when that manifest matches the folder. Folders that do not
 are never loaded nor kept: :meth:`CompleteCheckpointer.remove_incomplete`
-deletes them (``GEmoCLAPBrain`` calls it when training starts).
-
-:func:`kill_point` is a test hook: with ``GEMO_TEST_KILL_AT=<event>:<n>`` in
-the environment, the process kills itself with SIGKILL at the n-th
-``event``, so that tests can interrupt a real run at a chosen moment. It
-does nothing when the variable is unset (always, outside those tests).
+deletes them (``speechbrain_gemo.brain.RobustBrain`` calls it when
+training starts). This is the workaround listed in UPSTREAM.md.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -27,8 +23,6 @@ import logging
 import os
 import pathlib
 import shutil
-import signal
-import sys
 import time
 
 import yaml
@@ -43,10 +37,6 @@ logger = get_logger(__name__)
 MANIFEST_NAME = "CKPT.complete.json"
 # Written as the first line of CKPT.yaml: this folder needs its manifest
 MANIFEST_KEY = "complete-manifest"
-
-KILL_ENV = "GEMO_TEST_KILL_AT"
-KILL_EVENTS = ("train_step", "valid_step", "ckpt_save", "metrics", "export")
-_kill_counts = {}
 
 
 def checkpoint_is_complete(path):
@@ -227,47 +217,3 @@ class CompleteCheckpointer(Checkpointer):
             shutil.rmtree(path)
             removed.append(path)
         return removed
-
-
-def kill_point(event):
-    """Test hook: kills this process with SIGKILL at the n-th ``event`` when
-    the environment has ``GEMO_TEST_KILL_AT=<event>:<n>``; does nothing
-    otherwise.
-
-    The events are ``train_step`` (after a training batch's update),
-    ``valid_step`` (after a validation batch), ``ckpt_save`` (inside a
-    checkpoint save, after some of its files are written), ``metrics``
-    (before the test metrics are written) and ``export`` (with the export
-    written to its temporary folder, before it is renamed into place).
-
-    Arguments
-    ---------
-    event : str
-        One of ``KILL_EVENTS``.
-
-    Raises
-    ------
-    ValueError
-        If the variable names an unknown event.
-
-    Example
-    -------
-    >>> os.environ.pop(KILL_ENV, None) and None
-    >>> kill_point("train_step")  # unset: nothing happens
-    >>> os.environ[KILL_ENV] = "export:1"
-    >>> kill_point("train_step")  # another event: nothing happens
-    >>> del os.environ[KILL_ENV]
-    """
-    spec = os.environ.get(KILL_ENV)
-    if not spec:
-        return
-    name, _, count = spec.partition(":")
-    if name not in KILL_EVENTS:
-        raise ValueError(f"{KILL_ENV}={spec!r}: unknown event {name!r}")
-    if name != event:
-        return
-    _kill_counts[event] = _kill_counts.get(event, 0) + 1
-    if _kill_counts[event] == int(count or 1):
-        print(f"{KILL_ENV}: killing at {event} #{count}", file=sys.stderr)
-        sys.stderr.flush()
-        os.kill(os.getpid(), signal.SIGKILL)

@@ -14,25 +14,7 @@ Authors
 
 import torch
 import torch.distributed as dist
-
-
-def is_distributed():
-    """Whether a process group with more than one process is running.
-
-    Returns
-    -------
-    bool
-
-    Example
-    -------
-    >>> is_distributed()
-    False
-    """
-    return (
-        dist.is_available()
-        and dist.is_initialized()
-        and (dist.get_world_size() > 1)
-    )
+from speechbrain.utils.distributed import is_distributed_initialized
 
 
 def gather_with_grad(tensor):
@@ -59,7 +41,7 @@ def gather_with_grad(tensor):
     >>> gather_with_grad(x) is x
     True
     """
-    if not is_distributed():
+    if not is_distributed_initialized() or dist.get_world_size() == 1:
         return tensor
     from torch.distributed.nn.functional import all_gather
 

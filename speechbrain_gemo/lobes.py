@@ -359,6 +359,9 @@ class SSLAudioEncoder(nn.Module):
         If True, pool a learnable softmax-weighted sum of all stacked
         hidden states (weights initialised to zero, i.e. a plain average,
         as SpeechBrain's ``WeightedSSLModel``); else the last hidden state.
+        ``WeightedSSLModel`` itself is not used: it ignores ``wav_lens``
+        (no attention mask, so padding changes the features) and cannot
+        freeze the CNN alone.
     projection_hidden_size : int, optional
         Hidden width of the projection head (None: linear).
     dropout : float

@@ -307,3 +307,40 @@ def write_tiny_iemocap(folder, utterances_per_speaker=8, seed=0):
         with open(os.path.join(label_dir, f"{dialog}.txt"), "w") as f:
             f.write("\n".join(lines) + "\n")
     return labels
+
+
+def load_recipe_script(path):
+    """Imports a recipe script (such as ``train.py``) as a module, without
+    running its ``__main__`` part, e.g. to use its ``Brain`` class.
+
+    Arguments
+    ---------
+    path : str
+        The script; its folder is searched for its own imports (such as
+        ``iemocap_prepare``) while it is imported.
+
+    Returns
+    -------
+    module
+        The script's module.
+
+    Example
+    -------
+    >>> root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    >>> train = load_recipe_script(
+    ...     os.path.join(root, "recipes", "IEMOCAP", "gemo_clap", "train.py"))
+    >>> train.GEmoCLAPBrain.__name__
+    'GEmoCLAPBrain'
+    """
+    import sys
+
+    folder = os.path.dirname(os.path.abspath(path))
+    name = "recipe_" + os.path.splitext(os.path.basename(path))[0]
+    sys.path.insert(0, folder)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
+    return module

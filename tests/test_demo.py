@@ -12,13 +12,14 @@ pytestmark = pytest.mark.xdist_group("demo")
 
 
 def test_overrides_are_recipe_keys():
-    from speechbrain_gemo.recipe_hparams import recipe_keys
+    import ruamel.yaml
 
     hparams = os.path.join(
         os.path.dirname(os.path.dirname(__file__)),
         "recipes/IEMOCAP/gemo_clap/hparams/sl_wavlm.yaml",
     )
-    keys = recipe_keys(hparams)
+    with open(hparams) as f:
+        keys = set(ruamel.yaml.YAML().load(f))
     args = demo_overrides("out", "w", "t")
     given = {a[2:].split("=")[0] for a in args}
     assert given <= keys

@@ -3,8 +3,12 @@ checkpoints, reproducibility, bad data during training, long training
 utterances, and no network in the tests' subprocesses.
 
 The slow tests run ``train.py`` as a subprocess on tiny local models; the
-kill-and-resume test interrupts it with SIGKILL at chosen moments through
-the ``GEMO_TEST_KILL_AT`` test hook (``speechbrain_gemo.checkpoints``).
+kill-and-resume test interrupts it from outside with SIGKILL at chosen
+moments: ``train.py`` is started through a small runner script (written by
+the test) that wraps one function of SpeechBrain, PyTorch or the standard
+library so that the process kills itself at its n-th matching call, then
+runs ``train.py`` as ``__main__``. Nothing in the package or the recipe
+knows about it.
 """
 
 import glob
@@ -21,11 +25,11 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.checkpoints import Checkpointer
 from speechbrain.utils.epoch_loop import EpochCounter
 
 from speechbrain_gemo.checkpoints import (
-    KILL_ENV,
     MANIFEST_NAME,
     CompleteCheckpointer,
     checkpoint_is_complete,
@@ -36,6 +40,74 @@ from speechbrain_gemo.testing import write_tiny_iemocap
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(ROOT, "recipes", "IEMOCAP", "gemo_clap")
 KILLED = -signal.SIGKILL
+
+# Runs a script as __main__ with one function wrapped so that the process
+# kills itself (SIGKILL, as an out-of-memory killer or a pre-empted node
+# would) just before the n-th call whose str/path arguments contain MATCH.
+KILL_RUNNER = '''"""kill_runner.py TARGET N MATCH SCRIPT [ARGS...]: runs SCRIPT
+as __main__, SIGKILLed before the N-th call of TARGET ("module:attr.path")
+whose string or path arguments contain MATCH."""
+
+import functools
+import importlib
+import os
+import runpy
+import signal
+import sys
+
+
+def kill_at(target, count, match):
+    """Wraps TARGET so that its COUNT-th matching call kills the process."""
+    module_name, _, attr_path = target.partition(":")
+    owner = importlib.import_module(module_name)
+    *parents, name = attr_path.split(".")
+    for parent in parents:
+        owner = getattr(owner, parent)
+    original = getattr(owner, name)
+    calls = [0]
+
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        """Counts the matching calls; kills at the chosen one."""
+        texts = [
+            str(a)
+            for a in list(args) + list(kwargs.values())
+            if isinstance(a, (str, os.PathLike))
+        ]
+        if not match or any(match in t for t in texts):
+            calls[0] += 1
+            if calls[0] == count:
+                print(f"kill_runner: SIGKILL at {target} #{count}",
+                      file=sys.stderr, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+
+if __name__ == "__main__":
+    target, count, match, script, *args = sys.argv[1:]
+    kill_at(target, int(count), match)
+    sys.argv = [script, *args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    runpy.run_path(script, run_name="__main__")
+'''
+
+# The moments the kill-and-resume test interrupts a run at: (function
+# wrapped, its matching arguments). Counts are given per run.
+KILL_MOMENTS = {
+    # after a training batch's update, before SpeechBrain's batch-end hook
+    "train_step": ("speechbrain.core:Brain.on_fit_batch_end", ""),
+    # inside a checkpoint save: the model's files written, the optimisers'
+    # not yet (torch.save of model_optimizer.ckpt)
+    "ckpt_save": ("torch:save", "model_optimizer.ckpt"),
+    # at a validation batch
+    "valid_step": ("speechbrain.core:Brain.evaluate_batch", ""),
+    # the test metrics written to their temporary file, not yet renamed
+    "metrics": ("os:replace", "test_metrics.json"),
+    # inside the export, at its first tensor file
+    "export": ("torch:save", "export"),
+}
 
 pytestmark = pytest.mark.xdist_group("fault")
 
@@ -48,10 +120,19 @@ def corpus(tmp_path_factory):
 
 
 def run_train(corpus, models, output, *extra, epochs=2, kill_at=None):
-    """Runs train.py, killed at ``kill_at`` if given (see kill_point)."""
+    """Runs train.py; with ``kill_at=(moment, n)`` (see KILL_MOMENTS),
+    through the kill runner, killed at the n-th call of that moment."""
     ssl_dir, text_dir = models
+    launcher = [sys.executable]
+    if kill_at:
+        moment, count = kill_at
+        target, match = KILL_MOMENTS[moment]
+        runner = os.path.join(output + ".kill_runner.py")
+        with open(runner, "w") as f:
+            f.write(KILL_RUNNER)
+        launcher += [runner, target, str(count), match]
     command = [
-        sys.executable,
+        *launcher,
         "train.py",
         "hparams/sl_wavlm.yaml",
         f"--data_folder={corpus}",
@@ -68,9 +149,6 @@ def run_train(corpus, models, output, *extra, epochs=2, kill_at=None):
         *extra,
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    env.pop(KILL_ENV, None)
-    if kill_at:
-        env[KILL_ENV] = kill_at
     result = subprocess.run(
         command, cwd=RECIPE, env=env, capture_output=True, text=True
     )
@@ -80,7 +158,7 @@ def run_train(corpus, models, output, *extra, epochs=2, kill_at=None):
 
 
 def prepare(corpus, output):
-    """The manifests train.py would write (common.yaml's defaults)."""
+    """The manifests train.py would write (the hparams' defaults)."""
     return prepare_iemocap(
         corpus,
         os.path.join(output, "save"),
@@ -159,9 +237,9 @@ def test_partial_checkpoints_are_never_loaded(tmp_path):
 
 
 def test_nonfinite_batches_are_skipped_up_to_the_patience():
-    from speechbrain_gemo.brain import GEmoCLAPBrain
+    from speechbrain_gemo.brain import RobustBrain
 
-    class NaNBrain(GEmoCLAPBrain):
+    class NaNBrain(RobustBrain):
         def compute_forward(self, batch, stage):
             return {}
 
@@ -274,7 +352,7 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
 
     # 35 training utterances: 5 batches per epoch; intra-epoch checkpoints
     # every 2 steps. Killed in the middle of epoch 1 (after step 3)
-    run("train_step:3")
+    run(("train_step", 3))
     [intra] = checkpoint_dirs(output)
     assert checkpoint_is_complete(intra)
     with open(os.path.join(intra, "CKPT.yaml")) as f:
@@ -282,7 +360,7 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
 
     # resumed after step 2; killed while saving the end-of-epoch checkpoint
     # (after the model files, before the optimisers' and the manifest)
-    log = run("ckpt_save:2")
+    log = run(("ckpt_save", 2))
     assert "Resuming epoch 1 after batch 2" in log
     partial = [
         p for p in checkpoint_dirs(output) if not checkpoint_is_complete(p)
@@ -300,20 +378,20 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
 
     # the partial checkpoint is removed, not loaded: resumed after step 4
     # (the last complete one); killed during validation
-    log = run("valid_step:1")
+    log = run(("valid_step", 1))
     assert f"Removing incomplete checkpoint {partial[0]}" in log
     assert "Resuming epoch 1 after batch 4" in log
 
     # training finishes; killed after the predictions, before the metrics
-    run("metrics:1")
+    run(("metrics", 1))
     assert os.path.isfile(os.path.join(output, "test_predictions.csv"))
     assert not os.path.exists(os.path.join(output, "test_metrics.json"))
 
-    # killed with the export written but not yet renamed into place
-    run("export:1")
+    # killed inside the export: no export folder appears half-written
+    log = run(("export", 1))
+    assert "kill_runner: SIGKILL at torch:save #1" in log
     assert os.path.isfile(os.path.join(output, "test_metrics.json"))
     assert not os.path.exists(os.path.join(output, "export"))
-    assert glob.glob(os.path.join(output, "export.tmp-*"))
 
     log = run()
     assert "Resuming" not in log
@@ -327,19 +405,16 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
     assert all(checkpoint_is_complete(p) for p in checkpoint_dirs(output))
 
     # the best checkpoint loads into a freshly built model
-    from speechbrain_gemo.recipe_hparams import load_recipe_hparams
-
-    hparams = load_recipe_hparams(
-        os.path.join(RECIPE, "hparams", "sl_wavlm.yaml"),
-        {
+    with open(os.path.join(RECIPE, "hparams", "sl_wavlm.yaml")) as fin:
+        overrides = {
             "data_folder": corpus,
             "output_folder": output,
             "audio_source": models[0],
             "text_source": models[1],
             "embedding_dim": 16,
             "number_of_epochs": 2,
-        },
-    )
+        }
+        hparams = load_hyperpyyaml(fin, overrides)
     best = hparams["checkpointer"].recover_if_possible(max_key="UAR")
     assert best is not None and hparams["epoch_counter"].current in (1, 2)
     latest = hparams["checkpointer"].find_checkpoint()

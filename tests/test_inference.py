@@ -182,7 +182,7 @@ def fresh(run):
 
 @pytest.mark.slow
 def test_fresh_offline_process_matches_brain_model(run, fresh):
-    from speechbrain_gemo.recipe_hparams import load_recipe_hparams
+    from hyperpyyaml import load_hyperpyyaml
 
     utts, paths = fresh["utts"], fresh["paths"]
     # classification used the cached prompt embeddings only
@@ -192,9 +192,8 @@ def test_fresh_offline_process_matches_brain_model(run, fresh):
     assert fresh["probs"] == fresh["classify_probs"]
 
     # The training-time model: recipe hparams + the best checkpoint
-    hparams = load_recipe_hparams(
-        os.path.join(RECIPE, "hparams", "ml_wavlm.yaml"), run["overrides"]
-    )
+    with open(os.path.join(RECIPE, "hparams", "ml_wavlm.yaml")) as fin:
+        hparams = load_hyperpyyaml(fin, run["overrides"])
     assert hparams["checkpointer"].recover_if_possible(max_key="UAR")
     reference = hparams["model"].eval()
     signals = [read_audio(p) for p in paths]

@@ -21,6 +21,7 @@ import random
 import re
 
 import soundfile
+from speechbrain.dataio.audio_io import info as read_audio_header
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.io import write_json_atomic
@@ -456,14 +457,16 @@ def read_durations(entries, data_folder):
     for entry in entries.values():
         path = resolve_wav(entry["wav"], data_folder)
         try:
-            info = soundfile.info(path)
+            # read_audio_info of SpeechBrain 1.1.2 fails on empty files
+            # (UPSTREAM.md); its header reader is the part needed here
+            info = read_audio_header(path)
         except Exception as err:  # libsndfile raises several error types
             bad.append(f"{path} (unreadable: {err})")
             continue
-        if info.frames <= 0 or info.samplerate <= 0:
-            bad.append(f"{path} (empty: {info.frames} frames)")
+        if info.num_frames <= 0 or info.sample_rate <= 0:
+            bad.append(f"{path} (empty: {info.num_frames} frames)")
             continue
-        entry["duration"] = info.frames / info.samplerate
+        entry["duration"] = info.num_frames / info.sample_rate
     if bad:
         raise ValueError(
             f"{len(bad)} IEMOCAP wav file(s) are unreadable or empty, first: "

@@ -201,13 +201,12 @@ def default_output_folder(hparams_file, overrides):
     import ruamel.yaml
     from hyperpyyaml import resolve_references
 
-    from speechbrain_gemo.recipe_hparams import RECIPE_KEY, nest_overrides
-
+    # References resolved as text: no model is built, nothing downloaded
     with open(hparams_file, encoding="utf-8") as fin:
-        text = resolve_references(fin, nest_overrides(overrides)).getvalue()
-    recipe = ruamel.yaml.YAML().load(text)[RECIPE_KEY]
+        text = resolve_references(fin, overrides).getvalue()
+    hparams = ruamel.yaml.YAML().load(text)
     return os.path.join(
-        "results", recipe["experiment"], str(recipe["seed"]), "cv"
+        "results", hparams["experiment"], str(hparams["seed"]), "cv"
     )
 
 

@@ -15,7 +15,9 @@ Several GPUs:
     > torchrun --nproc_per_node=4 train.py hparams/sl_wavlm.yaml \
     >     --data_folder=...
 
-All five folds: cross_validate.py.
+All five folds: cross_validate.py. Another corpus: copy this file and
+replace the data preparation (``prepare_iemocap`` below); the manifests
+must give each utterance ``wav``, ``duration``, ``emo`` and ``gender``.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -25,29 +27,201 @@ import os
 import sys
 
 import speechbrain as sb
-import torch
+from hyperpyyaml import load_hyperpyyaml
 from iemocap_prepare import prepare_iemocap
 from speechbrain.dataio.encoder import CategoricalEncoder
+from speechbrain.nnet.schedulers import update_learning_rate
 from speechbrain.utils.distributed import (
     ddp_barrier,
     if_main_process,
     run_on_main,
 )
+from speechbrain.utils.logger import get_logger
 
-from speechbrain_gemo.brain import GEmoCLAPBrain
-from speechbrain_gemo.checkpoints import kill_point
+from speechbrain_gemo.brain import (
+    RobustBrain,
+    contrastive_loss,
+    emotion_probabilities,
+    set_learning_rate,
+    trainable_parameter_groups,
+    write_test_predictions,
+)
 from speechbrain_gemo.data.audio import random_crop, read_utterance
+from speechbrain_gemo.data.labels import load_or_create_label_encoder
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.io import write_json_atomic
+from speechbrain_gemo.metrics import EmotionClassificationStats
 from speechbrain_gemo.prompts import GENDERS
-from speechbrain_gemo.recipe_hparams import (
-    load_recipe_hparams,
-    nest_overrides,
-)
+
+logger = get_logger(__name__)
+
+
+class GEmoCLAPBrain(RobustBrain):
+    """Trains and evaluates GEmo-CLAP: audio embeddings against the
+    embeddings of the class prompts. Skipping non-finite batches and
+    removing incomplete checkpoints come from ``RobustBrain``."""
+
+    def compute_forward(self, batch, stage):
+        """Embeds the batch's audio and the class prompts.
+
+        Arguments
+        ---------
+        batch : PaddedBatch
+            With ``sig`` = (waveforms, relative lengths).
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        dict
+            ``audio_emb`` (N x d), ``emotion_prompt_emb`` (K x d),
+            ``scale`` and, with gender prompts, ``gender_prompt_emb`` and
+            ``gender_scale``.
+        """
+        batch = batch.to(self.device)
+        wavs, wav_lens = batch.sig
+        return self.modules.model(wavs, wav_lens)
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Computes the contrastive loss; in validation and test, also
+        tracks the predictions (and in test, the probabilities).
+
+        Arguments
+        ---------
+        predictions : dict
+            The output of ``compute_forward``.
+        batch : PaddedBatch
+            With ``emo_encoded`` and ``gender_encoded``.
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        torch.Tensor
+            The loss.
+        """
+        emo = batch.emo_encoded.data.view(-1)
+        gender = batch.gender_encoded.data.view(-1)
+        # Only the training set is sharded across processes; each process
+        # evaluates the whole validation and test sets itself
+        gather = self.hparams.gather_across_processes
+        loss = contrastive_loss(
+            self.hparams.compute_cost,
+            predictions,
+            emo,
+            gender,
+            gather=gather and stage == sb.Stage.TRAIN,
+        )
+        if stage != sb.Stage.TRAIN:
+            probs = emotion_probabilities(predictions)
+            labels = self.model.emotion_labels
+            self.error_metrics.append(
+                batch.id,
+                [labels[i] for i in probs.argmax(dim=-1).tolist()],
+                [labels[i] for i in emo.tolist()],
+            )
+            if stage == sb.Stage.TEST:
+                self.test_probabilities.update(zip(batch.id, probs.tolist()))
+        return loss
+
+    def init_optimizers(self):
+        """One optimiser per trained part: the SSL speech model
+        (``ssl_opt_class``), the text model (``opt_class`` at
+        ``text_lr_scale`` times its rate) and the rest (``opt_class``)."""
+        params = trainable_parameter_groups(self.model)
+        self.optimizer = self.hparams.opt_class(params["other"])
+        self.optimizers_dict = {"model_optimizer": self.optimizer}
+        if params["text"]:
+            self.text_optimizer = self.hparams.opt_class(
+                [
+                    {
+                        "params": params["text"],
+                        "lr_scale": self.hparams.text_lr_scale,
+                    }
+                ]
+            )
+            lr = self.optimizer.param_groups[0]["lr"]
+            set_learning_rate(self.text_optimizer, lr)
+            self.optimizers_dict["text_optimizer"] = self.text_optimizer
+        if params["ssl"]:
+            self.ssl_optimizer = self.hparams.ssl_opt_class(params["ssl"])
+            self.optimizers_dict["ssl_optimizer"] = self.ssl_optimizer
+        if self.checkpointer is not None:
+            for name, optimizer in self.optimizers_dict.items():
+                self.checkpointer.add_recoverable(name, optimizer)
+
+    def on_stage_start(self, stage, epoch=None):
+        """Resets the metrics of the stage.
+
+        Arguments
+        ---------
+        stage : sb.Stage
+            The stage.
+        epoch : int, optional
+            The epoch.
+        """
+        if stage == sb.Stage.TRAIN and self.step > 0:
+            logger.info(
+                f"Resuming epoch {epoch} after batch {self.step} "
+                "(intra-epoch checkpoint)"
+            )
+        if stage != sb.Stage.TRAIN:
+            self.error_metrics = EmotionClassificationStats(
+                self.model.emotion_labels
+            )
+        if stage == sb.Stage.TEST:
+            self.test_probabilities = {}
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs; after validation, anneals the learning rates and keeps the
+        best checkpoint by UAR; after test, keeps the test metrics.
+
+        Arguments
+        ---------
+        stage : sb.Stage
+            The stage.
+        stage_loss : float
+            The average loss of the stage.
+        epoch : int, optional
+            The epoch.
+        """
+        stats = {"loss": stage_loss}
+        if stage == sb.Stage.TRAIN:
+            stats["skipped_batches"] = self.skipped_batches
+            self.train_stats = stats
+            return
+        metrics = self.error_metrics.recall_metrics()
+        stats["WAR"] = metrics["WAR"]
+        stats["UAR"] = metrics["UAR"]
+        if stage == sb.Stage.VALID:
+            old_lr, new_lr = self.hparams.lr_annealing(stage_loss)
+            set_learning_rate(self.optimizer, new_lr)
+            if hasattr(self, "text_optimizer"):
+                set_learning_rate(self.text_optimizer, new_lr)
+            lr_stats = {"lr": old_lr}
+            if hasattr(self, "ssl_optimizer"):
+                old_ssl, new_ssl = self.hparams.lr_annealing_ssl(stage_loss)
+                update_learning_rate(self.ssl_optimizer, new_ssl)
+                lr_stats["lr_ssl"] = old_ssl
+            lr_stats["scale"] = float(self.model.scale())
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch": epoch, **lr_stats},
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta=stats, max_keys=["UAR"], num_to_keep=1
+            )
+        elif stage == sb.Stage.TEST:
+            self.hparams.train_logger.log_stats(
+                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
+                test_stats=stats,
+            )
+            self.test_metrics = metrics
 
 
 def dataio_prep(hparams, emotion_labels):
-    """Builds the train, valid and test datasets and the label encoders.
+    """Builds the train, valid and test datasets and the label encoder.
 
     Arguments
     ---------
@@ -61,57 +235,90 @@ def dataio_prep(hparams, emotion_labels):
     datasets : dict
         ``train``, ``valid`` and ``test`` DynamicItemDatasets.
     emo_encoder : CategoricalEncoder
-        Emotion label encoder, saved to ``save_folder``.
+        The emotion label encoder, saved in ``save_folder``.
     """
     max_samples = None
     if hparams["max_train_seconds"]:
         max_samples = int(hparams["max_train_seconds"] * hparams["sample_rate"])
 
-    # A missing or unreadable wav stops the run with an error naming it
     @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
     def audio_pipeline(utt_id, wav):
+        """Reads a validation or test utterance whole; a missing or
+        unreadable file stops the run with an error naming it.
+
+        Arguments
+        ---------
+        utt_id : str
+            The utterance id.
+        wav : str
+            The audio file.
+
+        Returns
+        -------
+        torch.Tensor
+            The waveform.
+        """
         return read_utterance(wav, utt_id)
 
     @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
     def train_audio_pipeline(utt_id, wav):
-        # a random window keeps memory bounded for long utterances
+        """Reads a training utterance, cropped to a random window of
+        ``max_train_seconds`` (which bounds the memory of a batch).
+
+        Arguments
+        ---------
+        utt_id : str
+            The utterance id.
+        wav : str
+            The audio file.
+
+        Returns
+        -------
+        torch.Tensor
+            The waveform, or a window of it.
+        """
         return random_crop(read_utterance(wav, utt_id), max_samples)
 
-    encoder_path = os.path.join(hparams["save_folder"], "label_encoder.txt")
-    if if_main_process() and not os.path.isfile(encoder_path):
-        # written under another name, then renamed: never partial
-        os.makedirs(hparams["save_folder"], exist_ok=True)
-        new_encoder = CategoricalEncoder()
-        new_encoder.update_from_iterable(emotion_labels)
-        new_encoder.save(f"{encoder_path}.tmp")
-        os.replace(f"{encoder_path}.tmp", encoder_path)
-    ddp_barrier()
-    emo_encoder = CategoricalEncoder()
-    emo_encoder.load(encoder_path)
-    emo_encoder.expect_len(len(emotion_labels))
-    if [emo_encoder.ind2lab[i] for i in range(len(emotion_labels))] != list(
-        emotion_labels
-    ):
-        raise ValueError(
-            f"label_encoder.txt in {hparams['save_folder']} does not match "
-            f"the prompt classes {list(emotion_labels)}: remove it"
-        )
+    emo_encoder = load_or_create_label_encoder(
+        os.path.join(hparams["save_folder"], "label_encoder.txt"),
+        emotion_labels,
+    )
     gender_encoder = CategoricalEncoder()
     gender_encoder.update_from_iterable(GENDERS)
-    gender_encoder.expect_len(len(GENDERS))
 
     @sb.utils.data_pipeline.takes("emo", "gender")
     @sb.utils.data_pipeline.provides("emo_encoded", "gender_encoded")
     def label_pipeline(emo, gender):
+        """Encodes the emotion and gender labels as class indices.
+
+        Arguments
+        ---------
+        emo : str
+            The emotion label.
+        gender : str
+            The speaker's gender (``F`` or ``M``).
+
+        Yields
+        ------
+        emo_encoded : torch.LongTensor
+            The emotion class index.
+        gender_encoded : torch.LongTensor
+            The gender class index.
+        """
         yield emo_encoder.encode_label_torch(emo)
         yield gender_encoder.encode_label_torch(gender)
 
+    annotations = {
+        "train": hparams["train_annotation"],
+        "valid": hparams["valid_annotation"],
+        "test": hparams["test_annotation"],
+    }
     datasets = {}
-    for split in ("train", "valid", "test"):
+    for split, annotation in annotations.items():
         datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
-            json_path=hparams[f"{split}_annotation"],
+            json_path=annotation,
             replacements={"data_root": hparams["data_folder"]},
             dynamic_items=[
                 train_audio_pipeline if split == "train" else audio_pipeline,
@@ -140,9 +347,10 @@ def loader_kwargs(hparams, dataset, train):
     dict
         Keyword arguments for ``make_dataloader``.
     """
-    key = "train_dataloader_options" if train else "test_dataloader_options"
     if not hparams["dynamic_batching"]:
-        return hparams[key]
+        if train:
+            return hparams["train_dataloader_options"]
+        return hparams["test_dataloader_options"]
     sampler = sb.dataio.sampler.DynamicBatchSampler(
         dataset,
         max_batch_length=hparams["max_batch_length"],
@@ -188,14 +396,16 @@ def resolve_checkpoint_interval(hparams, run_opts):
 if __name__ == "__main__":
     hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
     sb.utils.distributed.ddp_init_group(run_opts)
-    hparams = load_recipe_hparams(hparams_file, overrides)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
 
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
-        overrides=nest_overrides(overrides),
+        overrides=overrides,
     )
 
+    # The corpus-specific part: manifests with wav, duration, emo, gender
     if not hparams["skip_prep"]:
         run_on_main(
             prepare_iemocap,
@@ -211,8 +421,9 @@ if __name__ == "__main__":
             },
         )
 
-    model = hparams["model"]
-    datasets, emo_encoder = dataio_prep(hparams, model.emotion_labels)
+    datasets, emo_encoder = dataio_prep(
+        hparams, hparams["model"].emotion_labels
+    )
     resolve_checkpoint_interval(hparams, run_opts)
 
     brain = GEmoCLAPBrain(
@@ -235,8 +446,12 @@ if __name__ == "__main__":
         test_loader_kwargs=loader_kwargs(hparams, datasets["test"], False),
     )
     if if_main_process():
-        brain.write_test_predictions(hparams["test_predictions_file"])
-        kill_point("metrics")  # test hook, see speechbrain_gemo.checkpoints
+        write_test_predictions(
+            hparams["test_predictions_file"],
+            brain.error_metrics,
+            brain.test_probabilities,
+            brain.model.emotion_labels,
+        )
         write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
         export_for_inference(
             model=brain.model,
@@ -244,5 +459,4 @@ if __name__ == "__main__":
             hparams=hparams,
             folder=hparams["export_folder"],
         )
-    if torch.distributed.is_initialized():
-        torch.distributed.barrier()
+    ddp_barrier()

@@ -1,0 +1,322 @@
+"""The properties SpeechBrain's own consistency checks enforce on a recipe
+(tests/consistency and tests/utils of its repository), checked here without
+SpeechBrain's repository so that a regression shows in this project's CI:
+
+- every hparams file of a recipe is listed in ``tests/recipes/<Dataset>.csv``
+  with ``test_debug_flags`` and ``test_debug_checks``, and every file a row
+  names exists (``test_recipe_list``, ``test_recipe_files``,
+  ``test_mandatory_files``);
+- every top-level key of an hparams file is read by the row's script under
+  its literal name, or referenced (``!ref <key>``) in the file, or is a
+  SpeechBrain run option (``check_yaml_vs_script``);
+- every public function, method and class, nested ones included, of
+  ``speechbrain_gemo/`` and ``recipes/`` has a docstring, and every module
+  starts with one (``check_docstrings``).
+
+The checks are functions of a root folder; the last tests run them on a
+broken copy of the project, to show that they catch each regression.
+"""
+
+import ast
+import csv
+import os
+import re
+import shutil
+
+import pytest
+from speechbrain.utils.run_opts import RunOptions
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Folders SpeechBrain's recipe list skips (included model blocks, outputs)
+SKIPPED_PARTS = ("/models/", "/results/", "/pretrained_models/")
+CSV_FILE_FIELDS = (
+    "Script_file",
+    "Hparam_file",
+    "Data_prep_file",
+    "Readme_file",
+)
+
+
+def read_rows(root):
+    """The rows of every ``tests/recipes/*.csv``, keyed by dataset.
+
+    Arguments
+    ---------
+    root : str
+        The project (or SpeechBrain) root.
+
+    Returns
+    -------
+    dict
+        Dataset name to its list of rows (dicts).
+    """
+    folder = os.path.join(root, "tests", "recipes")
+    rows = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".csv"):
+            with open(os.path.join(folder, name), newline="") as f:
+                rows[name[:-4]] = list(csv.DictReader(f, skipinitialspace=True))
+    return rows
+
+
+def unlisted_or_incomplete_rows(root):
+    """The problems of the recipe lists: hparams files not listed, rows
+    without test flags or checks, files named that do not exist.
+
+    Arguments
+    ---------
+    root : str
+        The project root.
+
+    Returns
+    -------
+    list of str
+        One message per problem (empty when all is well).
+    """
+    problems = []
+    for dataset, rows in read_rows(root).items():
+        listed = {row["Hparam_file"] for row in rows}
+        for folder, _, files in os.walk(os.path.join(root, "recipes", dataset)):
+            for name in files:
+                path = os.path.relpath(os.path.join(folder, name), root)
+                if not name.endswith(".yaml"):
+                    continue
+                if any(part in f"/{path}" for part in SKIPPED_PARTS):
+                    continue
+                if path not in listed:
+                    problems.append(f"{path} is not listed in {dataset}.csv")
+        for row in rows:
+            for field in ("test_debug_flags", "test_debug_checks"):
+                if not row[field].strip():
+                    problems.append(f"{row['Hparam_file']}: no {field}")
+            for field in CSV_FILE_FIELDS:
+                for path in row[field].split():
+                    if not os.path.exists(os.path.join(root, path)):
+                        problems.append(f"{path} ({field}) does not exist")
+    return problems
+
+
+def top_level_keys(hparams_file):
+    """The top-level keys of an hparams file that must be used, with the
+    keys that the file itself references.
+
+    Keys whose value is an ``!apply:`` call are run for their value or
+    their effect at loading and need no reader (as in SpeechBrain's check).
+
+    Arguments
+    ---------
+    hparams_file : str
+        The HyperPyYAML file.
+
+    Returns
+    -------
+    keys : list of str
+        The top-level keys, in order.
+    referenced : set of str
+        The keys named in a reference (``<key>`` or ``<key[...]>``).
+    """
+    keys, referenced = [], set()
+    with open(hparams_file) as f:
+        for line in f:
+            if line.startswith(("#", " ", "\t", "-")) or ":" not in line:
+                referenced.update(re.findall(r"<(\w+)[\[>]", line))
+                continue
+            key, _, value = line.partition(":")
+            if not value.strip().startswith("!apply:"):
+                keys.append(key.strip())
+            referenced.update(re.findall(r"<(\w+)[\[>]", value))
+    return keys, referenced
+
+
+def unused_keys(hparams_file, script_file):
+    """The top-level keys of an hparams file that its script never reads
+    under their literal name (``["key"]``, ``hparams.key``,
+    ``modules.key``), that the file does not reference and that are not
+    SpeechBrain run options.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The HyperPyYAML file.
+    script_file : str
+        The training script.
+
+    Returns
+    -------
+    list of str
+    """
+    keys, referenced = top_level_keys(hparams_file)
+    with open(script_file) as f:
+        script = f.read()
+    run_options = set(RunOptions().as_dict())
+    unused = []
+    for key in keys:
+        read = (
+            f'["{key}"]' in script
+            or re.search(rf"\b(hparams|modules)\.{re.escape(key)}\b", script)
+            is not None
+        )
+        if not (read or key in referenced or key in run_options):
+            unused.append(key)
+    return unused
+
+
+def undocumented(root, folders=("speechbrain_gemo", "recipes")):
+    """Modules, functions, methods and classes without a docstring, nested
+    ones included; names starting with ``_`` are exempt, as in
+    SpeechBrain's check.
+
+    Arguments
+    ---------
+    root : str
+        The project root.
+    folders : tuple of str
+        The folders to check.
+
+    Returns
+    -------
+    list of str
+        ``path:line name`` of each one.
+    """
+    missing = []
+    for folder in folders:
+        for parent, _, files in os.walk(os.path.join(root, folder)):
+            for name in sorted(files):
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(parent, name)
+                with open(path) as f:
+                    tree = ast.parse(f.read())
+                rel = os.path.relpath(path, root)
+                if ast.get_docstring(tree) is None and "__" not in name:
+                    missing.append(f"{rel}:1 (module)")
+                for node in ast.walk(tree):
+                    if isinstance(
+                        node,
+                        ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+                    ):
+                        if node.name.startswith("_"):
+                            continue
+                        if ast.get_docstring(node) is None:
+                            missing.append(f"{rel}:{node.lineno} {node.name}")
+    return missing
+
+
+ROWS = [row for rows in read_rows(ROOT).values() for row in rows]
+
+
+def test_every_hparams_file_is_listed_with_flags_and_files_exist():
+    assert unlisted_or_incomplete_rows(ROOT) == []
+
+
+@pytest.mark.parametrize(
+    "row", ROWS, ids=[os.path.basename(r["Hparam_file"]) for r in ROWS]
+)
+def test_every_hparams_key_is_used(row):
+    hparams = os.path.join(ROOT, row["Hparam_file"])
+    script = os.path.join(ROOT, row["Script_file"])
+    assert unused_keys(hparams, script) == []
+
+
+def test_everything_has_a_docstring():
+    assert undocumented(ROOT) == []
+
+
+def test_variant_files_differ_only_in_what_makes_the_variant():
+    """The IEMOCAP variant files are copies apart from the keys that make
+    each variant (their headers say so)."""
+    variant_keys = ("experiment:", "objective:", "audio_source:")
+    bodies = {}
+    for row in read_rows(ROOT)["IEMOCAP"]:
+        with open(os.path.join(ROOT, row["Hparam_file"])) as f:
+            bodies[row["Hparam_file"]] = [
+                line
+                for line in f.read().splitlines()
+                if line.strip()
+                and not line.startswith("#")
+                and not line.startswith(variant_keys + ("gender_prompts:",))
+            ]
+    reference = next(iter(bodies.values()))
+    for path, body in bodies.items():
+        assert body == reference, path
+
+
+def test_no_test_hooks_in_the_package_or_recipes():
+    """Nothing in the package or the recipes kills its own process (the
+    tests interrupt runs from outside)."""
+    pattern = re.compile(r"os\.kill\(|SIGKILL|GEMO_TEST_")
+    found = []
+    for folder in ("speechbrain_gemo", "recipes"):
+        for parent, _, files in os.walk(os.path.join(ROOT, folder)):
+            for name in files:
+                if name.endswith(".py"):
+                    with open(os.path.join(parent, name)) as f:
+                        if pattern.search(f.read()):
+                            found.append(os.path.join(parent, name))
+    assert found == []
+
+
+# ------------------------------------------ the checks catch regressions
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    """A copy of the recipes, their lists and the package."""
+    for part in (
+        "recipes",
+        "speechbrain_gemo",
+        os.path.join("tests", "recipes"),
+    ):
+        shutil.copytree(
+            os.path.join(ROOT, part),
+            tmp_path / part,
+            ignore=shutil.ignore_patterns("__pycache__", "results"),
+        )
+    return tmp_path
+
+
+def test_checks_catch_an_unlisted_file_and_missing_flags(project_copy):
+    csv_path = project_copy / "tests" / "recipes" / "IEMOCAP.csv"
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows[0]["test_debug_flags"] = ""
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[:-1])
+    problems = unlisted_or_incomplete_rows(str(project_copy))
+    assert f"{rows[-1]['Hparam_file']} is not listed in IEMOCAP.csv" in problems
+    assert f"{rows[0]['Hparam_file']}: no test_debug_flags" in problems
+
+
+def test_checks_catch_an_unused_key_and_a_composed_name(project_copy):
+    row = ROWS[0]
+    hparams = project_copy / row["Hparam_file"]
+    script = project_copy / row["Script_file"]
+    with open(hparams, "a") as f:
+        f.write("unread_setting: 3\n")
+    assert unused_keys(str(hparams), str(script)) == ["unread_setting"]
+    # a key read through a composed name is not read under its own name
+    text = script.read_text()
+    assert '"train_annotation"' in text
+    script.write_text(
+        text.replace('"train_annotation"', 'f"{split}_annotation"')
+    )
+    assert unused_keys(str(hparams), str(script)) == [
+        "train_annotation",
+        "unread_setting",
+    ]
+
+
+def test_checks_catch_a_nested_function_without_docstring(project_copy):
+    before = set(undocumented(str(project_copy)))
+    script = project_copy / "recipes" / "IEMOCAP" / "gemo_clap" / "train.py"
+    lines = script.read_text().splitlines(keepends=True)
+    first = lines.index(
+        '        """Encodes the emotion and gender labels as class indices.\n'
+    )
+    last = lines.index('        """\n', first)
+    script.write_text("".join(lines[:first] + lines[last + 1 :]))
+    (new,) = set(undocumented(str(project_copy))) - before
+    assert new.startswith("recipes/IEMOCAP/gemo_clap/train.py:")
+    assert new.endswith(" label_pipeline")

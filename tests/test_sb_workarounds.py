@@ -1,0 +1,260 @@
+"""The SpeechBrain 1.1.2 behaviours this project works around (UPSTREAM.md).
+
+Each test first shows the upstream behaviour, so that it fails the day
+SpeechBrain changes it (the workaround may then go), then that the
+project's workaround avoids it.
+"""
+
+import os
+
+import numpy as np
+import pytest
+import soundfile
+import speechbrain as sb
+import torch
+from speechbrain.dataio.encoder import CategoricalEncoder
+from speechbrain.utils.checkpoints import Checkpointer
+
+from speechbrain_gemo.brain import RobustBrain, trainable_parameter_groups
+from speechbrain_gemo.checkpoints import CompleteCheckpointer
+from speechbrain_gemo.data.labels import load_or_create_label_encoder
+from speechbrain_gemo.lobes import normalize_waveforms
+
+
+class Interrupted(RuntimeError):
+    """Stands for a process killed in the middle of writing a file."""
+
+
+def interrupted_save(obj, path):
+    """A save hook that stops before writing anything (a run killed).
+
+    Arguments
+    ---------
+    obj : object
+        The recoverable.
+    path : pathlib.Path
+        Where it would be saved.
+    """
+    raise Interrupted(path)
+
+
+def test_checkpoint_metafile_is_written_before_the_files(tmp_path):
+    recoverables = {"a": torch.nn.Linear(2, 2), "b": torch.nn.Linear(2, 2)}
+    hooks = {"b": interrupted_save}
+    plain = Checkpointer(
+        tmp_path / "plain", recoverables, custom_save_hooks=hooks
+    )
+    with pytest.raises(Interrupted):
+        plain.save_checkpoint()
+    # Upstream: the folder holds CKPT.yaml and a.ckpt only, yet it is
+    # listed and would be resumed from
+    (partial,) = plain.list_checkpoints()
+    assert not (partial.path / "b.ckpt").exists()
+    assert plain.find_checkpoint().path == partial.path
+
+    # The workaround: a checkpoint counts only once its manifest is written
+    complete = CompleteCheckpointer(
+        tmp_path / "complete", recoverables, custom_save_hooks=hooks
+    )
+    with pytest.raises(Interrupted):
+        complete.save_checkpoint()
+    (folder,) = (tmp_path / "complete").iterdir()
+    assert (folder / "a.ckpt").exists()
+    assert complete.list_checkpoints() == []
+    assert complete.find_checkpoint() is None
+    assert complete.remove_incomplete() == [folder]
+
+
+def test_ssl_wrapper_normalises_the_waveform_over_its_padding(
+    tiny_wavlm_dir,
+):
+    from speechbrain.integrations.huggingface import Wav2Vec2
+
+    wrapper = Wav2Vec2(tiny_wavlm_dir, save_path=tiny_wavlm_dir)
+    assert wrapper.normalize_wav
+    inputs = []
+    wrapper.model.register_forward_pre_hook(
+        lambda module, args: inputs.append(args[0].detach().clone())
+    )
+    wav = 0.5 + torch.randn(1, 4000, generator=torch.Generator().manual_seed(0))
+    padded = torch.cat([wav, torch.zeros(1, 4000)], dim=1)
+    with torch.no_grad():
+        wrapper(wav, torch.tensor([1.0]))
+        wrapper(padded, torch.tensor([0.5]))
+    # Upstream: the same utterance reaches the model differently once
+    # padded (mean and variance taken over the padding too)
+    alone, with_padding = inputs[0][0], inputs[1][0, :4000]
+    assert not torch.allclose(alone, with_padding, atol=1e-3)
+
+    # The workaround: per utterance, over its valid samples only
+    ours = normalize_waveforms(padded, torch.tensor([4000]))[0, :4000]
+    torch.testing.assert_close(ours, alone, atol=1e-5, rtol=1e-5)
+
+
+class TwoParameters(torch.nn.Module):
+    """Two scalar parameters, ``a`` and ``b``."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.zeros(1))
+        self.b = torch.nn.Parameter(torch.zeros(1))
+
+
+def test_gradient_clipping_covers_the_first_parameter_group_only():
+    module = TwoParameters()
+
+    def two_groups(params):
+        """One SGD optimiser, one parameter group per parameter."""
+        return torch.optim.SGD(
+            [{"params": [module.a]}, {"params": [module.b]}], lr=1.0
+        )
+
+    brain = sb.Brain(
+        modules={"m": module},
+        opt_class=two_groups,
+        run_opts={"device": "cpu", "max_grad_norm": 1.0},
+    )
+    brain.init_optimizers()
+    module.a.grad = torch.tensor([10.0])
+    module.b.grad = torch.tensor([10.0])
+    brain.optimizers_step()
+    # Upstream: a's gradient is clipped to norm 1, b's is used as it is
+    assert module.a.item() == pytest.approx(-1.0)
+    assert module.b.item() == pytest.approx(-10.0)
+
+
+def test_one_optimiser_per_tower_gets_every_gradient_clipped():
+    model = torch.nn.Module()
+    model.audio_encoder = torch.nn.Module()
+    model.audio_encoder.ssl_model = TwoParameters()
+    model.text_encoder = torch.nn.Module()
+    model.text_encoder.text_model = TwoParameters()
+    model.head = TwoParameters()
+    groups = trainable_parameter_groups(model)
+    assert {k: len(v) for k, v in groups.items()} == {
+        "ssl": 2,
+        "text": 2,
+        "other": 2,
+    }
+    brain = sb.Brain(
+        modules={"model": model},
+        run_opts={"device": "cpu", "max_grad_norm": 1.0},
+    )
+    brain.optimizers_dict = {
+        name: torch.optim.SGD(params, lr=1.0) for name, params in groups.items()
+    }
+    for param in model.parameters():
+        param.grad = torch.tensor([10.0])
+    brain.optimizers_step()
+    # each optimiser's two gradients are clipped to a joint norm of 1
+    for param in model.parameters():
+        assert param.item() == pytest.approx(-(0.5**0.5), rel=1e-4)
+
+
+class NaNLossBrain(sb.Brain):
+    """A Brain whose loss is NaN whatever the batch."""
+
+    def compute_forward(self, batch, stage):
+        """Applies the layer.
+
+        Arguments
+        ---------
+        batch : torch.Tensor
+            Inputs.
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        return self.modules.layer(batch)
+
+    def compute_objectives(self, predictions, batch, stage):
+        """A loss that is NaN but depends on the weights.
+
+        Arguments
+        ---------
+        predictions : torch.Tensor
+            Outputs.
+        batch : torch.Tensor
+            Inputs.
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        return predictions.sum() * float("nan")
+
+
+def test_backward_and_step_run_on_a_non_finite_loss():
+    def sgd(params):
+        """Plain SGD."""
+        return torch.optim.SGD(params, lr=0.1)
+
+    upstream = NaNLossBrain(
+        modules={"layer": torch.nn.Linear(2, 1)},
+        opt_class=sgd,
+        run_opts={"device": "cpu"},
+    )
+    upstream.init_optimizers()
+    upstream.nonfinite_count = 0
+    upstream.fit_batch(torch.ones(3, 2))
+    # Upstream: the NaN gradient reaches the weights
+    assert torch.isnan(upstream.modules.layer.weight).all()
+
+    class Robust(RobustBrain, NaNLossBrain):
+        """The same Brain with the workaround."""
+
+    robust = Robust(
+        modules={"layer": torch.nn.Linear(2, 1)},
+        opt_class=sgd,
+        run_opts={"device": "cpu"},
+    )
+    robust.init_optimizers()
+    robust.on_fit_start()
+    robust.nonfinite_count = 0
+    before = robust.modules.layer.weight.detach().clone()
+    robust.fit_batch(torch.ones(3, 2))
+    assert torch.equal(robust.modules.layer.weight, before)
+    assert robust.skipped_batches == 1
+
+
+class UnprintableLabel:
+    """A label whose ``repr`` fails, which stops a save half-way."""
+
+    def __repr__(self):
+        raise Interrupted("label")
+
+
+def test_label_encoder_is_saved_in_place(tmp_path):
+    path = tmp_path / "label_encoder.txt"
+    encoder = CategoricalEncoder()
+    encoder.update_from_iterable(["neu", UnprintableLabel()])
+    with pytest.raises(Interrupted):
+        encoder.save(path)
+    # Upstream: a partial file, which the next run would load
+    assert path.read_text().startswith("'neu' => 0")
+
+    os.remove(path)
+    # (load_or_create's own ``finally: load`` turns it into a missing file)
+    with pytest.raises((Interrupted, FileNotFoundError)):
+        load_or_create_label_encoder(str(path), ["neu", UnprintableLabel()])
+    assert os.listdir(tmp_path) == []
+
+
+def test_read_audio_info_fails_on_an_empty_file(tmp_path):
+    from speechbrain.dataio.dataio import read_audio_info
+
+    path = str(tmp_path / "empty.wav")
+    soundfile.write(path, np.zeros(0, dtype="float32"), 16000)
+    # Upstream: its fallback for 0 frames assigns a read-only property
+    with pytest.raises(AttributeError, match="num_frames"):
+        read_audio_info(path)
+    # The header reader it wraps reports the empty file (what data
+    # preparation uses to name it)
+    from speechbrain.dataio.audio_io import info
+
+    assert info(path).num_frames == 0
