@@ -247,8 +247,9 @@ class ProjectionGraph(nn.Module):
     Example
     -------
     >>> from speechbrain_gemo.lobes import ProjectionHead
-    >>> ProjectionGraph(ProjectionHead(4, 3))(torch.randn(2, 4)).norm(dim=-1)
-    tensor([1.0000, 1.0000])
+    >>> emb = ProjectionGraph(ProjectionHead(4, 3))(torch.randn(2, 4))
+    >>> torch.allclose(emb.norm(dim=-1), torch.ones(2))
+    True
     """
 
     def __init__(self, projection):

@@ -200,7 +200,7 @@ class EmotionClassifierONNX:
     >>> out_prob, score, index, label = model.classify_batch(
     ...     np.random.randn(2, 8000).astype("float32"), np.array([1.0, 0.6]))
     >>> out_prob.shape, model.labels, model.gender_labels
-    ((2, 4), ('neu', 'hap', 'ang', 'sad'), ('female', 'male'))
+    ((2, 4), ('neu', 'hap', 'ang', 'sad'), ('F', 'M'))
     """
 
     def __init__(

@@ -341,14 +341,20 @@ def run(config):
                 lens[1:] = rng.uniform(0.6, 1.0, batch - 1)
             wavs_t, lens_t = torch.from_numpy(wavs), torch.from_numpy(lens)
             fns = {
-                "torch": lambda: torch_model.classify_batch(wavs_t, lens_t),
-                "fp32": lambda: models["fp32"].classify_batch(wavs, lens),
-                "int8": lambda: models["int8"].classify_batch(wavs, lens),
+                "torch": lambda w=wavs_t, n=lens_t: torch_model.classify_batch(
+                    w, n
+                ),
+                "fp32": lambda w=wavs, n=lens: models["fp32"].classify_batch(
+                    w, n
+                ),
+                "int8": lambda w=wavs, n=lens: models["int8"].classify_batch(
+                    w, n
+                ),
             }
             if batch == 1:
                 feed = {"waveforms": wavs, "lengths": lens}
-                fns["int8_all_ops"] = lambda: all_ops_session.run(
-                    ["embeddings"], feed
+                fns["int8_all_ops"] = lambda f=feed: all_ops_session.run(
+                    ["embeddings"], f
                 )
             times = interleaved_medians(fns, warmup, repeats)
             for name, value in times.items():
@@ -391,9 +397,7 @@ def run(config):
     runtime = distribution_closure(RUNTIME_PACKAGES)
     result["onnx_runtime_distributions"] = sorted(runtime)
     result["onnx_runtime_install_mb"] = installed_mb(runtime)
-    result["full_env_install_mb"] = folder_mb(
-        sysconfig.get_paths()["purelib"]
-    )
+    result["full_env_install_mb"] = folder_mb(sysconfig.get_paths()["purelib"])
     result["onnx_runtime_install_share"] = (
         result["onnx_runtime_install_mb"] / result["full_env_install_mb"]
     )
