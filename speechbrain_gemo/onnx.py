@@ -106,8 +106,9 @@ def model_parts(model):
     -------
     dict
         ``audio_encoder`` (the ``SSLAudioEncoder``), ``labels``,
-        ``emotion_embeddings`` (``K x d`` numpy), ``logit_scale`` (float),
-        for ML-GEmo-CLAP models ``gender_labels``, ``gender_embeddings``
+        ``emotion_prompts`` (label to prompt texts), ``emotion_embeddings``
+        (``K x d`` numpy), ``logit_scale`` (float), for ML-GEmo-CLAP
+        models ``gender_labels``, ``gender_prompts``, ``gender_embeddings``
         and ``gender_logit_scale``, and ``sample_rate``, ``min_samples``,
         ``window_seconds``, ``overlap_seconds``, ``backbone``.
 
@@ -125,6 +126,7 @@ def model_parts(model):
     parts = {
         "audio_encoder": encoder,
         "labels": tuple(model.stored_prompts["emotion"]),
+        "emotion_prompts": dict(model.stored_prompts["emotion"]),
         "emotion_embeddings": _numpy(
             model.encode_prompts(model.stored_prompts["emotion"])
         ),
@@ -137,6 +139,7 @@ def model_parts(model):
     }
     if model.has_gender:
         parts["gender_labels"] = tuple(model.stored_prompts["gender"])
+        parts["gender_prompts"] = dict(model.stored_prompts["gender"])
         parts["gender_embeddings"] = _numpy(
             model.encode_prompts(model.stored_prompts["gender"])
         )
@@ -430,6 +433,10 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         "overlap_seconds": parts["overlap_seconds"],
         "embedding_dim": int(parts["emotion_embeddings"].shape[1]),
         "labels": list(parts["labels"]),
+        "emotion_prompts": {
+            label: list(texts)
+            for label, texts in parts["emotion_prompts"].items()
+        },
         "logit_scale": parts["logit_scale"],
         "graphs": graphs,
         "projection_graph": PROJECTION_GRAPH,
@@ -442,6 +449,10 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
             parts["gender_embeddings"],
         )
         config["gender_labels"] = list(parts["gender_labels"])
+        config["gender_prompts"] = {
+            label: list(texts)
+            for label, texts in parts["gender_prompts"].items()
+        }
         config["gender_logit_scale"] = parts["gender_logit_scale"]
         gender_line = f"; gender: {', '.join(parts['gender_labels'])}"
         gender_files = " and `gender_prompt_embeddings.npy`"

@@ -444,10 +444,30 @@ class EmotionClassifierONNX:
             wavs, wav_lens, samples, window_seconds, overlap_seconds
         )
 
+    def _check_prompts(self, prompts):
+        """Accepts only the stored emotion prompts (there is no text model
+        to embed others)."""
+        if prompts is None:
+            return
+        stored = self.config.get("emotion_prompts", {})
+        if isinstance(prompts, (list, tuple)):
+            prompts = {text: [text] for text in prompts}
+        given = {
+            label: [texts] if isinstance(texts, str) else list(texts)
+            for label, texts in dict(prompts).items()
+        }
+        if given != stored or tuple(given) != self.labels:
+            raise ValueError(
+                "an ONNX folder classifies with its stored prompts only "
+                f"({stored}); other prompts need the text model: use "
+                "speechbrain_gemo.inference.GEmoCLAP"
+            )
+
     def predict_batch(
         self,
         wavs,
         wav_lens=None,
+        prompts=None,
         window_seconds=None,
         overlap_seconds=None,
         names=None,
@@ -461,6 +481,9 @@ class EmotionClassifierONNX:
             ``N x T`` waveforms at ``sample_rate`` (or ``T``).
         wav_lens : numpy.ndarray, optional
             SpeechBrain relative lengths.
+        prompts : dict, optional
+            Only None or the stored emotion prompts (the signature of
+            ``GEmoCLAP.predict_batch``; other prompts raise ValueError).
         window_seconds : float, optional
             See ``encode_batch``.
         overlap_seconds : float, optional
@@ -476,6 +499,7 @@ class EmotionClassifierONNX:
             ``gender_labels``, ``gender_score``, ``gender_index``,
             ``gender_lab``.
         """
+        self._check_prompts(prompts)
         wavs, wav_lens, samples = self._prepare_batch(wavs, wav_lens, names)
         audio = self._embed(
             wavs, wav_lens, samples, window_seconds, overlap_seconds
@@ -496,7 +520,9 @@ class EmotionClassifierONNX:
             ]
         return out
 
-    def predict_file(self, path, window_seconds=None, overlap_seconds=None):
+    def predict_file(
+        self, path, prompts=None, window_seconds=None, overlap_seconds=None
+    ):
         """``predict_batch`` on one audio file of any sample rate and
         channel count.
 
@@ -504,6 +530,8 @@ class EmotionClassifierONNX:
         ---------
         path : str
             The audio file.
+        prompts : dict, optional
+            See ``predict_batch``.
         window_seconds : float, optional
             See ``encode_batch``.
         overlap_seconds : float, optional
@@ -517,6 +545,7 @@ class EmotionClassifierONNX:
         signal = self.load_audio(path)
         return self.predict_batch(
             signal[None],
+            prompts=prompts,
             window_seconds=window_seconds,
             overlap_seconds=overlap_seconds,
             names=[str(path)],
@@ -532,7 +561,8 @@ class EmotionClassifierONNX:
         wav_lens : numpy.ndarray, optional
             SpeechBrain relative lengths.
         **kwargs : dict
-            ``window_seconds``, ``overlap_seconds``, ``names``.
+            ``prompts``, ``window_seconds``, ``overlap_seconds``, ``names``
+            (see ``predict_batch``).
 
         Returns
         -------
@@ -556,7 +586,7 @@ class EmotionClassifierONNX:
         path : str
             The audio file.
         **kwargs : dict
-            ``window_seconds``, ``overlap_seconds``.
+            ``prompts``, ``window_seconds``, ``overlap_seconds``.
 
         Returns
         -------

@@ -263,6 +263,11 @@ def test_bad_audio_gets_clear_errors(tiny_export, tmp_path):
     wavs[1, 5] = np.nan
     with pytest.raises(AudioInputError, match="batch item 1.*NaN"):
         model.classify_batch(wavs)
+    stored = GEmoCLAP.from_hparams(source=tiny_export[0]).stored_prompts
+    prompts = stored["emotion"]
+    assert model.classify_batch(wavs[:1], prompts=prompts)[0].shape == (1, 4)
+    with pytest.raises(ValueError, match="stored prompts only"):
+        model.classify_batch(wavs[:1], prompts={"calm": "A calm voice."})
     with pytest.raises(ValueError, match="no 'int8' graph"):
         EmotionClassifierONNX(
             export_onnx(
