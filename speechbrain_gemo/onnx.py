@@ -68,8 +68,9 @@ Converted by `python -m speechbrain_gemo.onnx` from `{source}`
 
 Classes: {labels}{gender_line}
 
-Torch-free use (needs numpy, soundfile, soxr and onnxruntime, e.g.
-`pip install speechbrain-gemo[onnx] --no-deps` plus those four):
+Torch-free use (needs only numpy, soundfile, soxr and onnxruntime:
+`pip install numpy soundfile soxr onnxruntime` then
+`pip install --no-deps speechbrain-gemo`):
 
 ```python
 from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
