@@ -461,9 +461,9 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         json.dump(config, f, indent=2)
         f.write("\n")
     int8_line = (
-        f"\n- `{GRAPH_INT8}`: the same with int8 matrix products (the "
-        "default; `EmotionClassifierONNX(folder, precision='fp32')` uses "
-        "the fp32 graph);"
+        f"\n- `{GRAPH_INT8}`: the same with int8 matrix products (the\n"
+        "  default; `EmotionClassifierONNX(folder, precision='fp32')` uses\n"
+        "  the fp32 graph);"
         if "int8" in graphs
         else ""
     )
@@ -474,7 +474,7 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
                 backbone=parts["backbone"],
                 labels=", ".join(parts["labels"]),
                 gender_line=gender_line,
-                folder=final_dir,
+                folder=os.path.basename(final_dir),
                 fp32=GRAPH_FP32,
                 int8_line=int8_line,
                 projection=PROJECTION_GRAPH,
