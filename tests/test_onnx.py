@@ -322,3 +322,32 @@ def test_runtime_imports_no_heavy_library():
     )
     env = dict(os.environ, PYTHONPATH=ROOT)
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_runtime_classifies_with_torch_blocked(tiny_export, tmp_path):
+    # torch, SpeechBrain and transformers made unimportable in a fresh
+    # interpreter: classification must still work (a venv holding only
+    # numpy, soundfile, soxr and onnxruntime is checked by hand, see the
+    # report of issue 16, as it takes about a minute to build)
+    _, onnx_dir = tiny_export
+    path = str(tmp_path / "a.wav")
+    audio = np.random.default_rng(1).standard_normal(24000)
+    soundfile.write(path, (0.1 * audio).astype(np.float32), 22050)
+    code = (
+        "import sys\n"
+        "for name in ('torch', 'torchaudio', 'speechbrain', 'transformers'):\n"
+        "    sys.modules[name] = None\n"
+        "from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX\n"
+        f"model = EmotionClassifierONNX({onnx_dir!r})\n"
+        f"probs, score, index, label = model.classify_file({path!r})\n"
+        "print(probs.shape, label[0] in model.labels)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.split() == ["(1,", "4)", "True"]
