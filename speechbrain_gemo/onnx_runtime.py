@@ -1,0 +1,597 @@
+"""Torch-free GEmo-CLAP classification with onnxruntime, from a folder
+written by ``python -m speechbrain_gemo.onnx``.
+
+Needs only numpy, soundfile, soxr and onnxruntime (the ``onnx`` extra):
+importing this module imports neither torch, SpeechBrain nor transformers.
+
+``EmotionClassifierONNX`` has the classifying calls of
+``speechbrain_gemo.inference.GEmoCLAP`` (``labels``, ``gender_labels``,
+``has_gender``, ``classify_file``, ``classify_batch``, ``predict_file``,
+``predict_batch``, ``encode_batch``), with numpy arrays in place of
+tensors, and classifies with the class prompts stored in the folder (no
+text model, so no zero-shot prompts). Long audio is embedded window by
+window exactly as ``GEmoCLAP`` does: windows of ``window_seconds``
+overlapping by ``overlap_seconds``, the last one ending at the end, whose
+pooled SSL features are averaged, weighted by their frames, before the
+projection head.
+
+Files of any sample rate and channel count are read with soundfile,
+averaged over channels and resampled with soxr (its default high quality;
+SpeechBrain's reader resamples with torchaudio, so files not at the
+model's rate give slightly different, not identical, probabilities).
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import json
+import os
+
+import numpy as np
+
+FORMAT = "speechbrain-gemo-onnx"
+
+
+class AudioInputError(ValueError):
+    """Audio that cannot be classified: unreadable, empty, not finite or
+    shorter than the model's receptive field (the torch-free twin of
+    ``speechbrain_gemo.inference.AudioInputError``).
+
+    Arguments
+    ---------
+    message : str
+        What is wrong.
+    path : str, optional
+        The file (or a description of the batch item) it is about.
+
+    Example
+    -------
+    >>> str(AudioInputError("the file is empty", "a.wav"))
+    'a.wav: the file is empty'
+    """
+
+    def __init__(self, message, path=None):
+        self.path = None if path is None else str(path)
+        self.reason = message
+        super().__init__(message if path is None else f"{path}: {message}")
+
+
+def window_bounds(num_samples, window, overlap):
+    """Start and end samples of the analysis windows of a long signal (the
+    rule of ``speechbrain_gemo.inference.window_bounds``).
+
+    Arguments
+    ---------
+    num_samples : int
+        Length of the signal.
+    window : int
+        Window length in samples.
+    overlap : int
+        Overlap of consecutive windows in samples (``< window``).
+
+    Returns
+    -------
+    list of tuple
+        ``(start, end)`` pairs covering the signal; the last window ends
+        at the end of the signal, a signal no longer than ``window`` is
+        one window.
+
+    Example
+    -------
+    >>> window_bounds(11, 4, 1)
+    [(0, 4), (3, 7), (6, 10), (7, 11)]
+    >>> window_bounds(3, 4, 1)
+    [(0, 3)]
+    """
+    if window <= 0 or not 0 <= overlap < window:
+        raise ValueError(
+            f"need 0 <= overlap < window, got window={window}, "
+            f"overlap={overlap}"
+        )
+    if num_samples <= window:
+        return [(0, num_samples)]
+    starts = list(range(0, num_samples - window, window - overlap))
+    starts.append(num_samples - window)
+    return [(start, start + window) for start in starts]
+
+
+def softmax_probabilities(embeddings, class_embeddings, scale):
+    """Softmax over classes of the scaled cosine similarities.
+
+    Arguments
+    ---------
+    embeddings : numpy.ndarray
+        ``N x d`` unit-norm audio embeddings.
+    class_embeddings : numpy.ndarray
+        ``K x d`` unit-norm class embeddings.
+    scale : float
+        Multiplicative logit scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``N x K`` float32 probabilities.
+
+    Example
+    -------
+    >>> softmax_probabilities(
+    ...     np.array([[1.0, 0.0]]), np.eye(2), np.log(3.0)).round(4)
+    array([[0.75, 0.25]], dtype=float32)
+    """
+    logits = scale * (embeddings.astype(np.float64) @ class_embeddings.T)
+    logits -= logits.max(axis=-1, keepdims=True)
+    exp = np.exp(logits)
+    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def read_audio(path, sample_rate):
+    """Reads an audio file as a mono float32 waveform at ``sample_rate``.
+
+    Arguments
+    ---------
+    path : str
+        Any file soundfile reads (WAV, FLAC, OGG, MP3 with libsndfile >=
+        1.1), of any sample rate and channel count.
+    sample_rate : int
+        The rate to resample to (soxr, high quality).
+
+    Returns
+    -------
+    numpy.ndarray
+        The waveform, shape ``T``.
+
+    Example
+    -------
+    >>> import soundfile, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> stereo = np.zeros((8000, 2), dtype=np.float32)
+    >>> soundfile.write(path, stereo, 8000)
+    >>> read_audio(path, 16000).shape
+    (16000,)
+    """
+    import soundfile
+    import soxr
+
+    path = str(path)
+    if not os.path.isfile(path):
+        raise AudioInputError("no such file", path)
+    try:
+        signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except Exception as err:
+        raise AudioInputError(
+            f"cannot read audio ({type(err).__name__}: {err})", path
+        ) from err
+    if signal.size == 0:
+        raise AudioInputError("the file has no audio samples", path)
+    signal = signal.mean(axis=1)
+    if rate != sample_rate:
+        signal = soxr.resample(signal, rate, sample_rate)
+    return np.ascontiguousarray(signal, dtype=np.float32)
+
+
+class EmotionClassifierONNX:
+    """A GEmo-CLAP speech emotion recogniser on onnxruntime, loaded from a
+    folder written by ``python -m speechbrain_gemo.onnx``.
+
+    Arguments
+    ---------
+    folder : str
+        The ONNX folder.
+    precision : str, optional
+        ``"fp32"`` or ``"int8"`` (a folder converted with ``--int8``);
+        default: the folder's default (int8 when it has it).
+    threads : int, optional
+        onnxruntime intra-op threads (default: onnxruntime's choice).
+    providers : list of str, optional
+        onnxruntime execution providers (default: CPU).
+    window_seconds : float, optional
+        Items longer than this are embedded in windows (default: the
+        folder's, 20 s; ``0`` never splits).
+    overlap_seconds : float, optional
+        Overlap of the windows (default: the folder's, 2 s).
+
+    Example
+    -------
+    >>> from speechbrain_gemo.export import save_tiny_export
+    >>> from speechbrain_gemo.onnx import export_onnx
+    >>> tmp = getfixture("tmp_path")
+    >>> folder = export_onnx(save_tiny_export(str(tmp / "m")), str(tmp / "o"))
+    >>> model = EmotionClassifierONNX(folder)
+    >>> out_prob, score, index, label = model.classify_batch(
+    ...     np.random.randn(2, 8000).astype("float32"), np.array([1.0, 0.6]))
+    >>> out_prob.shape, model.labels, model.gender_labels
+    ((2, 4), ('neu', 'hap', 'ang', 'sad'), ('F', 'M'))
+    """
+
+    def __init__(
+        self,
+        folder,
+        precision=None,
+        threads=None,
+        providers=None,
+        window_seconds=None,
+        overlap_seconds=None,
+    ):
+        import onnxruntime
+
+        self.folder = os.path.abspath(folder)
+        config_path = os.path.join(self.folder, "config.json")
+        if not os.path.isfile(config_path):
+            raise FileNotFoundError(
+                f"{self.folder} is not an ONNX model folder (no config.json); "
+                "write one with python -m speechbrain_gemo.onnx"
+            )
+        with open(config_path) as f:
+            config = json.load(f)
+        if config.get("format") != FORMAT:
+            raise ValueError(
+                f"{config_path}: format {config.get('format')!r}, expected "
+                f"{FORMAT!r}"
+            )
+        self.config = config
+        self.precision = precision or config["default_precision"]
+        if self.precision not in config["graphs"]:
+            raise ValueError(
+                f"{self.folder} has no {self.precision!r} graph (it has "
+                f"{sorted(config['graphs'])}); convert with --int8 for int8"
+            )
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        providers = providers or ["CPUExecutionProvider"]
+
+        def session(name):
+            """Opens one graph of the folder."""
+            return onnxruntime.InferenceSession(
+                os.path.join(self.folder, name), options, providers=providers
+            )
+
+        self._encoder = session(config["graphs"][self.precision])
+        self._projection = session(config["projection_graph"])
+        self.sample_rate = int(config["sample_rate"])
+        self.min_samples = int(config["min_samples"])
+        self.window_seconds = (
+            config["window_seconds"]
+            if window_seconds is None
+            else window_seconds
+        )
+        self.overlap_seconds = (
+            config["overlap_seconds"]
+            if overlap_seconds is None
+            else overlap_seconds
+        )
+        self._classes = {
+            "emotion": (
+                tuple(config["labels"]),
+                self._load_embeddings("emotion_prompt_embeddings.npy"),
+                float(config["logit_scale"]),
+            )
+        }
+        if "gender_labels" in config:
+            self._classes["gender"] = (
+                tuple(config["gender_labels"]),
+                self._load_embeddings("gender_prompt_embeddings.npy"),
+                float(config["gender_logit_scale"]),
+            )
+
+    def _load_embeddings(self, name):
+        emb = np.load(os.path.join(self.folder, name))
+        dim = self.config["embedding_dim"]
+        if emb.ndim != 2 or emb.shape[1] != dim:
+            raise ValueError(
+                f"{os.path.join(self.folder, name)}: expected K x {dim} "
+                f"embeddings, got shape {emb.shape}"
+            )
+        return emb.astype(np.float32)
+
+    @property
+    def labels(self):
+        """tuple: the emotion classes, in probability order."""
+        return self._classes["emotion"][0]
+
+    @property
+    def gender_labels(self):
+        """tuple: the gender classes (empty without a gender branch)."""
+        return self._classes["gender"][0] if self.has_gender else ()
+
+    @property
+    def has_gender(self):
+        """bool: whether the model predicts gender (ML-GEmo-CLAP)."""
+        return "gender" in self._classes
+
+    # ------------------------------------------------------------------
+    # Audio
+    # ------------------------------------------------------------------
+    def load_audio(self, path):
+        """Reads a file as a checked mono waveform at ``sample_rate``.
+
+        Arguments
+        ---------
+        path : str
+            The audio file (any sample rate and channel count).
+
+        Returns
+        -------
+        numpy.ndarray
+            The waveform, shape ``T``.
+        """
+        signal = read_audio(path, self.sample_rate)
+        self._check_signal(signal, str(path))
+        return signal
+
+    def _check_signal(self, signal, name):
+        samples = signal.shape[0]
+        if samples == 0:
+            raise AudioInputError("the audio is empty", name)
+        if samples < self.min_samples:
+            raise AudioInputError(
+                f"the audio is {samples / self.sample_rate * 1000:.1f} ms "
+                f"long ({samples} samples at {self.sample_rate} Hz), shorter "
+                f"than the model's receptive field of {self.min_samples} "
+                f"samples ({self.min_samples / self.sample_rate * 1000:.0f} "
+                "ms)",
+                name,
+            )
+        if not np.isfinite(signal).all():
+            raise AudioInputError("the audio has NaN or infinite samples", name)
+
+    def _prepare_batch(self, wavs, wav_lens, names=None):
+        wavs = np.asarray(wavs, dtype=np.float32)
+        if wavs.ndim == 1:
+            wavs = wavs[None]
+        elif wavs.ndim == 3:
+            wavs = wavs.mean(axis=-1)  # N x T x C: average the channels
+        elif wavs.ndim != 2:
+            raise ValueError(
+                f"wavs must be N x T (or T, or N x T x C), got shape "
+                f"{wavs.shape}"
+            )
+        if wav_lens is None:
+            wav_lens = np.ones(wavs.shape[0], dtype=np.float32)
+        wav_lens = np.asarray(wav_lens, dtype=np.float32).reshape(-1)
+        if wav_lens.shape[0] != wavs.shape[0]:
+            raise ValueError(
+                f"{wavs.shape[0]} waveforms but {wav_lens.shape[0]} lengths"
+            )
+        # float32 products, as the graph (and PyTorch) compute them
+        samples = np.round(wav_lens * np.float32(wavs.shape[1])).astype(int)
+        for i, count in enumerate(samples):
+            name = names[i] if names else f"batch item {i}"
+            self._check_signal(wavs[i, :count], name)
+        return np.ascontiguousarray(wavs), wav_lens, samples
+
+    def _window_sizes(self, window_seconds, overlap_seconds):
+        window = (
+            self.window_seconds if window_seconds is None else window_seconds
+        )
+        overlap = (
+            self.overlap_seconds if overlap_seconds is None else overlap_seconds
+        )
+        if window is None or window <= 0:
+            return None, None
+        window = int(round(window * self.sample_rate))
+        overlap = int(round((overlap or 0.0) * self.sample_rate))
+        if window < self.min_samples or not 0 <= overlap < window:
+            raise ValueError(
+                f"need window_seconds >= {self.min_samples} samples and "
+                "0 <= overlap_seconds < window_seconds, got "
+                f"{window_seconds}, {overlap_seconds}"
+            )
+        return window, overlap
+
+    def _run(self, wavs, lens, outputs=("embeddings",)):
+        return self._encoder.run(
+            list(outputs),
+            {
+                "waveforms": np.ascontiguousarray(wavs, dtype=np.float32),
+                "lengths": np.ascontiguousarray(lens, dtype=np.float32),
+            },
+        )
+
+    def _embed(self, wavs, wav_lens, samples, window_seconds, overlap_seconds):
+        window, overlap = self._window_sizes(window_seconds, overlap_seconds)
+        if window is None or samples.max() <= window:
+            return self._run(wavs, wav_lens)[0]
+        out = [None] * wavs.shape[0]
+        short = np.flatnonzero(samples <= window)
+        if short.size:
+            # Trim the padding the long items added (padding invariance)
+            length = int(samples[short].max())
+            lens = (samples[short] / np.float32(length)).astype(np.float32)
+            emb = self._run(wavs[short, :length], lens)[0]
+            for i, row in zip(short, emb):
+                out[i] = row
+        one = np.ones(1, dtype=np.float32)
+        for i in np.flatnonzero(samples > window):
+            total, frames = 0.0, 0
+            for start, end in window_bounds(int(samples[i]), window, overlap):
+                pooled, count = self._run(
+                    wavs[i : i + 1, start:end], one, ("pooled", "num_frames")
+                )
+                total = total + pooled[0] * int(count[0])
+                frames += int(count[0])
+            pooled = (total / frames).astype(np.float32)[None]
+            out[i] = self._projection.run(None, {"pooled": pooled})[0][0]
+        return np.stack(out)
+
+    # ------------------------------------------------------------------
+    # Public calls
+    # ------------------------------------------------------------------
+    def encode_batch(
+        self, wavs, wav_lens=None, window_seconds=None, overlap_seconds=None
+    ):
+        """L2-normalised audio embeddings.
+
+        Arguments
+        ---------
+        wavs : numpy.ndarray
+            ``N x T`` waveforms at ``sample_rate`` (or ``T``).
+        wav_lens : numpy.ndarray, optional
+            SpeechBrain relative lengths (None: all full length).
+        window_seconds : float, optional
+            Items longer than this are embedded in windows.
+        overlap_seconds : float, optional
+            Overlap of the windows.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``N x d`` unit-norm embeddings.
+        """
+        wavs, wav_lens, samples = self._prepare_batch(wavs, wav_lens)
+        return self._embed(
+            wavs, wav_lens, samples, window_seconds, overlap_seconds
+        )
+
+    def _check_prompts(self, prompts):
+        """Accepts only the stored emotion prompts (there is no text model
+        to embed others)."""
+        if prompts is None:
+            return
+        stored = self.config.get("emotion_prompts", {})
+        if isinstance(prompts, (list, tuple)):
+            prompts = {text: [text] for text in prompts}
+        given = {
+            label: [texts] if isinstance(texts, str) else list(texts)
+            for label, texts in dict(prompts).items()
+        }
+        if given != stored or tuple(given) != self.labels:
+            raise ValueError(
+                "an ONNX folder classifies with its stored prompts only "
+                f"({stored}); other prompts need the text model: use "
+                "speechbrain_gemo.inference.GEmoCLAP"
+            )
+
+    def predict_batch(
+        self,
+        wavs,
+        wav_lens=None,
+        prompts=None,
+        window_seconds=None,
+        overlap_seconds=None,
+        names=None,
+    ):
+        """Emotion and (ML-GEmo-CLAP) gender predictions from one pass of
+        the audio graph, with the keys of ``GEmoCLAP.predict_batch``.
+
+        Arguments
+        ---------
+        wavs : numpy.ndarray
+            ``N x T`` waveforms at ``sample_rate`` (or ``T``).
+        wav_lens : numpy.ndarray, optional
+            SpeechBrain relative lengths.
+        prompts : dict, optional
+            Only None or the stored emotion prompts (the signature of
+            ``GEmoCLAP.predict_batch``; other prompts raise ValueError).
+        window_seconds : float, optional
+            See ``encode_batch``.
+        overlap_seconds : float, optional
+            See ``encode_batch``.
+        names : list of str, optional
+            Names of the items (e.g. files) for error messages.
+
+        Returns
+        -------
+        dict
+            ``probs``, ``labels``, ``score``, ``index``, ``text_lab``,
+            ``embeddings`` and, with a gender branch, ``gender_probs``,
+            ``gender_labels``, ``gender_score``, ``gender_index``,
+            ``gender_lab``.
+        """
+        self._check_prompts(prompts)
+        wavs, wav_lens, samples = self._prepare_batch(wavs, wav_lens, names)
+        audio = self._embed(
+            wavs, wav_lens, samples, window_seconds, overlap_seconds
+        )
+        out = {"embeddings": audio}
+        for name, prefix in (("emotion", ""), ("gender", "gender_")):
+            if name not in self._classes:
+                continue
+            labels, class_emb, scale = self._classes[name]
+            probs = softmax_probabilities(audio, class_emb, scale)
+            index = probs.argmax(axis=-1)
+            out[f"{prefix}probs"] = probs
+            out[f"{prefix}labels"] = labels
+            out[f"{prefix}score"] = probs[np.arange(len(index)), index]
+            out[f"{prefix}index"] = index
+            out["text_lab" if not prefix else "gender_lab"] = [
+                labels[i] for i in index
+            ]
+        return out
+
+    def predict_file(
+        self, path, prompts=None, window_seconds=None, overlap_seconds=None
+    ):
+        """``predict_batch`` on one audio file of any sample rate and
+        channel count.
+
+        Arguments
+        ---------
+        path : str
+            The audio file.
+        prompts : dict, optional
+            See ``predict_batch``.
+        window_seconds : float, optional
+            See ``encode_batch``.
+        overlap_seconds : float, optional
+            See ``encode_batch``.
+
+        Returns
+        -------
+        dict
+            As ``predict_batch``, with a batch of one.
+        """
+        signal = self.load_audio(path)
+        return self.predict_batch(
+            signal[None],
+            prompts=prompts,
+            window_seconds=window_seconds,
+            overlap_seconds=overlap_seconds,
+            names=[str(path)],
+        )
+
+    def classify_batch(self, wavs, wav_lens=None, **kwargs):
+        """Classifies a batch, as ``GEmoCLAP.classify_batch``.
+
+        Arguments
+        ---------
+        wavs : numpy.ndarray
+            ``N x T`` waveforms at ``sample_rate`` (or ``T``).
+        wav_lens : numpy.ndarray, optional
+            SpeechBrain relative lengths.
+        **kwargs : dict
+            ``prompts``, ``window_seconds``, ``overlap_seconds``, ``names``
+            (see ``predict_batch``).
+
+        Returns
+        -------
+        out_prob : numpy.ndarray
+            ``N x K`` probabilities, in ``labels`` order.
+        score : numpy.ndarray
+            ``N`` probabilities of the best class.
+        index : numpy.ndarray
+            ``N`` indices of the best class.
+        text_lab : list of str
+            ``N`` best labels.
+        """
+        out = self.predict_batch(wavs, wav_lens, **kwargs)
+        return out["probs"], out["score"], out["index"], out["text_lab"]
+
+    def classify_file(self, path, **kwargs):
+        """Classifies an audio file of any sample rate and channel count.
+
+        Arguments
+        ---------
+        path : str
+            The audio file.
+        **kwargs : dict
+            ``prompts``, ``window_seconds``, ``overlap_seconds``.
+
+        Returns
+        -------
+        tuple
+            As ``classify_batch``, with a batch of one.
+        """
+        out = self.predict_file(path, **kwargs)
+        return out["probs"], out["score"], out["index"], out["text_lab"]
