@@ -84,6 +84,36 @@ class ProjectionHead(nn.Module):
         return self.layers(x)
 
 
+def lengths_to_mask(lengths, max_len):
+    """Boolean mask of the valid steps from absolute lengths.
+
+    SpeechBrain's ``length_to_mask`` expands its ``arange`` to
+    ``len(length)`` rows, a Python int that ``torch.onnx.export`` records as
+    a constant, which fixes the batch axis of an exported graph
+    (``UPSTREAM.md``); broadcasting keeps both axes dynamic.
+
+    Arguments
+    ---------
+    lengths : torch.Tensor
+        Number of valid steps of each sequence, shape ``B``.
+    max_len : int
+        Padded length ``T``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``B x T`` boolean mask, True on valid steps.
+
+    Example
+    -------
+    >>> lengths_to_mask(torch.tensor([1, 3]), 3)
+    tensor([[ True, False, False],
+            [ True,  True,  True]])
+    """
+    steps = torch.arange(max_len, device=lengths.device)
+    return steps[None, :] < lengths[:, None]
+
+
 def masked_mean(x, lengths_or_mask):
     """Mean over the valid time steps of a padded batch.
 
@@ -136,9 +166,7 @@ def masked_mean(x, lengths_or_mask):
                     f"absolute lengths (got max {lengths.max().item()})"
                 )
             lengths = torch.round(lengths * steps)
-        mask = length_to_mask(
-            lengths.to(x.device).long(), steps, dtype=torch.bool
-        )
+        mask = lengths_to_mask(lengths.to(x.device).long(), steps)
     else:
         raise ValueError(
             "lengths_or_mask must be a B x T mask or B lengths, got shape "
@@ -184,9 +212,7 @@ def normalize_waveforms(wavs, lengths=None, eps=1e-7):
         lengths = torch.full(
             (wavs.shape[0],), wavs.shape[1], device=wavs.device
         )
-    mask = length_to_mask(
-        lengths.to(wavs.device), wavs.shape[1], dtype=torch.bool
-    )
+    mask = lengths_to_mask(lengths.to(wavs.device), wavs.shape[1])
     zeros = torch.zeros_like(wavs)
     count = mask.sum(dim=1, keepdim=True).clamp(min=1).to(wavs.dtype)
     mean = torch.where(mask, wavs, zeros).sum(dim=1, keepdim=True) / count

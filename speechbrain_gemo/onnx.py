@@ -137,6 +137,7 @@ def model_parts(model):
         "window_seconds": model.window_seconds,
         "overlap_seconds": model.overlap_seconds,
         "backbone": encoder.ssl_model.model.config.model_type,
+        "per_utterance_cnn": bool(encoder.per_utterance_cnn),
     }
     if model.has_gender:
         parts["gender_labels"] = tuple(model.stored_prompts["gender"])
@@ -432,6 +433,8 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         "min_samples": parts["min_samples"],
         "window_seconds": parts["window_seconds"],
         "overlap_seconds": parts["overlap_seconds"],
+        # a CNN that normalises over time sees each utterance alone
+        "per_utterance_cnn": parts["per_utterance_cnn"],
         "embedding_dim": int(parts["emotion_embeddings"].shape[1]),
         "labels": list(parts["labels"]),
         "emotion_prompts": {

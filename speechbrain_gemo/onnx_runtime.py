@@ -251,6 +251,7 @@ class EmotionClassifierONNX:
         self._projection = session(config["projection_graph"])
         self.sample_rate = int(config["sample_rate"])
         self.min_samples = int(config["min_samples"])
+        self.per_utterance_cnn = bool(config.get("per_utterance_cnn", False))
         self.window_seconds = (
             config["window_seconds"]
             if window_seconds is None
@@ -381,6 +382,19 @@ class EmotionClassifierONNX:
         return window, overlap
 
     def _run(self, wavs, lens, outputs=("embeddings",)):
+        samples = np.round(lens * wavs.shape[1]).astype(np.int64)
+        if self.per_utterance_cnn and (samples < wavs.shape[1]).any():
+            # The graph's CNN normalises over time, padding included: run
+            # each utterance alone, as the PyTorch tower does
+            one = np.ones(1, dtype=np.float32)
+            rows = [
+                self._run_graph(wavs[i : i + 1, : samples[i]], one, outputs)
+                for i in range(wavs.shape[0])
+            ]
+            return [np.concatenate(parts) for parts in zip(*rows)]
+        return self._run_graph(wavs, lens, outputs)
+
+    def _run_graph(self, wavs, lens, outputs=("embeddings",)):
         return self._encoder.run(
             list(outputs),
             {

@@ -258,3 +258,28 @@ def test_read_audio_info_fails_on_an_empty_file(tmp_path):
     from speechbrain.dataio.audio_io import info
 
     assert info(path).num_frames == 0
+
+
+def test_length_to_mask_fixes_the_batch_axis_when_traced():
+    from speechbrain.dataio.dataio import length_to_mask
+
+    from speechbrain_gemo.lobes import lengths_to_mask
+
+    def upstream(lengths, x):
+        return length_to_mask(lengths, x.shape[1], dtype=torch.bool)
+
+    def ours(lengths, x):
+        return lengths_to_mask(lengths, x.shape[1])
+
+    example = (torch.tensor([1, 3]), torch.zeros(2, 3))
+    other = (torch.tensor([2, 4, 1]), torch.zeros(3, 4))
+    expected = torch.tensor(
+        [[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dtype=torch.bool
+    )
+    with pytest.warns(torch.jit.TracerWarning):
+        traced_upstream = torch.jit.trace(upstream, example)
+    # upstream: the traced graph keeps the example's batch size of 2
+    with pytest.raises(RuntimeError):
+        traced_upstream(*other)
+    traced_ours = torch.jit.trace(ours, example)
+    assert torch.equal(traced_ours(*other), expected)
