@@ -13,7 +13,11 @@ as functions of explicit arguments and one small base class:
 - :func:`trainable_parameter_groups` and :func:`set_learning_rate`: one
   optimiser per tower, since SpeechBrain clips only the first parameter
   group of each optimiser;
-- :func:`emotion_probabilities` and :func:`write_test_predictions`.
+- :func:`emotion_logits`, :func:`emotion_probabilities`,
+  :func:`per_utterance_cross_entropy` and :func:`annealing_value`: the
+  prompt classifier's outputs and the validation measures that do not
+  depend on how the batches are composed;
+- :func:`write_test_predictions`.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -45,6 +49,16 @@ class RobustBrain(sb.Brain):
       :class:`speechbrain_gemo.checkpoints.CompleteCheckpointer`), before
       SpeechBrain loads the latest checkpoint.
     - ``model`` is ``modules.model`` unwrapped from DDP.
+    - The training DataLoader draws its workers' base seed from its own
+      generator, seeded with the global seed plus the epoch, not from
+      torch's global generator: a run resumed within an epoch then
+      continues with the random states saved in the checkpoint (see
+      :class:`speechbrain_gemo.checkpoints.RandomStates`), and each epoch's
+      workers get the same seeds however the run was interrupted.
+    - A training ``batch_sampler`` with ``set_epoch`` (SpeechBrain's
+      ``DynamicBatchSampler``) gets it called every epoch, as a
+      ``sampler`` does; SpeechBrain 1.1.2 calls it only for samplers, so
+      dynamic batches came in the same order every epoch.
 
     Same arguments as ``sb.Brain``.
 
@@ -73,6 +87,52 @@ class RobustBrain(sb.Brain):
         """The ``model`` module, unwrapped from DDP if needed."""
         model = self.modules.model
         return model.module if hasattr(model, "module") else model
+
+    def make_dataloader(
+        self, dataset, stage, ckpt_prefix="dataloader-", **loader_kwargs
+    ):
+        """``sb.Brain.make_dataloader``; the training loader gets its own
+        generator (unless one is given) and its ``batch_sampler``, if it
+        has ``set_epoch``, becomes the sampler set at every epoch.
+
+        Arguments
+        ---------
+        dataset : Dataset
+            The dataset.
+        stage : sb.Stage
+            The stage.
+        ckpt_prefix : str or None
+            Prefix of the loader's checkpoint name (None: not saved).
+        **loader_kwargs : dict
+            DataLoader options.
+
+        Returns
+        -------
+        DataLoader
+        """
+        if stage == sb.Stage.TRAIN:
+            if "generator" not in loader_kwargs:
+                self.train_loader_generator = torch.Generator()
+                loader_kwargs["generator"] = self.train_loader_generator
+            batch_sampler = loader_kwargs.get("batch_sampler")
+        loader = super().make_dataloader(
+            dataset, stage, ckpt_prefix=ckpt_prefix, **loader_kwargs
+        )
+        if (
+            stage == sb.Stage.TRAIN
+            and self.train_sampler is None
+            and hasattr(batch_sampler, "set_epoch")
+        ):
+            self.train_sampler = batch_sampler
+        return loader
+
+    def _fit_train(self, train_set, epoch, enable):
+        # Seeds the loader's own generator (workers' base seed) by epoch
+        generator = getattr(self, "train_loader_generator", None)
+        if generator is not None:
+            seed = int(os.environ.get("SB_GLOBAL_SEED", 563375142))
+            generator.manual_seed(seed + epoch)
+        super()._fit_train(train_set, epoch, enable)
 
     def fit_batch(self, batch):
         """One training step (see ``sb.Brain.fit_batch``); a batch whose
@@ -182,6 +242,38 @@ def contrastive_loss(compute_cost, predictions, emo, gender, gather):
     )
 
 
+def emotion_logits(predictions):
+    """The prompt classifier's logits: the scaled cosine similarities of
+    each utterance with the K emotion prompts.
+
+    Arguments
+    ---------
+    predictions : dict
+        ``GEmoCLAPModel.forward``'s output (``audio_emb``,
+        ``emotion_prompt_emb``, ``scale``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``N x K`` logits, ``scale * audio_emb @ emotion_prompt_emb.T``, in
+        float32.
+
+    Example
+    -------
+    >>> predictions = {"audio_emb": torch.eye(2),
+    ...                "emotion_prompt_emb": torch.eye(2),
+    ...                "scale": torch.tensor(10.0)}
+    >>> emotion_logits(predictions)
+    tensor([[10.,  0.],
+            [ 0., 10.]])
+    """
+    similarities = (
+        predictions["audio_emb"].float()
+        @ predictions["emotion_prompt_emb"].float().T
+    )
+    return predictions["scale"].float() * similarities
+
+
 def emotion_probabilities(predictions):
     """Class probabilities of each utterance from the model's outputs.
 
@@ -205,11 +297,77 @@ def emotion_probabilities(predictions):
     tensor([[0.5000, 0.5000],
             [0.5000, 0.5000]])
     """
-    logits = (
-        predictions["audio_emb"].float()
-        @ predictions["emotion_prompt_emb"].float().T
+    return torch.softmax(emotion_logits(predictions), dim=-1)
+
+
+def per_utterance_cross_entropy(logits, targets):
+    """The cross-entropy of each utterance's class posterior against its
+    true class: a measure of the prompt classifier over the K classes that,
+    unlike the contrastive loss, does not depend on which utterances share
+    a batch. Use with SpeechBrain's ``MetricStats``, whose ``average`` is
+    then the mean over utterances.
+
+    Arguments
+    ---------
+    logits : torch.Tensor
+        ``N x K`` logits (:func:`emotion_logits`).
+    targets : torch.Tensor
+        ``N`` class indices.
+
+    Returns
+    -------
+    torch.Tensor
+        ``N`` cross-entropies (nats).
+
+    Example
+    -------
+    >>> logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    >>> per_utterance_cross_entropy(logits, torch.tensor([1, 0]))
+    tensor([0.6931, 0.1269])
+    """
+    return torch.nn.functional.cross_entropy(
+        logits.float(), targets, reduction="none"
     )
-    return torch.softmax(predictions["scale"].float() * logits, dim=-1)
+
+
+# The validation measures NewBob annealing can follow (it lowers the rate
+# when the measure stops decreasing)
+ANNEALING_METRICS = ("ce", "uar", "loss")
+
+
+def annealing_value(metric, stats):
+    """The validation measure that drives the learning-rate annealing.
+
+    Arguments
+    ---------
+    metric : str
+        ``"ce"``: the prompt classifier's cross-entropy (``stats["CE"]``),
+        averaged over utterances; ``"uar"``: ``1 - stats["UAR"]``;
+        ``"loss"``: the contrastive loss (``stats["loss"]``), which depends
+        on how the validation batches are composed.
+    stats : dict
+        The validation statistics.
+
+    Returns
+    -------
+    float
+        The value to minimise.
+
+    Example
+    -------
+    >>> stats = {"loss": 2.0, "CE": 0.7, "UAR": 0.6}
+    >>> annealing_value("ce", stats), round(annealing_value("uar", stats), 2)
+    (0.7, 0.4)
+    """
+    if metric == "ce":
+        return stats["CE"]
+    if metric == "uar":
+        return 1.0 - stats["UAR"]
+    if metric == "loss":
+        return stats["loss"]
+    raise ValueError(
+        f"annealing_metric must be one of {ANNEALING_METRICS}, got {metric!r}"
+    )
 
 
 def trainable_parameter_groups(model):

@@ -14,6 +14,11 @@ are never loaded nor kept: :meth:`CompleteCheckpointer.remove_incomplete`
 deletes them (``speechbrain_gemo.brain.RobustBrain`` calls it when
 training starts). This is the workaround listed in UPSTREAM.md.
 
+:class:`RandomStates` is a recoverable holding the process's random
+states (Python's ``random``, NumPy's global generator, torch's CPU and
+CUDA generators), so that a run resumed from a checkpoint draws the same
+random numbers (dropout masks, random crops) as the run that saved it.
+
 Authors
  * speechbrain-gemo developers 2026
 """
@@ -22,11 +27,21 @@ import json
 import logging
 import os
 import pathlib
+import random
 import shutil
 import time
 
+import numpy as np
+import torch
 import yaml
-from speechbrain.utils.checkpoints import CKPT_PREFIX, METAFNAME, Checkpointer
+from speechbrain.utils.checkpoints import (
+    CKPT_PREFIX,
+    METAFNAME,
+    Checkpointer,
+    mark_as_loader,
+    mark_as_saver,
+    register_checkpoint_hooks,
+)
 from speechbrain.utils.distributed import main_process_only
 from speechbrain.utils.logger import get_logger
 
@@ -217,3 +232,100 @@ class CompleteCheckpointer(Checkpointer):
             shutil.rmtree(path)
             removed.append(path)
         return removed
+
+
+@register_checkpoint_hooks
+class RandomStates:
+    """The random states of the process, as a checkpoint recoverable.
+
+    Saves and restores Python's ``random`` state, NumPy's global state,
+    torch's CPU generator and, when CUDA is available, the generator of
+    every CUDA device. Added to a ``Checkpointer``'s recoverables, it makes
+    a run resumed from any checkpoint (intra-epoch ones included) draw the
+    random numbers the saving run would have drawn next. The rest of an
+    exact resume is SpeechBrain's: the epoch counter, the training loader's
+    position (``SaveableDataLoader``) and its sampler, reseeded with the
+    seed plus the epoch (``ReproducibleRandomSampler``).
+
+    The file loads with ``torch.load(..., weights_only=True)``. Under DDP
+    only the main process saves, so every process resumes with its
+    states. Data loader workers seed themselves from the loader's base
+    seed, not from these states (see ``speechbrain_gemo.brain.RobustBrain``).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "rng.ckpt"
+    >>> states = RandomStates()
+    >>> states.save(path)
+    >>> first = (random.random(), np.random.rand(), torch.rand(1).item())
+    >>> states.load(path, end_of_epoch=False)
+    >>> first == (random.random(), np.random.rand(), torch.rand(1).item())
+    True
+    """
+
+    @mark_as_saver
+    def save(self, path):
+        """Writes the current random states to ``path``.
+
+        Arguments
+        ---------
+        path : str or pathlib.Path
+            The checkpoint file.
+        """
+        version, state, gauss = random.getstate()
+        kind, keys, pos, has_gauss, cached = np.random.get_state()
+        states = {
+            "python": {"version": version, "state": state, "gauss": gauss},
+            "numpy": {
+                "kind": kind,
+                "keys": torch.from_numpy(keys.astype(np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(cached),
+            },
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available():
+            states["cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(states, path)
+
+    @mark_as_loader
+    def load(self, path, end_of_epoch):
+        """Restores the random states saved in ``path``.
+
+        Arguments
+        ---------
+        path : str or pathlib.Path
+            The checkpoint file.
+        end_of_epoch : bool
+            Unused: the states are restored wherever the checkpoint was
+            taken.
+        """
+        del end_of_epoch
+        states = torch.load(path, weights_only=True)
+        python = states["python"]
+        random.setstate(
+            (python["version"], tuple(python["state"]), python["gauss"])
+        )
+        numpy = states["numpy"]
+        np.random.set_state(
+            (
+                numpy["kind"],
+                numpy["keys"].numpy().astype(np.uint32),
+                numpy["pos"],
+                numpy["has_gauss"],
+                numpy["cached_gaussian"],
+            )
+        )
+        torch.set_rng_state(states["torch"])
+        if "cuda" in states and torch.cuda.is_available():
+            cuda = states["cuda"]
+            if len(cuda) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(cuda)
+            else:
+                logger.warning(
+                    f"{path} holds the CUDA random states of {len(cuda)} "
+                    f"devices, this process sees {torch.cuda.device_count()}"
+                    ": CUDA random states not restored"
+                )

@@ -338,14 +338,26 @@ def test_subprocesses_have_no_network():
 # -------------------------------------------------------- end-to-end: kills
 
 
+def epoch_lines(output):
+    """The last train_log.txt line of each epoch (a redone epoch is
+    logged again)."""
+    with open(os.path.join(output, "train_log.txt")) as f:
+        lines = {
+            line.split(",")[0]: line for line in f if line.startswith("epoch:")
+        }
+    return [lines[key] for key in sorted(lines)]
+
+
 @pytest.mark.slow
 def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
     output = str(tmp_path / "run")
+    # Random crops (Python's random) and dropout (torch) make every step
+    # depend on the random states: the resumed chain must end exactly as
+    # an uninterrupted run does
+    args = ["--ckpt_interval_steps=2", "--max_train_seconds=0.5"]
 
-    def run(kill_at=None):
-        result = run_train(
-            corpus, models, output, "--ckpt_interval_steps=2", kill_at=kill_at
-        )
+    def run(kill_at=None, folder=output):
+        result = run_train(corpus, models, folder, *args, kill_at=kill_at)
         expected = KILLED if kill_at else 0
         assert result.returncode == expected, result.log[-3000:]
         return result.log
@@ -425,6 +437,21 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
     for name, path in latest.paramfiles.items():
         if name not in text_files:
             assert torch.load(path, weights_only=True), name
+    assert "random_states" in latest.paramfiles
+
+    # exact resume: the run killed in a training step, inside a checkpoint
+    # save and in validation ends as an uninterrupted run with its seed
+    reference = str(tmp_path / "uninterrupted")
+    run(folder=reference)
+    for name in ("test_metrics.json", "test_predictions.csv"):
+        with open(os.path.join(output, name)) as f:
+            resumed = f.read()
+        with open(os.path.join(reference, name)) as f:
+            assert resumed == f.read(), name
+    # so do both epochs' training and validation statistics, epoch 1's
+    # (resumed within the epoch) included
+    assert epoch_lines(output) == epoch_lines(reference)
+    assert len(epoch_lines(reference)) == 2
 
 
 # ------------------------------------------------ end-to-end: determinism, data

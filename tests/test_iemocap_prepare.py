@@ -353,6 +353,76 @@ def test_speaker_split(corpus, tmp_path):
 
 
 @pytest.mark.parametrize(
+    "test_session, valid_session, expected_valid",
+    [(1, None, 2), (5, None, 1), (3, 1, 1)],
+)
+def test_speaker_disjoint_valid_session(
+    corpus, tmp_path, test_session, valid_session, expected_valid
+):
+    data, expected = corpus
+    prep(data, tmp_path / "random", test_session=test_session)
+    random_folds = load_all(tmp_path / "random")
+    prep(
+        data,
+        tmp_path / "session",
+        test_session=test_session,
+        valid_split="session",
+        valid_session=valid_session,
+    )
+    folds = load_all(tmp_path / "session")
+    speakers = {
+        name: {e["speaker"] for e in fold.values()}
+        for name, fold in folds.items()
+    }
+    # valid is the whole valid session, both speakers, none of them trains
+    assert speakers["valid"] == {
+        f"Ses0{expected_valid}F",
+        f"Ses0{expected_valid}M",
+    }
+    assert set(folds["valid"]) == {
+        k for k, v in expected.items() if v["session"] == expected_valid
+    }
+    assert not speakers["valid"] & speakers["train"]
+    assert len(speakers["train"]) == 6
+    assert set(folds["train"]) == {
+        k
+        for k, v in expected.items()
+        if v["session"] not in (test_session, expected_valid)
+    }
+    # test is untouched by the choice of validation
+    assert folds["test"] == random_folds["test"]
+    # the random split, by contrast, validates on training speakers
+    random_speakers = {e["speaker"] for e in random_folds["valid"].values()}
+    train_speakers = {e["speaker"] for e in random_folds["train"].values()}
+    assert random_speakers <= train_speakers
+    with open(tmp_path / "session" / "prepare_opts.json") as f:
+        opts = json.load(f)
+    assert (opts["valid_split"], opts["valid_session"]) == (
+        "session",
+        expected_valid,
+    )
+    assert opts["valid_ratio"] is None and opts["seed"] is None
+
+
+def test_valid_split_is_part_of_the_options(corpus, tmp_path, caplog):
+    data, _ = corpus
+    save = tmp_path / "save"
+    prep(data, save, test_session=1)
+    random_valid = load(save, "valid")
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        prep(data, save, test_session=1, valid_split="session")
+    assert "skipping" not in caplog.text
+    assert "valid session 2" in caplog.text
+    assert {e["session"] for e in load(save, "valid").values()} == {2}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        prep(data, save, test_session=1, valid_split="session")
+    assert "skipping preparation" in caplog.text
+    prep(data, save, test_session=1)
+    assert load(save, "valid") == random_valid
+
+
+@pytest.mark.parametrize(
     "kwargs, match",
     [
         ({"test_session": 6}, r"test_session must be one of \(1, 2, 3, 4, 5\)"),
@@ -366,6 +436,17 @@ def test_speaker_split(corpus, tmp_path):
         ),
         ({"test_speaker": "Ses01F"}, "only applies to split='speaker'"),
         ({"expected_utterances": 0}, "expected_utterances must be"),
+        ({"valid_split": "speaker"}, "valid_split must be one of"),
+        (
+            {"valid_split": "session", "valid_session": 1},
+            "valid_session=1 is the test session",
+        ),
+        ({"valid_split": "session", "valid_session": 6}, "got 6"),
+        ({"valid_session": 2}, "only applies to valid_split='session'"),
+        (
+            {"split": "speaker", "valid_split": "session"},
+            "only apply to split='session'",
+        ),
     ],
 )
 def test_bad_arguments(corpus, tmp_path, kwargs, match):

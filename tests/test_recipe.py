@@ -4,6 +4,7 @@ the recipe's other modes (cross-validation, DDP, frozen towers, dynamic
 batches)."""
 
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -344,3 +345,126 @@ def test_frozen_towers_dynamic_batches_accumulation_bf16(
     assert "model_optimizer.ckpt" in files
     assert "ssl_optimizer.ckpt" not in files
     assert "text_optimizer.ckpt" not in files
+
+
+def load_train_module():
+    sys.path.insert(0, RECIPE)  # iemocap_prepare
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "gemo_clap_train", os.path.join(RECIPE, "train.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(RECIPE)
+    return module
+
+
+class FourPrompts(torch.nn.Module):
+    """Stands in for GEmoCLAPModel in the Brain hooks: four classes."""
+
+    emotion_labels = ("neu", "hap", "ang", "sad")
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+
+    def scale(self):
+        return torch.tensor(5.0)
+
+
+class RecordingScheduler:
+    """A NewBob stand-in recording what it is given."""
+
+    def __init__(self):
+        self.received = []
+
+    def __call__(self, value):
+        self.received.append(value)
+        return 0.1, 0.1
+
+
+@pytest.mark.parametrize("annealing_metric", ["ce", "uar", "loss"])
+def test_validation_ce_is_per_utterance_and_drives_annealing(
+    annealing_metric, tmp_path
+):
+    from types import SimpleNamespace
+
+    import speechbrain as sb
+    from speechbrain.utils.train_logger import FileTrainLogger
+
+    from speechbrain_gemo.losses import GEmoCLAPLoss
+
+    train = load_train_module()
+    saved = []
+    checkpointer = SimpleNamespace(
+        add_recoverable=lambda *args: None,
+        save_and_keep_only=lambda **kwargs: saved.append(kwargs),
+    )
+    hparams = {
+        "compute_cost": GEmoCLAPLoss("emo"),
+        "gather_across_processes": False,
+        "annealing_metric": annealing_metric,
+        "lr_annealing": RecordingScheduler(),
+        "train_logger": FileTrainLogger(str(tmp_path / "train_log.txt")),
+    }
+    model = FourPrompts()
+    brain = train.GEmoCLAPBrain(
+        modules={"model": model},
+        hparams=hparams,
+        run_opts={"device": "cpu"},
+        checkpointer=checkpointer,
+    )
+    brain.optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    brain.train_stats = {"loss": 1.0}
+    # prompts = the identity: the logits are scale * the audio rows, so
+    # the cross-entropy can be computed by hand; two batches of unequal
+    # size (a mean of batch means would weigh the lone utterance 3x)
+    scale = torch.tensor(5.0)
+    audio = [
+        torch.tensor([[0.9, 0.1, 0.0, 0.0], [0.0, 0.2, 0.8, 0.0]]),
+        torch.tensor([[0.1, 0.1, 0.1, 0.7], [0.5, 0.5, 0.0, 0.0]]),
+        torch.tensor([[0.0, 0.0, 0.0, 1.0]]),
+    ]
+    labels = [torch.tensor([0, 1]), torch.tensor([3, 1]), torch.tensor([2])]
+    brain.on_stage_start(sb.Stage.VALID, epoch=1)
+    losses = []
+    for i, (emb, emo) in enumerate(zip(audio, labels)):
+        batch = SimpleNamespace(
+            id=[f"b{i}u{j}" for j in range(len(emo))],
+            emo_encoded=SimpleNamespace(data=emo[:, None]),
+            gender_encoded=SimpleNamespace(data=torch.zeros_like(emo)[:, None]),
+        )
+        predictions = {
+            "audio_emb": emb,
+            "emotion_prompt_emb": torch.eye(4),
+            "scale": scale,
+        }
+        losses.append(
+            float(brain.compute_objectives(predictions, batch, sb.Stage.VALID))
+        )
+    stage_loss = sum(losses) / len(losses)
+    brain.on_stage_end(sb.Stage.VALID, stage_loss, epoch=1)
+
+    expected_ce = torch.nn.functional.cross_entropy(
+        scale * torch.cat(audio), torch.cat(labels)
+    ).item()
+    batch_mean = sum(
+        torch.nn.functional.cross_entropy(scale * a, e).item()
+        for a, e in zip(audio, labels)
+    ) / len(audio)
+    assert abs(batch_mean - expected_ce) > 1e-3  # the test can tell them
+    (meta,) = [kwargs["meta"] for kwargs in saved]
+    assert meta["CE"] == pytest.approx(expected_ce, rel=1e-6)
+    # predicted: neu, ang, sad, neu (tie: first), sad; recalls by hand
+    assert meta["UAR"] == pytest.approx((1 + 0 + 0 + 1) / 4)
+    expected_measure = {
+        "ce": expected_ce,
+        "uar": 1 - meta["UAR"],
+        "loss": stage_loss,
+    }[annealing_metric]
+    (received,) = hparams["lr_annealing"].received
+    assert received == pytest.approx(expected_measure, rel=1e-6)
+    with open(tmp_path / "train_log.txt") as f:
+        log = f.read()
+    assert "valid loss:" in log and "valid CE:" in log

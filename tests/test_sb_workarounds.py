@@ -260,6 +260,90 @@ def test_read_audio_info_fails_on_an_empty_file(tmp_path):
     assert info(path).num_frames == 0
 
 
+def tiny_dataset(size=6):
+    """A DynamicItemDataset of ``size`` items with a duration each."""
+    from speechbrain.dataio.dataset import DynamicItemDataset
+
+    data = {f"u{i}": {"x": float(i), "duration": 1.0 + i} for i in range(size)}
+    return DynamicItemDataset(data, output_keys=["id", "x"])
+
+
+def test_training_loader_draws_from_the_global_generator_and_no_state_saved(
+    tmp_path,
+):
+    class Plain(sb.Brain):
+        """A Brain with nothing to train."""
+
+    checkpointer = Checkpointer(tmp_path)
+    brain = Plain(modules={}, run_opts={"device": "cpu"}, hparams={})
+    brain.checkpointer = checkpointer
+    loader = brain.make_dataloader(
+        tiny_dataset(), sb.Stage.TRAIN, batch_size=2, shuffle=True
+    )
+    # upstream: starting an epoch consumes torch's global generator (the
+    # workers' base seed), so a run resumed within an epoch and given back
+    # its random states would still draw differently from there on...
+    torch.manual_seed(0)
+    iter(loader)
+    after_iter = torch.rand(1)
+    torch.manual_seed(0)
+    assert not torch.equal(after_iter, torch.rand(1))
+    # ...and no checkpoint holds the random states
+    assert set(checkpointer.recoverables) == {"dataloader-TRAIN"}
+
+    # workaround: the training loader has a generator of its own
+    brain = RobustBrain(modules={}, run_opts={"device": "cpu"}, hparams={})
+    loader = brain.make_dataloader(
+        tiny_dataset(),
+        sb.Stage.TRAIN,
+        ckpt_prefix=None,
+        batch_size=2,
+        shuffle=True,
+    )
+    assert loader.generator is brain.train_loader_generator
+    torch.manual_seed(0)
+    iter(loader)
+    after_iter = torch.rand(1)
+    torch.manual_seed(0)
+    assert torch.equal(after_iter, torch.rand(1))
+
+
+def test_dynamic_batch_sampler_epoch_is_never_set():
+    from speechbrain.dataio.sampler import DynamicBatchSampler
+
+    def sampler():
+        """A shuffling dynamic batch sampler over six items."""
+        return DynamicBatchSampler(
+            tiny_dataset(),
+            max_batch_length=8,
+            num_buckets=2,
+            length_func=lambda x: x["duration"],
+            shuffle=True,
+            batch_ordering="random",
+        )
+
+    # upstream: outside DDP a batch_sampler is not the Brain's
+    # train_sampler, so fit() never calls its set_epoch: every epoch gets
+    # the batches of epoch 0
+    brain = sb.Brain(modules={}, run_opts={"device": "cpu"}, hparams={})
+    brain.make_dataloader(
+        tiny_dataset(), sb.Stage.TRAIN, batch_sampler=sampler()
+    )
+    assert brain.train_sampler is None
+
+    # workaround: RobustBrain makes it the train_sampler
+    batch_sampler = sampler()
+    brain = RobustBrain(modules={}, run_opts={"device": "cpu"}, hparams={})
+    brain.make_dataloader(
+        tiny_dataset(), sb.Stage.TRAIN, batch_sampler=batch_sampler
+    )
+    assert brain.train_sampler is batch_sampler
+    epoch0 = [list(b) for b in batch_sampler]
+    brain.train_sampler.set_epoch(1)
+    # (the sampler's seed is fixed: these orders are too)
+    assert [list(b) for b in batch_sampler] != epoch0
+
+
 def test_length_to_mask_fixes_the_batch_axis_when_traced():
     from speechbrain.dataio.dataio import length_to_mask
 

@@ -42,6 +42,7 @@ OFFICIAL_COUNTS = {"neu": 1708, "hap": 1636, "ang": 1103, "sad": 1084}
 OFFICIAL_TOTAL = 5531
 SESSIONS = (1, 2, 3, 4, 5)
 SPLITS = ("session", "speaker")
+VALID_SPLITS = ("random", "session")
 MANIFESTS = ("train", "valid", "test")
 DATA_ROOT = "{data_root}"
 OPTS_FILE = "prepare_opts.json"
@@ -544,14 +545,49 @@ def _format_counts(counts):
     return ", ".join(f"{emo} {counts[emo]}" for emo in EMOTIONS)
 
 
-def split_by_session(entries, test_session=1, valid_ratio=0.1, seed=1986):
-    """Leave-one-session-out split with a stratified, seeded valid set.
+def default_valid_session(test_session):
+    """The session validated on by default with ``valid_split="session"``:
+    the one after the test session (session 1 after session 5), so that
+    the five folds validate on five different sessions.
 
-    Test is the whole of ``test_session`` (both speakers). From each
-    emotion class of the other sessions, ``round(valid_ratio * n)`` items
-    (half up; at least one when the class has two or more and
-    ``valid_ratio > 0``; at most ``n - 1``, so train keeps every class) go
-    to valid, drawn with ``random.Random(seed)``; the rest is train.
+    Arguments
+    ---------
+    test_session : int
+        The test session, 1..5.
+
+    Returns
+    -------
+    int
+
+    Example
+    -------
+    >>> [default_valid_session(s) for s in (1, 2, 3, 4, 5)]
+    [2, 3, 4, 5, 1]
+    """
+    _check_session(test_session)
+    return test_session % len(SESSIONS) + 1
+
+
+def split_by_session(
+    entries,
+    test_session=1,
+    valid_ratio=0.1,
+    seed=1986,
+    valid_split="random",
+    valid_session=None,
+):
+    """Leave-one-session-out split with a random or a speaker-disjoint
+    valid set.
+
+    Test is the whole of ``test_session`` (both speakers). With
+    ``valid_split="random"``, from each emotion class of the other
+    sessions, ``round(valid_ratio * n)`` items (half up; at least one when
+    the class has two or more and ``valid_ratio > 0``; at most ``n - 1``,
+    so train keeps every class) go to valid, drawn with
+    ``random.Random(seed)``; the rest is train: valid shares its speakers
+    with train. With ``valid_split="session"``, valid is the whole of
+    ``valid_session`` (its two speakers appear nowhere else) and train the
+    three remaining sessions; ``valid_ratio`` and ``seed`` are unused.
 
     Arguments
     ---------
@@ -563,6 +599,11 @@ def split_by_session(entries, test_session=1, valid_ratio=0.1, seed=1986):
         Share of each class of the other sessions put in valid, in [0, 1).
     seed : int
         Seed of the valid draw.
+    valid_split : str
+        ``"random"`` or ``"session"``.
+    valid_session : int, optional
+        With ``valid_split="session"``: the validation session, other than
+        ``test_session``; None: ``default_valid_session(test_session)``.
 
     Returns
     -------
@@ -578,9 +619,13 @@ def split_by_session(entries, test_session=1, valid_ratio=0.1, seed=1986):
     [24, 8, 8]
     >>> all(entries[i]["session"] == 2 for i in folds["test"])
     True
+    >>> folds = split_by_session(entries, 2, valid_split="session")
+    >>> sorted({entries[i]["session"] for i in folds["valid"]})
+    [3]
     """
     _check_session(test_session)
     _check_valid_ratio(valid_ratio)
+    valid_session = _check_valid_split(test_session, valid_split, valid_session)
     rest = collections.defaultdict(list)
     test = []
     for utt_id, entry in sorted(entries.items()):
@@ -588,6 +633,13 @@ def split_by_session(entries, test_session=1, valid_ratio=0.1, seed=1986):
             test.append(utt_id)
         else:
             rest[entry["emo"]].append(utt_id)
+    if valid_split == "session":
+        ids = sorted(i for emo_ids in rest.values() for i in emo_ids)
+        return {
+            "train": [i for i in ids if entries[i]["session"] != valid_session],
+            "valid": [i for i in ids if entries[i]["session"] == valid_session],
+            "test": test,
+        }
     rng = random.Random(seed)
     train, valid = [], []
     # A fixed class order keeps the draw independent of dict ordering.
@@ -661,6 +713,8 @@ def prepare_iemocap(
     expected_utterances=OFFICIAL_TOTAL,
     split="session",
     test_speaker=None,
+    valid_split="random",
+    valid_session=None,
 ):
     """Writes the IEMOCAP ``train.json``, ``valid.json`` and ``test.json``.
 
@@ -704,6 +758,15 @@ def prepare_iemocap(
         For ``split="speaker"``: the test speaker, e.g. ``"Ses03M"``;
         defaults to the female speaker of ``test_session``. Setting it
         makes ``test_session`` irrelevant.
+    valid_split : str
+        For ``split="session"``: ``"random"`` (``valid_ratio`` of each
+        class of the other sessions, sharing their speakers) or
+        ``"session"`` (all of ``valid_session``: speaker-disjoint). With
+        ``split="speaker"`` valid is already speaker-disjoint, and only
+        ``"random"`` (the default, meaning nothing there) is accepted.
+    valid_session : int, optional
+        For ``valid_split="session"``: the validation session (default:
+        the one after ``test_session``, see ``default_valid_session``).
 
     Returns
     -------
@@ -740,6 +803,20 @@ def prepare_iemocap(
     split, test_speaker = _check_args(
         test_session, valid_ratio, split, test_speaker, expected_utterances
     )
+    if split == "speaker" and (
+        valid_split != "random" or valid_session is not None
+    ):
+        raise ValueError(
+            f"valid_split={valid_split!r}, valid_session={valid_session!r} "
+            "only apply to split='session' (with split='speaker', valid is "
+            "the other speaker of the test session)"
+        )
+    by_session = split == "session"
+    if by_session:
+        valid_session = _check_valid_split(
+            test_session, valid_split, valid_session
+        )
+    random_valid = by_session and valid_split == "random"
     data_folder = os.path.abspath(data_folder)
     label_files = find_label_files(data_folder)
     paths = {
@@ -752,8 +829,10 @@ def prepare_iemocap(
         "split": split,
         "test_session": test_session if split == "session" else None,
         "test_speaker": test_speaker,
-        "valid_ratio": valid_ratio if split == "session" else None,
-        "seed": seed if split == "session" else None,
+        "valid_split": valid_split if by_session else None,
+        "valid_session": valid_session,
+        "valid_ratio": valid_ratio if random_valid else None,
+        "seed": seed if random_valid else None,
         "expected_utterances": expected_utterances,
         "corpus": _fingerprint(label_files),
     }
@@ -773,7 +852,14 @@ def prepare_iemocap(
     check_total(entries, expected_utterances, data_folder)
     read_durations(entries, data_folder)
     if split == "session":
-        folds = split_by_session(entries, test_session, valid_ratio, seed)
+        folds = split_by_session(
+            entries,
+            test_session,
+            valid_ratio,
+            seed,
+            valid_split=valid_split,
+            valid_session=valid_session,
+        )
     else:
         folds = split_by_speaker(entries, test_speaker)
 
@@ -830,6 +916,55 @@ def _check_session(test_session):
         )
 
 
+def _check_valid_split(test_session, valid_split, valid_session):
+    """Checks the validation options of the session split.
+
+    Arguments
+    ---------
+    test_session : int
+        The test session.
+    valid_split : str
+        ``"random"`` or ``"session"``.
+    valid_session : int or None
+        The validation session, for ``valid_split="session"``.
+
+    Returns
+    -------
+    int or None
+        The validation session (the default one when None was given), or
+        None with ``valid_split="random"``.
+
+    Example
+    -------
+    >>> _check_valid_split(5, "session", None), _check_valid_split(
+    ...     1, "random", None)
+    (1, None)
+    """
+    if valid_split not in VALID_SPLITS:
+        raise ValueError(
+            f"valid_split must be one of {VALID_SPLITS}, got {valid_split!r}"
+        )
+    if valid_split == "random":
+        if valid_session is not None:
+            raise ValueError(
+                f"valid_session={valid_session!r} only applies to "
+                "valid_split='session'"
+            )
+        return None
+    if valid_session is None:
+        return default_valid_session(test_session)
+    if isinstance(valid_session, bool) or valid_session not in SESSIONS:
+        raise ValueError(
+            f"valid_session must be one of {SESSIONS}, got {valid_session!r}"
+        )
+    if valid_session == test_session:
+        raise ValueError(
+            f"valid_session={valid_session} is the test session; pick "
+            "another one"
+        )
+    return valid_session
+
+
 def _check_valid_ratio(valid_ratio):
     if not isinstance(valid_ratio, (int, float)) or not 0 <= valid_ratio < 1:
         raise ValueError(
@@ -870,6 +1005,8 @@ def _log_summary(entries, folds, dropped, opts, save_folder):
     lines += ["".join(f"{str(cell):>7}" for cell in row) for row in rows]
     if opts["split"] == "session":
         fold = f"test session {opts['test_session']}"
+        if opts["valid_session"] is not None:
+            fold += f", valid session {opts['valid_session']}"
     else:
         fold = f"test speaker {opts['test_speaker']}"
     other = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))

@@ -56,6 +56,9 @@ def build_parser():
     ... )
     >>> args.split, args.test_speaker, args.expected_utterances, args.seed
     ('speaker', 'Ses03M', None, 1986)
+    >>> build_parser().parse_args(
+    ...     ["data", "save", "--valid_split", "session"]).valid_split
+    'session'
     """
     parser = argparse.ArgumentParser(
         description="Write IEMOCAP train/valid/test manifests for GEmo-CLAP."
@@ -75,6 +78,19 @@ def build_parser():
         "--split", choices=("session", "speaker"), default="session"
     )
     parser.add_argument("--test_speaker", default=None, help="e.g. Ses01F")
+    parser.add_argument(
+        "--valid_split",
+        choices=("random", "session"),
+        default="random",
+        help="random: valid_ratio of the training sessions; session: all "
+        "of valid_session (speaker-disjoint)",
+    )
+    parser.add_argument(
+        "--valid_session",
+        type=int,
+        default=None,
+        help="with --valid_split session (default: the one after the test)",
+    )
     return parser
 
 
