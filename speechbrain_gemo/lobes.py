@@ -184,9 +184,10 @@ def normalize_waveforms(wavs, lengths=None, eps=1e-7):
         lengths = torch.full(
             (wavs.shape[0],), wavs.shape[1], device=wavs.device
         )
-    mask = length_to_mask(
-        lengths.to(wavs.device), wavs.shape[1], dtype=torch.bool
-    )
+    # Broadcast, not SpeechBrain's length_to_mask: its expand to
+    # len(lengths) would freeze the batch axis of the ONNX export's trace
+    steps = torch.arange(wavs.shape[1], device=wavs.device)
+    mask = steps[None, :] < lengths.to(wavs.device)[:, None]
     zeros = torch.zeros_like(wavs)
     count = mask.sum(dim=1, keepdim=True).clamp(min=1).to(wavs.dtype)
     mean = torch.where(mask, wavs, zeros).sum(dim=1, keepdim=True) / count

@@ -50,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechbrain_gemo.lobes import lengths_to_mask, normalize_waveforms
+from speechbrain_gemo.lobes import normalize_waveforms
 
 FORMAT = "speechbrain-gemo-onnx"
 FORMAT_VERSION = 1
@@ -91,6 +91,34 @@ Files:
 
 Probabilities are `softmax(logit_scale * embeddings @ prompt_embeddings.T)`.
 """
+
+
+def lengths_to_mask(lengths, max_len):
+    """Boolean mask of the valid steps from absolute lengths, written with
+    broadcasting only so that the batch axis stays dynamic in the traced
+    graph (SpeechBrain's ``length_to_mask`` expands to ``len(lengths)``,
+    which tracing freezes to the example's batch size).
+
+    Arguments
+    ---------
+    lengths : torch.Tensor
+        Number of valid steps of each sequence, shape ``B``.
+    max_len : int
+        Padded length ``T``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``B x T`` boolean mask, True on valid steps.
+
+    Example
+    -------
+    >>> lengths_to_mask(torch.tensor([1, 3]), 3)
+    tensor([[ True, False, False],
+            [ True,  True,  True]])
+    """
+    steps = torch.arange(max_len, device=lengths.device)
+    return steps[None, :] < lengths[:, None]
 
 
 def model_parts(model):
@@ -137,6 +165,9 @@ def model_parts(model):
         "window_seconds": model.window_seconds,
         "overlap_seconds": model.overlap_seconds,
         "backbone": encoder.ssl_model.model.config.model_type,
+        "per_utterance_cnn": bool(
+            getattr(encoder, "per_utterance_cnn", False)
+        ),
     }
     if model.has_gender:
         parts["gender_labels"] = tuple(model.stored_prompts["gender"])
@@ -432,6 +463,10 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         "min_samples": parts["min_samples"],
         "window_seconds": parts["window_seconds"],
         "overlap_seconds": parts["overlap_seconds"],
+        # A CNN that normalises over time is not padding invariant: PyTorch
+        # runs it on each utterance's own samples, the runtime runs padded
+        # items one by one to do the same
+        "per_utterance_cnn": parts["per_utterance_cnn"],
         "embedding_dim": int(parts["emotion_embeddings"].shape[1]),
         "labels": list(parts["labels"]),
         "emotion_prompts": {

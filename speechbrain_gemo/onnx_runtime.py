@@ -29,70 +29,12 @@ import os
 
 import numpy as np
 
+from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
+    AudioInputError,
+    window_bounds,
+)
+
 FORMAT = "speechbrain-gemo-onnx"
-
-
-class AudioInputError(ValueError):
-    """Audio that cannot be classified: unreadable, empty, not finite or
-    shorter than the model's receptive field (the torch-free twin of
-    ``speechbrain_gemo.inference.AudioInputError``).
-
-    Arguments
-    ---------
-    message : str
-        What is wrong.
-    path : str, optional
-        The file (or a description of the batch item) it is about.
-
-    Example
-    -------
-    >>> str(AudioInputError("the file is empty", "a.wav"))
-    'a.wav: the file is empty'
-    """
-
-    def __init__(self, message, path=None):
-        self.path = None if path is None else str(path)
-        self.reason = message
-        super().__init__(message if path is None else f"{path}: {message}")
-
-
-def window_bounds(num_samples, window, overlap):
-    """Start and end samples of the analysis windows of a long signal (the
-    rule of ``speechbrain_gemo.inference.window_bounds``).
-
-    Arguments
-    ---------
-    num_samples : int
-        Length of the signal.
-    window : int
-        Window length in samples.
-    overlap : int
-        Overlap of consecutive windows in samples (``< window``).
-
-    Returns
-    -------
-    list of tuple
-        ``(start, end)`` pairs covering the signal; the last window ends
-        at the end of the signal, a signal no longer than ``window`` is
-        one window.
-
-    Example
-    -------
-    >>> window_bounds(11, 4, 1)
-    [(0, 4), (3, 7), (6, 10), (7, 11)]
-    >>> window_bounds(3, 4, 1)
-    [(0, 3)]
-    """
-    if window <= 0 or not 0 <= overlap < window:
-        raise ValueError(
-            f"need 0 <= overlap < window, got window={window}, "
-            f"overlap={overlap}"
-        )
-    if num_samples <= window:
-        return [(0, num_samples)]
-    starts = list(range(0, num_samples - window, window - overlap))
-    starts.append(num_samples - window)
-    return [(start, start + window) for start in starts]
 
 
 def softmax_probabilities(embeddings, class_embeddings, scale):
@@ -391,6 +333,22 @@ class EmotionClassifierONNX:
 
     def _embed(self, wavs, wav_lens, samples, window_seconds, overlap_seconds):
         window, overlap = self._window_sizes(window_seconds, overlap_seconds)
+        if self.config.get("per_utterance_cnn") and (
+            samples < wavs.shape[1]
+        ).any():
+            # As PyTorch's per-utterance CNN: each item on its own samples
+            return np.concatenate(
+                [
+                    self._embed(
+                        wavs[i : i + 1, : samples[i]],
+                        np.ones(1, dtype=np.float32),
+                        samples[i : i + 1],
+                        window_seconds,
+                        overlap_seconds,
+                    )
+                    for i in range(wavs.shape[0])
+                ]
+            )
         if window is None or samples.max() <= window:
             return self._run(wavs, wav_lens)[0]
         out = [None] * wavs.shape[0]
