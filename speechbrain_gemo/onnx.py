@@ -165,9 +165,7 @@ def model_parts(model):
         "window_seconds": model.window_seconds,
         "overlap_seconds": model.overlap_seconds,
         "backbone": encoder.ssl_model.model.config.model_type,
-        "per_utterance_cnn": bool(
-            getattr(encoder, "per_utterance_cnn", False)
-        ),
+        "per_utterance_cnn": bool(getattr(encoder, "per_utterance_cnn", False)),
     }
     if model.has_gender:
         parts["gender_labels"] = tuple(model.stored_prompts["gender"])

@@ -333,9 +333,10 @@ class EmotionClassifierONNX:
 
     def _embed(self, wavs, wav_lens, samples, window_seconds, overlap_seconds):
         window, overlap = self._window_sizes(window_seconds, overlap_seconds)
-        if self.config.get("per_utterance_cnn") and (
-            samples < wavs.shape[1]
-        ).any():
+        if (
+            self.config.get("per_utterance_cnn")
+            and (samples < wavs.shape[1]).any()
+        ):
             # As PyTorch's per-utterance CNN: each item on its own samples
             return np.concatenate(
                 [

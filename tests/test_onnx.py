@@ -16,8 +16,8 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("soxr")
 
-from speechbrain_gemo.inference import GEmoCLAP  # noqa: E402
 from speechbrain_gemo import audio_windows, inference  # noqa: E402
+from speechbrain_gemo.inference import GEmoCLAP  # noqa: E402
 from speechbrain_gemo.onnx import evaluate_onnx, export_onnx, main  # noqa
 from speechbrain_gemo.onnx_runtime import (  # noqa: E402
     AudioInputError,
