@@ -346,7 +346,8 @@ def test_onnx_phase_missing_packages(monkeypatch, capsys):
     found = {"onnx": None, "onnxruntime": object(), "soxr": None}
     reason = onnx_phase.unavailable(found.get)
     assert reason == (
-        'the onnx phase needs onnx, soxr: pip install "speechbrain-gemo[onnx]"'
+        "the onnx phase needs onnx, soxr: "
+        'pip install "speechbrain-gemo[onnx-export]"'
     )
     assert onnx_phase.unavailable(lambda name: object()) is None
     # the command line stops before any phase runs

@@ -82,14 +82,14 @@ def unavailable(find=importlib.util.find_spec):
     Example
     -------
     >>> unavailable(lambda name: None if name == "onnx" else object())
-    'the onnx phase needs onnx: pip install "speechbrain-gemo[onnx]"'
+    'the onnx phase needs onnx: pip install "speechbrain-gemo[onnx-export]"'
     """
     missing = [name for name in NEEDED_MODULES if find(name) is None]
     if not missing:
         return None
     return (
         f"the onnx phase needs {', '.join(missing)}: "
-        'pip install "speechbrain-gemo[onnx]"'
+        'pip install "speechbrain-gemo[onnx-export]"'
     )
 
 
