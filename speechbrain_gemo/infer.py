@@ -1321,6 +1321,15 @@ def _run_timelines(model, args, paths, todo, journal, context):
         journal.add(index, path, context["format"](rows))
 
 
+def _missing_full_install():
+    """The packages of the full install that are not installed, as text
+    (empty when all are)."""
+    import importlib.util
+
+    names = ("torch", "speechbrain", "tqdm")
+    return ", ".join(n for n in names if importlib.util.find_spec(n) is None)
+
+
 def main(argv=None):
     """Runs the command line.
 
@@ -1345,6 +1354,16 @@ def main(argv=None):
     1
     """
     args = parse_args(argv)
+    missing = _missing_full_install()
+    if missing:
+        print(
+            f"error: the command line needs {missing} (the full install, "
+            "also with --backend onnx: batching, audio blocks, VAD and "
+            "sharding use them); in a torch-free environment classify "
+            "with speechbrain_gemo.onnx_runtime.EmotionClassifierONNX",
+            file=sys.stderr,
+        )
+        return 2
     labelled = read_list(args.labels, args.data_root) if args.labels else []
     if args.inputs:
         paths = collect_inputs(args.inputs, args.data_root)

@@ -171,3 +171,24 @@ def test_cross_corpus_zero_shot_scores_every_class(models, ravdess, tmp_path):
     assert list(_read(out)[0])[3:11] == [f"prob_{c}" for c in codes]
     words = {row["manifest"]: row["word"] for row in report["class_mapping"]}
     assert words["02"] == "calm" and words["08"] == "surprised"
+
+
+def test_cli_without_torch_says_what_it_needs(models, tmp_path):
+    import subprocess
+    import sys
+
+    _, onnx_dir = models
+    code = (
+        "import sys\n"
+        "for name in ('torch', 'speechbrain', 'transformers'):\n"
+        "    sys.modules[name] = None\n"
+        "from speechbrain_gemo.infer import main\n"
+        f"sys.exit(main(['--backend', 'onnx', '--model', {onnx_dir!r}, "
+        f"{str(tmp_path / 'a.wav')!r}]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert "needs torch, speechbrain" in result.stderr
+    assert "EmotionClassifierONNX" in result.stderr
