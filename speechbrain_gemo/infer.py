@@ -8,6 +8,9 @@ one row per file, or per speech segment of long recordings.
     python -m speechbrain_gemo.infer --model M calls/ \\
         --segments diarization.rttm --out segments.csv
     torchrun --nproc_per_node=4 -m speechbrain_gemo.infer --model M ...
+    python -m speechbrain_gemo.infer --backend onnx --model <onnx folder> ...
+    python -m speechbrain_gemo.infer --model M --labels other/test.json \\
+        --data_root /data/other [--zero_shot]
 
 Inputs are audio files, folders (searched recursively for .wav, .flac,
 .ogg and .mp3), CSV lists (a ``path``, ``wav`` or ``file`` column) or
@@ -48,7 +51,19 @@ With ``--labels`` (a JSON manifest or CSV with ``wav``/``path`` and
 scored: ``<out stem>_report.json`` and ``<out stem>_report.txt``
 (per-class precision, recall, F1; WAR and UAR) and, with matplotlib (the
 ``plot`` extra), ``<out stem>_confusion.png``. Without positional inputs,
-the labelled files are the inputs.
+the labelled files are the inputs. Labels of another corpus (e.g. a
+RAVDESS ``test.json`` for an IEMOCAP model) are matched to the model's
+classes through their words (``speechbrain_gemo.cross_corpus``): the
+report covers the shared classes, each file judged by the most probable
+shared class, and counts the files of the other classes per label
+(``left_out``). ``--zero_shot`` instead classifies into every class of the
+labels' corpus with prompts made from its words.
+
+``--backend onnx --model DIR`` classifies with a folder written by
+``python -m speechbrain_gemo.onnx`` (``EmotionClassifierONNX``, CPU,
+stored prompts only: no ``--prompts`` or ``--zero_shot``; ``--precision
+int8`` for the int8 graph) and writes the same CSV. The command line
+itself needs the full install (torch, SpeechBrain) with either backend.
 
 Exit status: 0 when at least one file was classified (even if others
 failed), 1 when there was nothing to classify or every file failed, 2 for
@@ -1391,7 +1406,13 @@ def main(argv=None):
     rank, world, device = _start_distributed(args.device)
     try:
         model = load_model(args, device)
-        cross = _cross_corpus(args, model, labelled)
+        if prompts:
+            from speechbrain_gemo.inference import prompt_dict
+
+            classes = list(prompt_dict(prompts))
+        else:
+            classes = list(model.labels)
+        cross = _cross_corpus(args, model, labelled, classes)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -1520,8 +1541,9 @@ def load_model(args, device="cpu"):
     )
 
 
-def _cross_corpus(args, model, labelled):
-    """How the ``--labels`` classes meet the model's: None without labels;
+def _cross_corpus(args, model, labelled, classes):
+    """How the ``--labels`` classes meet the model's (``classes``: its
+    labels, or the keys of ``--prompts``): None without labels;
     else ``mapping`` (label to scored class; None when the labels are the
     model's own codes and no corpus was named), ``table``, ``corpora`` and,
     with ``--zero_shot``, ``prompts`` for every class of the labels'
@@ -1536,9 +1558,7 @@ def _cross_corpus(args, model, labelled):
     if not found:
         return None
     found = list(dict.fromkeys(found))
-    match = class_mapping(
-        model.labels, found, args.model_corpus, args.labels_corpus
-    )
+    match = class_mapping(classes, found, args.model_corpus, args.labels_corpus)
     corpora = {
         "model": match["model_corpus"],
         "labels": match["manifest_corpus"],
@@ -1565,16 +1585,18 @@ def _cross_corpus(args, model, labelled):
             "table": table,
             "corpora": corpora,
         }
-    same = set(found) <= set(model.labels) and (
+    same = set(found) <= set(classes) and (
         corpora["model"] == corpora["labels"]
     )
     if same and not (args.model_corpus or args.labels_corpus):
         return {"mapping": None, "table": None, "corpora": corpora}
     if not match["mapping"]:
-        raise ValueError(
-            f"the model's classes {list(model.labels)} and the labels "
-            f"{sorted(found)} share no class word (see "
-            "speechbrain_gemo.cross_corpus); use --zero_shot"
+        # Classified all the same; the report then says nothing was shared
+        print(
+            f"warning: the classes {classes} and the labels {sorted(found)} "
+            "share no class word (see speechbrain_gemo.cross_corpus); "
+            "--zero_shot scores the labels' classes",
+            file=sys.stderr,
         )
     return {
         "mapping": match["mapping"],

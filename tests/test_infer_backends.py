@@ -192,3 +192,21 @@ def test_cli_without_torch_says_what_it_needs(models, tmp_path):
     assert result.returncode == 2, result.stderr
     assert "needs torch, speechbrain" in result.stderr
     assert "EmotionClassifierONNX" in result.stderr
+
+
+def test_class_mapping_reads_codes_within_their_corpus():
+    from speechbrain_gemo.cross_corpus import class_mapping
+    from speechbrain_gemo.prompts import CORPUS_CLASSES
+
+    # EmoDB's A is fearful, MSP-Podcast's A angry: an MSP-Podcast model
+    # on EmoDB maps A to its F and W to its A; bored (L) is not shared
+    match = class_mapping(CORPUS_CLASSES["MSP-Podcast"], ["A", "W", "L", "N"])
+    assert match["manifest_corpus"] == "EmoDB"
+    assert match["mapping"] == {"A": "F", "N": "N", "W": "A"}
+    # only letters both corpora use: the model's own corpus is assumed
+    same = class_mapping(CORPUS_CLASSES["MSP-Podcast"], ["A", "N"])
+    assert same["manifest_corpus"] == "MSP-Podcast"
+    assert same["mapping"] == {"A": "A", "N": "N"}
+    # a user's own labels are their own words
+    own = class_mapping(["angry", "frustrated"], ["ANG", "SAD"])
+    assert own["mapping"] == {"ANG": "angry"}
