@@ -13,7 +13,12 @@ text model, so no zero-shot prompts). Long audio is embedded window by
 window exactly as ``GEmoCLAP`` does: windows of ``window_seconds``
 overlapping by ``overlap_seconds``, the last one ending at the end, whose
 pooled SSL features are averaged, weighted by their frames, before the
-projection head.
+projection head. For backbones whose CNN normalises over time (a GroupNorm
+per channel, as wav2vec2-base and HuBERT-base), which PyTorch runs on each
+utterance's own samples, the padded items of a batch are run one by one
+(``per_utterance_cnn`` in ``config.json``). ``AudioInputError`` and the
+windowing rule come from ``speechbrain_gemo.audio_windows``, shared with
+``GEmoCLAP``.
 
 Files of any sample rate and channel count are read with soundfile,
 averaged over channels and resampled with soxr (its default high quality;
