@@ -103,6 +103,12 @@ def test_onnx_backend_refuses_other_prompts(models, tmp_path, capsys):
               "--labels", str(tmp_path / "test.json")])  # fmt: skip
     assert info.value.code == 2
     assert "no text model" in capsys.readouterr().err
+    # a folder converted without --int8 has no int8 graph
+    wav = str(tmp_path / "a.wav")
+    soundfile.write(wav, _tone(0.5, 0), 16000)
+    argv = ["--model", onnx_dir, "--backend", "onnx", "--precision", "int8"]
+    assert main(argv + [wav, "--out", str(tmp_path / "p.csv")]) == 2
+    assert "no 'int8' graph" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +161,14 @@ def test_cross_corpus_report_on_shared_classes(models, ravdess, tmp_path):
     assert report["WAR"] == pytest.approx(hits / 4)
     text = (tmp_path / "p_report.txt").read_text()
     assert "left out: 02" in text and "calm" in text
+    # the ONNX backend reports the same
+    onnx_args = ["--model", models[1], "--backend", "onnx"]
+    out = tmp_path / "o.csv"
+    argv = onnx_args + args[2:] + ["--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    onnx_report = json.loads((tmp_path / "o_report.json").read_text())
+    for key in ("confusion_matrix", "left_out", "WAR", "UAR"):
+        assert onnx_report[key] == report[key], key
 
 
 def test_cross_corpus_zero_shot_scores_every_class(models, ravdess, tmp_path):
