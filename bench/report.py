@@ -20,7 +20,19 @@ GOALS = {
     "train_step_overhead_ratio_frozen_text": ("<=", 1.03),
     "inference_peak_rss_ratio": ("<=", 1.10),
     "loss_share_of_step@32": ("<", 0.01),
+    "onnx_fp32_speedup": (">=", 1.3),
+    "onnx_int8_speedup": (">=", 2.0),
+    "onnx_int8_agreement": (">=", 0.95),
+    "onnx_runtime_install_share": ("<=", 0.05),
 }
+# Rows of the table that appear only when their phase ran (onnx)
+OPTIONAL_ROWS = (
+    "onnx_fp32_speedup",
+    "onnx_int8_speedup",
+    "onnx_int8_agreement",
+    "onnx_runtime_install_mb",
+    "onnx_runtime_install_share",
+)
 
 REQUIRED_KEYS = (
     "inference_overhead_ratio",
@@ -298,7 +310,12 @@ def goal_check(name, value):
     if name not in GOALS or value is None:
         return "-", "-"
     op, goal = GOALS[name]
-    met = value <= goal if op == "<=" else value < goal
+    if op == "<=":
+        met = value <= goal
+    elif op == ">=":
+        met = value >= goal
+    else:
+        met = value < goal
     return f"{op} {goal:g}", "yes" if met else "no"
 
 
@@ -334,6 +351,11 @@ def table_rows(results):
         name = f"loss_share_of_step@{batch}"
         goal, met = goal_check(name, share)
         rows.append((name, f"{100 * share:.3f} %", goal, met))
+    for key in OPTIONAL_ROWS:
+        value = results.get(key)
+        if value is not None:
+            goal, met = goal_check(key, value)
+            rows.append((key, f"{value:.3f}", goal, met))
     return rows
 
 

@@ -8,6 +8,9 @@ one row per file, or per speech segment of long recordings.
     python -m speechbrain_gemo.infer --model M calls/ \\
         --segments diarization.rttm --out segments.csv
     torchrun --nproc_per_node=4 -m speechbrain_gemo.infer --model M ...
+    python -m speechbrain_gemo.infer --backend onnx --model <onnx folder> ...
+    python -m speechbrain_gemo.infer --model M --labels other/test.json \\
+        --data_root /data/other [--zero_shot]
 
 Inputs are audio files, folders (searched recursively for .wav, .flac,
 .ogg and .mp3), CSV lists (a ``path``, ``wav`` or ``file`` column) or
@@ -48,7 +51,19 @@ With ``--labels`` (a JSON manifest or CSV with ``wav``/``path`` and
 scored: ``<out stem>_report.json`` and ``<out stem>_report.txt``
 (per-class precision, recall, F1; WAR and UAR) and, with matplotlib (the
 ``plot`` extra), ``<out stem>_confusion.png``. Without positional inputs,
-the labelled files are the inputs.
+the labelled files are the inputs. Labels of another corpus (e.g. a
+RAVDESS ``test.json`` for an IEMOCAP model) are matched to the model's
+classes through their words (``speechbrain_gemo.cross_corpus``): the
+report covers the shared classes, each file judged by the most probable
+shared class, and counts the files of the other classes per label
+(``left_out``). ``--zero_shot`` instead classifies into every class of the
+labels' corpus with prompts made from its words.
+
+``--backend onnx --model DIR`` classifies with a folder written by
+``python -m speechbrain_gemo.onnx`` (``EmotionClassifierONNX``, CPU,
+stored prompts only: no ``--prompts`` or ``--zero_shot``; ``--precision
+int8`` for the int8 graph) and writes the same CSV. The command line
+itself needs the full install (torch, SpeechBrain) with either backend.
 
 Exit status: 0 when at least one file was classified (even if others
 failed), 1 when there was nothing to classify or every file failed, 2 for
@@ -212,10 +227,47 @@ def _duration(path):
     return audio_duration(path)
 
 
-def _classify_batch(model, paths, prompts, window):
-    """Rows for one batch of files; failing files get an error row."""
+def pad_signals(signals):
+    """Pads waveforms into a batch with SpeechBrain relative lengths, as
+    torch tensors, or as numpy arrays when the waveforms are numpy (the
+    ONNX backend, which needs no torch).
+
+    Arguments
+    ---------
+    signals : list
+        1-D waveforms (torch tensors or numpy arrays).
+
+    Returns
+    -------
+    wavs : torch.Tensor or numpy.ndarray
+        ``N x T``, zero-padded.
+    lengths : torch.Tensor or numpy.ndarray
+        ``N`` lengths relative to ``T``.
+
+    Example
+    -------
+    >>> import numpy
+    >>> wavs, lengths = pad_signals([numpy.ones(2), numpy.ones(4)])
+    >>> wavs.shape, lengths.tolist()
+    ((2, 4), [0.5, 1.0])
+    """
+    import numpy as np
+
+    if all(isinstance(s, np.ndarray) for s in signals):
+        sizes = np.array([len(s) for s in signals], dtype=np.float32)
+        wavs = np.zeros((len(signals), int(sizes.max())), dtype=np.float32)
+        for i, signal in enumerate(signals):
+            wavs[i, : len(signal)] = signal
+        return wavs, sizes / sizes.max()
     import torch
 
+    sizes = torch.tensor([len(s) for s in signals], dtype=torch.float)
+    wavs = torch.nn.utils.rnn.pad_sequence(list(signals), batch_first=True)
+    return wavs, sizes / sizes.max()
+
+
+def _classify_batch(model, paths, prompts, window):
+    """Rows for one batch of files; failing files get an error row."""
     from speechbrain_gemo.timeline import error_text, prediction_fields
 
     rows, signals, ok = {}, [], []
@@ -227,11 +279,10 @@ def _classify_batch(model, paths, prompts, window):
             rows[path] = {"path": path, "error": error_text(err)}
     if ok:
         try:
-            lengths = torch.tensor([len(s) for s in signals], dtype=torch.float)
-            wavs = torch.nn.utils.rnn.pad_sequence(signals, batch_first=True)
+            wavs, lengths = pad_signals(signals)
             out = model.predict_batch(
                 wavs,
-                lengths / lengths.max(),
+                lengths,
                 prompts=prompts,
                 window_seconds=window[0],
                 overlap_seconds=window[1],
@@ -656,25 +707,61 @@ def format_report(report):
     ]
     for key, text in (
         ("failed", "labelled files that failed"),
-        ("unknown_label", "labels not among the classes"),
+        ("unknown_label", "files of classes not shared"),
+        ("predicted_outside_shared", "best class not shared (re-picked)"),
         ("not_classified", "labelled files not in the inputs"),
     ):
         if report.get(key):
             summary.append((text, report[key]))
+    for label, count in report.get("left_out", {}).items():
+        summary.append((f"  left out: {label}", count))
     lines.append("")
     lines += [f"{text:<34}{value}" for text, value in summary]
+    table = report.get("class_mapping")
+    if table:
+        corpora = report.get("corpora", {})
+        lines += [
+            "",
+            f"{'word':<14}{'model':<12}labels",
+            f"{'':<14}{corpora.get('model') or 'own':<12}"
+            f"{corpora.get('labels') or 'own'}",
+        ]
+        for row in table:
+            lines.append(
+                f"{row['word']:<14}{row['model'] or '-':<12}"
+                f"{row['manifest'] or '-'}"
+            )
     return "\n".join(lines) + "\n"
 
 
-def write_report(rows, labelled, labels, out_path, title=None):
+def _probability(row, label):
+    """A row's probability of ``label``: from ``probs`` (rows of
+    ``run_inference``) or the ``prob_<label>`` column (rows read back from
+    the CSV)."""
+    if "probs" in row:
+        return float(row["probs"][label])
+    return float(row[f"prob_{label}"])
+
+
+def write_report(
+    rows, labelled, labels, out_path, title=None, mapping=None, extra=None
+):
     """Scores the predictions of the labelled files and writes
     ``<stem>_report.json``, ``<stem>_report.txt`` and, with matplotlib,
     ``<stem>_confusion.png``.
 
+    With ``mapping`` (another corpus' labels, see
+    ``speechbrain_gemo.cross_corpus.class_mapping``) the files are scored
+    on the classes model and labels share: each true label is replaced by
+    its model class, a file whose label has none is left out (counted in
+    ``left_out`` per label), and the prediction is the most probable of the
+    shared classes (``predicted_outside_shared`` counts the files whose
+    most probable class over all the model's was not shared).
+
     Arguments
     ---------
     rows : list of dict
-        As ``run_inference`` returns them.
+        As ``run_inference`` returns them, or as read back from the CSV.
     labelled : list of dict
         ``{"path", "label"}`` entries (see ``read_list``).
     labels : list of str
@@ -683,12 +770,16 @@ def write_report(rows, labelled, labels, out_path, title=None):
         The predictions CSV; the report files go beside it.
     title : str, optional
         Title of the plot.
+    mapping : dict, optional
+        True label to model class (default: every model class is itself).
+    extra : dict, optional
+        More entries for the report (e.g. ``class_mapping``, ``corpora``).
 
     Returns
     -------
     dict
-        The report (see ``classification_report``), with the paths written
-        under ``files``.
+        The report (see ``classification_report``, over the shared classes
+        in model order), with the paths written under ``files``.
 
     Example
     -------
@@ -702,29 +793,45 @@ def write_report(rows, labelled, labels, out_path, title=None):
     >>> report["WAR"], report["failed"], sorted(report["files"])
     (1.0, 1, ['json', 'png', 'txt'])
     """
+    if mapping is None:
+        mapping = {label: label for label in labels}
+    shared = [label for label in labels if label in set(mapping.values())]
     predicted = {path_key(r["path"]): r for r in rows}
-    predictions, targets = [], []
-    counts = {"failed": 0, "unknown_label": 0, "not_classified": 0}
+    predictions, targets, left_out = [], [], {}
+    counts = {
+        "failed": 0,
+        "unknown_label": 0,
+        "not_classified": 0,
+        "predicted_outside_shared": 0,
+    }
     for entry in labelled:
         if entry["label"] is None:
             continue
         row = predicted.get(path_key(entry["path"]))
+        target = mapping.get(entry["label"])
         if row is None:
             counts["not_classified"] += 1
         elif row.get("error"):
             counts["failed"] += 1
-        elif entry["label"] not in labels:
+        elif target is None:
             counts["unknown_label"] += 1
+            left_out[entry["label"]] = left_out.get(entry["label"], 0) + 1
         else:
-            predictions.append(row["label"])
-            targets.append(entry["label"])
+            label = row["label"]
+            if label not in shared:
+                counts["predicted_outside_shared"] += 1
+                label = max(shared, key=lambda c: _probability(row, c))
+            predictions.append(label)
+            targets.append(target)
     if not targets:
         raise ValueError(
             "no labelled file was classified (check that the label list "
             f"names the same files as the inputs, and its labels: {counts})"
         )
-    report = classification_report(predictions, targets, list(labels))
+    report = classification_report(predictions, targets, shared)
     report.update(counts)
+    report["left_out"] = dict(sorted(left_out.items()))
+    labels = shared
     if title:
         title = f"{title}: WAR {report['WAR']:.3f}, UAR {report['UAR']:.3f}"
     stem = os.path.splitext(out_path)[0]
@@ -741,6 +848,8 @@ def write_report(rows, labelled, labels, out_path, title=None):
     except ImportError as err:
         print(f"warning: no confusion plot ({err})", file=sys.stderr)
     report["files"] = files
+    if extra:
+        report.update(extra)
     from speechbrain_gemo.io import (
         write_json_atomic,
         write_text_atomic,
@@ -815,6 +924,41 @@ def parse_args(argv=None):
         "cuda:LOCAL_RANK)",
     )
     parser.add_argument("--savedir", help="download folder for hub ids")
+    parser.add_argument(
+        "--backend",
+        choices=("pytorch", "onnx"),
+        default="pytorch",
+        help="pytorch: an export folder (GEmoCLAP); onnx: a folder written "
+        "by python -m speechbrain_gemo.onnx (EmotionClassifierONNX, CPU)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default=None,
+        help="graph of an ONNX folder (default: the folder's default)",
+    )
+    cross = parser.add_argument_group(
+        "cross-corpus evaluation",
+        "--labels from another corpus: classes are matched through their "
+        "words (speechbrain_gemo.cross_corpus)",
+    )
+    cross.add_argument(
+        "--zero_shot",
+        "--zero-shot",
+        action="store_true",
+        help="classify into every class of the --labels corpus with prompts "
+        "made from its class words (needs the text model: pytorch backend)",
+    )
+    cross.add_argument(
+        "--model_corpus",
+        "--model-corpus",
+        help="corpus of the model's class codes (default: detected)",
+    )
+    cross.add_argument(
+        "--labels_corpus",
+        "--labels-corpus",
+        help="corpus of the --labels codes (default: detected)",
+    )
     parser.add_argument("--no_progress", "--no-progress", action="store_true")
     timeline = parser.add_argument_group(
         "timelines", "emotion over time: one row per speech segment"
@@ -879,6 +1023,19 @@ def parse_args(argv=None):
         parser.error("give input files, folders or lists (or --labels)")
     if args.max_batch_seconds <= 0 or args.max_batch_size < 1:
         parser.error("--max_batch_seconds and --max_batch_size must be > 0")
+    if args.backend == "onnx":
+        if args.prompts or args.zero_shot:
+            parser.error(
+                "--backend onnx classifies with the folder's stored prompts "
+                "only (it has no text model): --prompts and --zero_shot need "
+                "the pytorch backend and an export folder"
+            )
+        if args.device != "cpu":
+            parser.error("--backend onnx runs on the CPU (--device cpu)")
+    elif args.precision:
+        parser.error("--precision is an option of --backend onnx")
+    if args.zero_shot and (args.prompts or not args.labels):
+        parser.error("--zero_shot needs --labels and no --prompts")
     if args.timeline and args.labels:
         parser.error("--labels scores whole files; it has no --timeline mode")
     if args.plot and not args.timeline:
@@ -1111,6 +1268,8 @@ def _signature(args, paths, header, prompts):
         "merge_gap",
         "window_seconds",
         "overlap_seconds",
+        "backend",
+        "precision",
     ]
     return {
         "model": model,
@@ -1177,6 +1336,15 @@ def _run_timelines(model, args, paths, todo, journal, context):
         journal.add(index, path, context["format"](rows))
 
 
+def _missing_full_install():
+    """The packages of the full install that are not installed, as text
+    (empty when all are)."""
+    import importlib.util
+
+    names = ("torch", "speechbrain", "tqdm")
+    return ", ".join(n for n in names if importlib.util.find_spec(n) is None)
+
+
 def main(argv=None):
     """Runs the command line.
 
@@ -1201,6 +1369,16 @@ def main(argv=None):
     1
     """
     args = parse_args(argv)
+    missing = _missing_full_install()
+    if missing:
+        print(
+            f"error: the command line needs {missing} (the full install, "
+            "also with --backend onnx: batching, audio blocks, VAD and "
+            "sharding use them); in a torch-free environment classify "
+            "with speechbrain_gemo.onnx_runtime.EmotionClassifierONNX",
+            file=sys.stderr,
+        )
+        return 2
     labelled = read_list(args.labels, args.data_root) if args.labels else []
     if args.inputs:
         paths = collect_inputs(args.inputs, args.data_root)
@@ -1223,16 +1401,29 @@ def main(argv=None):
 
     from speechbrain.utils.distributed import ddp_barrier, ddp_broadcast
 
-    from speechbrain_gemo.inference import GEmoCLAP, prompt_dict
     from speechbrain_gemo.journal import Journal, JournalMismatch
 
     rank, world, device = _start_distributed(args.device)
-    model = GEmoCLAP.from_hparams(
-        source=args.model,
-        savedir=args.savedir,
-        run_opts={"device": device},
-    )
-    labels = list(prompt_dict(prompts)) if prompts else list(model.labels)
+    try:
+        model = load_model(args, device)
+        if prompts:
+            from speechbrain_gemo.inference import prompt_dict
+
+            classes = list(prompt_dict(prompts))
+        else:
+            classes = list(model.labels)
+        cross = _cross_corpus(args, model, labelled, classes)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.zero_shot:
+        prompts = cross["prompts"]
+    if prompts:
+        from speechbrain_gemo.inference import prompt_dict
+
+        labels = list(prompt_dict(prompts))
+    else:
+        labels = list(model.labels)
     layout = {"timeline": args.timeline, "speaker": speaker}
     header = _csv_text([csv_columns(labels, model.has_gender, **layout)])
 
@@ -1305,7 +1496,7 @@ def main(argv=None):
     status = 0
     if rank == 0:
         Journal.finalize(args.out, header, len(paths))
-        status = _report(args, labelled, labels, len(paths))
+        status = _report(args, labelled, labels, len(paths), cross)
     status = ddp_broadcast(status)
     if world > 1:
         import torch.distributed
@@ -1314,9 +1505,110 @@ def main(argv=None):
     return status
 
 
-def _report(args, labelled, labels, count):
+def load_model(args, device="cpu"):
+    """Loads the model of ``--model`` with the chosen ``--backend``.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        The options (``model``, ``backend``, ``precision``, ``savedir``).
+    device : str
+        The PyTorch device (the ONNX backend runs on the CPU).
+
+    Returns
+    -------
+    speechbrain_gemo.inference.GEmoCLAP or EmotionClassifierONNX
+        Both have ``labels``, ``has_gender``, ``load_audio`` and
+        ``predict_batch``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_gemo.export import save_tiny_export
+    >>> tmp = tempfile.mkdtemp()
+    >>> args = parse_args(["--model", save_tiny_export(f"{tmp}/m"), "a.wav"])
+    >>> load_model(args).labels
+    ('neu', 'hap', 'ang', 'sad')
+    """
+    if args.backend == "onnx":
+        from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
+
+        return EmotionClassifierONNX(args.model, precision=args.precision)
+    from speechbrain_gemo.inference import GEmoCLAP
+
+    return GEmoCLAP.from_hparams(
+        source=args.model, savedir=args.savedir, run_opts={"device": device}
+    )
+
+
+def _cross_corpus(args, model, labelled, classes):
+    """How the ``--labels`` classes meet the model's (``classes``: its
+    labels, or the keys of ``--prompts``): None without labels;
+    else ``mapping`` (label to scored class; None when the labels are the
+    model's own codes and no corpus was named), ``table``, ``corpora`` and,
+    with ``--zero_shot``, ``prompts`` for every class of the labels'
+    corpus (scored as themselves)."""
+    from speechbrain_gemo.cross_corpus import (
+        class_mapping,
+        prompt_templates,
+        zero_shot_prompts,
+    )
+
+    found = [e["label"] for e in labelled if e["label"] is not None]
+    if not found:
+        return None
+    found = list(dict.fromkeys(found))
+    match = class_mapping(classes, found, args.model_corpus, args.labels_corpus)
+    corpora = {
+        "model": match["model_corpus"],
+        "labels": match["manifest_corpus"],
+    }
+    if args.zero_shot:
+        stored = getattr(model, "stored_prompts", {}).get("emotion", {})
+        words = {row["model"]: row["word"] for row in match["table"]}
+        prompts = zero_shot_prompts(
+            found,
+            match["manifest_corpus"],
+            prompt_templates(stored, words),
+        )
+        from speechbrain_gemo.prompts import class_words
+
+        table = [
+            {"word": word, "model": label, "manifest": label}
+            for label, word in class_words(
+                list(prompts), match["manifest_corpus"]
+            ).items()
+        ]
+        return {
+            "prompts": prompts,
+            "mapping": {label: label for label in prompts},
+            "table": table,
+            "corpora": corpora,
+        }
+    same = set(found) <= set(classes) and (
+        corpora["model"] == corpora["labels"]
+    )
+    if same and not (args.model_corpus or args.labels_corpus):
+        return {"mapping": None, "table": None, "corpora": corpora}
+    if not match["mapping"]:
+        # Classified all the same; the report then says nothing was shared
+        print(
+            f"warning: the classes {classes} and the labels {sorted(found)} "
+            "share no class word (see speechbrain_gemo.cross_corpus); "
+            "--zero_shot scores the labels' classes",
+            file=sys.stderr,
+        )
+    return {
+        "mapping": match["mapping"],
+        "table": match["table"],
+        "corpora": corpora,
+    }
+
+
+def _report(args, labelled, labels, count, cross=None):
     """Prints the summary of the final CSV, writes the report of labelled
-    files, and returns the exit status."""
+    files (on the classes ``cross`` maps, see ``_cross_corpus``), and
+    returns the exit status."""
     with open(args.out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     failed = sum(bool(r["error"]) for r in rows)
@@ -1336,7 +1628,22 @@ def _report(args, labelled, labels, count):
     if labelled:
         try:
             name = os.path.basename(os.path.normpath(args.model))
-            report = write_report(rows, labelled, labels, args.out, title=name)
+            mapping, extra = None, None
+            if cross and cross.get("mapping") is not None:
+                mapping = cross["mapping"]
+                extra = {
+                    "class_mapping": cross["table"],
+                    "corpora": cross["corpora"],
+                }
+            report = write_report(
+                rows,
+                labelled,
+                labels,
+                args.out,
+                title=name,
+                mapping=mapping,
+                extra=extra,
+            )
             print(
                 f"WAR {report['WAR']:.4f}  UAR {report['UAR']:.4f} on "
                 f"{report['num_utterances']} files -> "

@@ -58,33 +58,14 @@ from speechbrain.utils.checkpoints import (
 )
 from speechbrain.utils.fetching import FetchConfig
 
+from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
+    AudioInputError,
+    window_bounds,
+)
 from speechbrain_gemo.model import class_probabilities
 
 # Prompt sets whose embeddings are kept besides the stored ones
 _PROMPT_CACHE_SIZE = 32
-
-
-class AudioInputError(ValueError):
-    """Audio that cannot be classified: unreadable, empty, not finite or
-    shorter than the model's receptive field.
-
-    Arguments
-    ---------
-    message : str
-        What is wrong.
-    path : str, optional
-        The file (or a description of the batch item) it is about.
-
-    Example
-    -------
-    >>> str(AudioInputError("the file is empty", "a.wav"))
-    'a.wav: the file is empty'
-    """
-
-    def __init__(self, message, path=None):
-        self.path = None if path is None else str(path)
-        self.reason = message
-        super().__init__(message if path is None else f"{path}: {message}")
 
 
 class ExportLoadError(RuntimeError):
@@ -195,47 +176,6 @@ def receptive_field(config):
     return field
 
 
-def window_bounds(num_samples, window, overlap):
-    """Start and end samples of the analysis windows of a long signal.
-
-    Windows of ``window`` samples start every ``window - overlap`` samples;
-    the last one is moved back to end at the end of the signal, so every
-    window is full length. A signal no longer than ``window`` is one window.
-
-    Arguments
-    ---------
-    num_samples : int
-        Length of the signal.
-    window : int
-        Window length in samples.
-    overlap : int
-        Overlap of consecutive windows in samples (``< window``).
-
-    Returns
-    -------
-    list of tuple
-        ``(start, end)`` pairs covering the signal.
-
-    Example
-    -------
-    >>> window_bounds(10, 4, 1)
-    [(0, 4), (3, 7), (6, 10)]
-    >>> window_bounds(11, 4, 1)
-    [(0, 4), (3, 7), (6, 10), (7, 11)]
-    >>> window_bounds(3, 4, 1)
-    [(0, 3)]
-    """
-    if window <= 0 or not 0 <= overlap < window:
-        raise ValueError(
-            f"need 0 <= overlap < window, got window={window}, "
-            f"overlap={overlap}"
-        )
-    if num_samples <= window:
-        return [(0, num_samples)]
-    starts = list(range(0, num_samples - window, window - overlap))
-    return [(s, s + window) for s in starts + [num_samples - window]]
-
-
 def prompt_dict(prompts):
     """Normalises prompts given at call time to label -> list of strings.
 
@@ -299,7 +239,7 @@ def check_signal(signal, name, sample_rate, min_samples, check_values=True):
     >>> check_signal(torch.zeros(300), "a.wav", 16000, 400)
     Traceback (most recent call last):
     ...
-    speechbrain_gemo.inference.AudioInputError: a.wav: the audio is 18.8 ms...
+    speechbrain_gemo.audio_windows.AudioInputError: a.wav: the audio is...
     """
     samples = signal.shape[0]
     if samples == 0:
@@ -349,7 +289,7 @@ def check_batch(wavs, wav_lens, sample_rate, min_samples, names, device):
     >>> check_batch(torch.ones(2, 800), [1.0, 0.4], 16000, 400, None, "cpu")
     Traceback (most recent call last):
     ...
-    speechbrain_gemo.inference.AudioInputError: batch item 1: the audio is...
+    speechbrain_gemo.audio_windows.AudioInputError: batch item 1: the...
     """
     wavs = torch.as_tensor(wavs)
     if wavs.dim() == 1:

@@ -433,7 +433,9 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         "min_samples": parts["min_samples"],
         "window_seconds": parts["window_seconds"],
         "overlap_seconds": parts["overlap_seconds"],
-        # a CNN that normalises over time sees each utterance alone
+        # A CNN that normalises over time is not padding invariant: PyTorch
+        # runs it on each utterance's own samples, the runtime runs padded
+        # items one by one to do the same
         "per_utterance_cnn": parts["per_utterance_cnn"],
         "embedding_dim": int(parts["emotion_embeddings"].shape[1]),
         "labels": list(parts["labels"]),

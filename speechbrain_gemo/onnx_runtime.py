@@ -13,7 +13,12 @@ text model, so no zero-shot prompts). Long audio is embedded window by
 window exactly as ``GEmoCLAP`` does: windows of ``window_seconds``
 overlapping by ``overlap_seconds``, the last one ending at the end, whose
 pooled SSL features are averaged, weighted by their frames, before the
-projection head.
+projection head. For backbones whose CNN normalises over time (a GroupNorm
+per channel, as wav2vec2-base and HuBERT-base), which PyTorch runs on each
+utterance's own samples, the padded items of a batch are run one by one
+(``per_utterance_cnn`` in ``config.json``). ``AudioInputError`` and the
+windowing rule come from ``speechbrain_gemo.audio_windows``, shared with
+``GEmoCLAP``.
 
 Files of any sample rate and channel count are read with soundfile,
 averaged over channels and resampled with soxr (its default high quality;
@@ -29,70 +34,12 @@ import os
 
 import numpy as np
 
+from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
+    AudioInputError,
+    window_bounds,
+)
+
 FORMAT = "speechbrain-gemo-onnx"
-
-
-class AudioInputError(ValueError):
-    """Audio that cannot be classified: unreadable, empty, not finite or
-    shorter than the model's receptive field (the torch-free twin of
-    ``speechbrain_gemo.inference.AudioInputError``).
-
-    Arguments
-    ---------
-    message : str
-        What is wrong.
-    path : str, optional
-        The file (or a description of the batch item) it is about.
-
-    Example
-    -------
-    >>> str(AudioInputError("the file is empty", "a.wav"))
-    'a.wav: the file is empty'
-    """
-
-    def __init__(self, message, path=None):
-        self.path = None if path is None else str(path)
-        self.reason = message
-        super().__init__(message if path is None else f"{path}: {message}")
-
-
-def window_bounds(num_samples, window, overlap):
-    """Start and end samples of the analysis windows of a long signal (the
-    rule of ``speechbrain_gemo.inference.window_bounds``).
-
-    Arguments
-    ---------
-    num_samples : int
-        Length of the signal.
-    window : int
-        Window length in samples.
-    overlap : int
-        Overlap of consecutive windows in samples (``< window``).
-
-    Returns
-    -------
-    list of tuple
-        ``(start, end)`` pairs covering the signal; the last window ends
-        at the end of the signal, a signal no longer than ``window`` is
-        one window.
-
-    Example
-    -------
-    >>> window_bounds(11, 4, 1)
-    [(0, 4), (3, 7), (6, 10), (7, 11)]
-    >>> window_bounds(3, 4, 1)
-    [(0, 3)]
-    """
-    if window <= 0 or not 0 <= overlap < window:
-        raise ValueError(
-            f"need 0 <= overlap < window, got window={window}, "
-            f"overlap={overlap}"
-        )
-    if num_samples <= window:
-        return [(0, num_samples)]
-    starts = list(range(0, num_samples - window, window - overlap))
-    starts.append(num_samples - window)
-    return [(start, start + window) for start in starts]
 
 
 def softmax_probabilities(embeddings, class_embeddings, scale):
@@ -251,7 +198,6 @@ class EmotionClassifierONNX:
         self._projection = session(config["projection_graph"])
         self.sample_rate = int(config["sample_rate"])
         self.min_samples = int(config["min_samples"])
-        self.per_utterance_cnn = bool(config.get("per_utterance_cnn", False))
         self.window_seconds = (
             config["window_seconds"]
             if window_seconds is None
@@ -382,19 +328,6 @@ class EmotionClassifierONNX:
         return window, overlap
 
     def _run(self, wavs, lens, outputs=("embeddings",)):
-        samples = np.round(lens * wavs.shape[1]).astype(np.int64)
-        if self.per_utterance_cnn and (samples < wavs.shape[1]).any():
-            # The graph's CNN normalises over time, padding included: run
-            # each utterance alone, as the PyTorch tower does
-            one = np.ones(1, dtype=np.float32)
-            rows = [
-                self._run_graph(wavs[i : i + 1, : samples[i]], one, outputs)
-                for i in range(wavs.shape[0])
-            ]
-            return [np.concatenate(parts) for parts in zip(*rows)]
-        return self._run_graph(wavs, lens, outputs)
-
-    def _run_graph(self, wavs, lens, outputs=("embeddings",)):
         return self._encoder.run(
             list(outputs),
             {
@@ -405,6 +338,23 @@ class EmotionClassifierONNX:
 
     def _embed(self, wavs, wav_lens, samples, window_seconds, overlap_seconds):
         window, overlap = self._window_sizes(window_seconds, overlap_seconds)
+        if (
+            self.config.get("per_utterance_cnn")
+            and (samples < wavs.shape[1]).any()
+        ):
+            # As PyTorch's per-utterance CNN: each item on its own samples
+            return np.concatenate(
+                [
+                    self._embed(
+                        wavs[i : i + 1, : samples[i]],
+                        np.ones(1, dtype=np.float32),
+                        samples[i : i + 1],
+                        window_seconds,
+                        overlap_seconds,
+                    )
+                    for i in range(wavs.shape[0])
+                ]
+            )
         if window is None or samples.max() <= window:
             return self._run(wavs, wav_lens)[0]
         out = [None] * wavs.shape[0]

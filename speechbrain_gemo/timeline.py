@@ -44,8 +44,9 @@ def error_text(err):
 
 
 def model_sample_rate(model):
-    """The sample rate a SpeechBrain ``Pretrained`` model expects (that of
-    its ``audio_normalizer``, which ``load_audio`` applies).
+    """The sample rate a model expects: that of a SpeechBrain
+    ``Pretrained`` model's ``audio_normalizer`` (which ``load_audio``
+    applies), or an ONNX classifier's ``sample_rate``.
 
     Arguments
     ---------
@@ -64,7 +65,10 @@ def model_sample_rate(model):
     >>> model_sample_rate(SimpleNamespace(audio_normalizer=AudioNormalizer()))
     16000
     """
-    return int(model.audio_normalizer.sample_rate)
+    normalizer = getattr(model, "audio_normalizer", None)
+    if normalizer is None:  # EmotionClassifierONNX
+        return int(model.sample_rate)
+    return int(normalizer.sample_rate)
 
 
 def recording_segments(

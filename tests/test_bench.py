@@ -27,6 +27,7 @@ if ROOT not in sys.path:
 
 from bench import common, report, run, timing  # noqa: E402
 from bench.phases import inference, prep, train  # noqa: E402
+from bench.phases import onnx as onnx_phase  # noqa: E402
 
 LATEST = os.path.join(ROOT, "bench", "results", "latest.json")
 
@@ -38,7 +39,8 @@ def test_docstring_examples():
 
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     attempted = 0
-    for module in (timing, common, report, run, models, brains, train, prep):
+    modules = (timing, common, report, run, models, brains, train, prep)
+    for module in modules + (onnx_phase,):
         result = doctest.testmod(module, optionflags=flags)
         assert result.failed == 0, module.__name__
         attempted += result.attempted
@@ -292,6 +294,71 @@ def test_goals_and_table():
     assert rows["inference_overhead_ratio"][1] == "n/a"
     table = report.format_table({"loss_share_of_step": {"32": 0.002}})
     assert "loss_share_of_step@32" in table and "0.200 %" in table
+    assert "onnx" not in table  # its rows appear only when it ran
+
+
+# ---------------------------------------------------------------------------
+# The onnx phase (its logic; the measurement itself is bench/run.py --only
+# onnx, minutes at full size)
+# ---------------------------------------------------------------------------
+def test_onnx_speedups_by_hand():
+    times = {
+        "torch": [4.0, 6.0, 5.0],
+        "fp32": [2.0, 4.0, 4.0],
+        "int8": [1.0, 2.0, 2.5],
+    }
+    out = onnx_phase.speedups(times, 1)
+    # medians 5 / 4 and 5 / 2; per-repeat ratios 2, 1.5, 1.25 and 4, 3, 2
+    assert out == {
+        "onnx_fp32_speedup_b1": 1.25,
+        "onnx_fp32_paired_speedup_b1": 1.5,
+        "onnx_int8_speedup_b1": 2.5,
+        "onnx_int8_paired_speedup_b1": 3.0,
+    }
+
+
+def test_onnx_headline_and_goals():
+    measured = {
+        "onnx_fp32_speedup_b1": 1.4,
+        "onnx_fp32_speedup_b8": 1.1,
+        "onnx_int8_speedup_b1": 2.2,
+        "onnx_int8_speedup_b8": 2.9,
+        "onnx_int8_agreement": 61 / 64,
+        "onnx_runtime_install_mb": 160.0,
+        "full_env_install_mb": 6400.0,
+    }
+    out = onnx_phase.headline(measured)
+    # the smaller of batch 1 and 8; 160 / 6400 = 0.025
+    assert out["onnx_fp32_speedup"] == 1.1
+    assert out["onnx_int8_speedup"] == 2.2
+    assert out["onnx_runtime_install_share"] == 0.025
+    assert out["details"]["onnx"]["onnx_fp32_speedup_b1"] == 1.4
+    rows = {row[0]: row for row in report.table_rows(out)}
+    assert rows["onnx_fp32_speedup"][1:] == ("1.100", ">= 1.3", "no")
+    assert rows["onnx_int8_speedup"][1:] == ("2.200", ">= 2", "yes")
+    assert rows["onnx_int8_agreement"][1:] == ("0.953", ">= 0.95", "yes")
+    assert rows["onnx_runtime_install_share"][2:] == ("<= 0.05", "yes")
+    assert report.goal_check("onnx_int8_speedup", 2.0)[1] == "yes"
+    assert report.goal_check("onnx_int8_speedup", 1.999)[1] == "no"
+
+
+def test_onnx_phase_missing_packages(monkeypatch, capsys):
+    found = {"onnx": None, "onnxruntime": object(), "soxr": None}
+    reason = onnx_phase.unavailable(found.get)
+    assert reason == (
+        "the onnx phase needs onnx, soxr: "
+        'pip install "speechbrain-gemo[onnx-export]"'
+    )
+    assert onnx_phase.unavailable(lambda name: object()) is None
+    # the command line stops before any phase runs
+    monkeypatch.setattr(onnx_phase, "unavailable", lambda: reason)
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", "prep,onnx"])
+    assert "needs onnx, soxr" in capsys.readouterr().err
+    with pytest.raises(RuntimeError, match="needs onnx, soxr"):
+        onnx_phase.run(types.SimpleNamespace(quick=True))
+    assert "onnx" not in run.DEFAULT_PHASES
+    assert "onnx" in run.available_phases()
 
 
 # ---------------------------------------------------------------------------

@@ -16,8 +16,8 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("soxr")
 
+from speechbrain_gemo import audio_windows, inference  # noqa: E402
 from speechbrain_gemo.inference import GEmoCLAP  # noqa: E402
-from speechbrain_gemo.inference import window_bounds as torch_windows  # noqa
 from speechbrain_gemo.onnx import evaluate_onnx, export_onnx, main  # noqa
 from speechbrain_gemo.onnx_runtime import (  # noqa: E402
     AudioInputError,
@@ -211,11 +211,12 @@ def test_long_files_are_windowed_like_pytorch(tiny_export):
     assert np.abs(windowed - whole).max() > 1e-3  # windowing did happen
 
 
-@pytest.mark.parametrize(
-    "args", [(10, 4, 1), (11, 4, 1), (3, 4, 1), (160000, 32000, 3200)]
-)
-def test_window_bounds_match_pytorch(args):
-    assert window_bounds(*args) == torch_windows(*args)
+def test_both_backends_share_one_window_rule_and_error():
+    # One definition: the ONNX runtime cannot drift from the PyTorch path
+    assert window_bounds is inference.window_bounds
+    assert window_bounds is audio_windows.window_bounds
+    assert AudioInputError is inference.AudioInputError
+    assert window_bounds(160000, 32000, 3200)[-1] == (128000, 160000)
 
 
 def test_classify_file_any_rate_and_channels(tiny_export, tmp_path):

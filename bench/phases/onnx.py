@@ -1,10 +1,14 @@
 """Benchmark phase ``onnx``: onnxruntime against PyTorch for classification,
 and the size of the torch-free runtime environment.
 
-Every ratio is PyTorch time over onnxruntime time, both timed in this run,
-interleaved (the order alternates between repeats), each the median of
-the repeats after warm-up, on the same audio (3 s per utterance; a padded
-batch of 8 has relative lengths between 0.6 and 1):
+Every ratio is PyTorch time over onnxruntime time, both timed in this run
+with ``bench.timing.interleaved`` (the order alternates between repeats;
+``config.clock``, wall or CPU), each the median of the repeats after
+warm-up, on the same audio (3 s per utterance; a padded batch of 8 has
+relative lengths between 0.6 and 1). The headline keys are
+``onnx_fp32_speedup``, ``onnx_int8_speedup``, ``onnx_int8_agreement``,
+``onnx_runtime_install_mb`` and ``onnx_runtime_install_share``; the rest
+goes under ``details.onnx``:
 
 - ``onnx_fp32_speedup_b1`` / ``_b8``: ``GEmoCLAP.classify_batch`` over
   ``EmotionClassifierONNX(precision="fp32").classify_batch`` at batch 1 /
@@ -29,9 +33,14 @@ architecture of microsoft/wavlm-base), WavLM-large with ``large``, a small
 WavLM with ``quick``; a tiny text model (the text tower is not timed).
 Runs on the CPU (``threads`` intra-op threads for both runtimes).
 
+It needs the ``onnx`` extra (onnx, onnxruntime, soxr): without it,
+``python bench/run.py --only onnx`` stops at once naming what is missing
+(``unavailable``). It is not part of the default run.
+
 Usage::
 
-    python bench/phases/onnx.py [--quick] [--threads 1] [--out FILE]
+    python bench/run.py --only onnx [--quick] --threads 1 --out FILE
+    python -m bench.phases.onnx [--quick] [--threads 1] [--out FILE]
 
 Authors
  * speechbrain-gemo developers 2026
@@ -39,17 +48,135 @@ Authors
 
 import argparse
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
-import statistics
 import sys
 import sysconfig
 import tempfile
 import time
 
+from bench.timing import interleaved, ratio_of, summary
+
 SAMPLE_RATE = 16000
 RUNTIME_PACKAGES = ("numpy", "soundfile", "soxr", "onnxruntime")
+# What the phase imports beyond the full environment: the onnx extra
+NEEDED_MODULES = ("onnx", "onnxruntime", "soxr")
+GOALS = {"fp32": 1.3, "int8": 2.0}
+
+
+def unavailable(find=importlib.util.find_spec):
+    """Why the phase cannot run here, or None when it can.
+
+    Arguments
+    ---------
+    find : callable
+        Finds a module by name (None when it is not installed).
+
+    Returns
+    -------
+    str or None
+        The message naming the missing modules and the install command.
+
+    Example
+    -------
+    >>> unavailable(lambda name: None if name == "onnx" else object())
+    'the onnx phase needs onnx: pip install "speechbrain-gemo[onnx-export]"'
+    """
+    missing = [name for name in NEEDED_MODULES if find(name) is None]
+    if not missing:
+        return None
+    return (
+        f"the onnx phase needs {', '.join(missing)}: "
+        'pip install "speechbrain-gemo[onnx-export]"'
+    )
+
+
+def speedups(times, batch):
+    """PyTorch time over each onnxruntime variant's, from interleaved
+    timings.
+
+    Arguments
+    ---------
+    times : dict
+        ``torch`` and variant names (``fp32``, ``int8``...) to the lists
+        of seconds of ``bench.timing.interleaved``.
+    batch : int
+        The batch size (the ``_b<batch>`` suffix of the keys).
+
+    Returns
+    -------
+    dict
+        ``onnx_<variant>_speedup_b<batch>`` (the ratio of medians) and
+        ``onnx_<variant>_paired_speedup_b<batch>`` (median of the
+        per-repeat ratios) for every variant.
+
+    Example
+    -------
+    >>> speedups({"torch": [2.0, 4.0, 3.0], "fp32": [1.0, 2.0, 2.0]}, 8)
+    {'onnx_fp32_speedup_b8': 1.5, 'onnx_fp32_paired_speedup_b8': 2.0}
+    """
+    out = {}
+    for name, values in times.items():
+        if name == "torch":
+            continue
+        ratio = ratio_of(times["torch"], values)
+        out[f"onnx_{name}_speedup_b{batch}"] = ratio["ratio"]
+        out[f"onnx_{name}_paired_speedup_b{batch}"] = ratio["paired_ratio"]
+    return out
+
+
+def headline(measured):
+    """The phase's result: the headline keys at the top level (each
+    speedup the smaller of batch 1 and batch 8), everything under
+    ``details.onnx``.
+
+    Arguments
+    ---------
+    measured : dict
+        Everything the phase measured.
+
+    Returns
+    -------
+    dict
+        ``onnx_fp32_speedup``, ``onnx_int8_speedup``,
+        ``onnx_int8_agreement``, ``onnx_runtime_install_mb``,
+        ``onnx_runtime_install_share`` and ``details``.
+
+    Example
+    -------
+    >>> out = headline({"onnx_fp32_speedup_b1": 1.2, "onnx_fp32_speedup_b8":
+    ...     0.9, "onnx_int8_speedup_b1": 2.0, "onnx_int8_speedup_b8": 2.5,
+    ...     "onnx_int8_agreement": 0.95, "onnx_runtime_install_mb": 150.0,
+    ...     "full_env_install_mb": 6000.0})
+    >>> out["onnx_fp32_speedup"], out["onnx_int8_speedup"]
+    (0.9, 2.0)
+    >>> out["onnx_runtime_install_share"], sorted(out["details"]["onnx"])[0]
+    (0.025, 'full_env_install_mb')
+    """
+    measured = dict(measured)
+    for name in ("fp32", "int8"):
+        measured[f"onnx_{name}_speedup"] = min(
+            measured[f"onnx_{name}_speedup_b1"],
+            measured[f"onnx_{name}_speedup_b8"],
+        )
+    measured["onnx_runtime_install_share"] = round(
+        measured["onnx_runtime_install_mb"] / measured["full_env_install_mb"],
+        4,
+    )
+    keys = (
+        "onnx_fp32_speedup",
+        "onnx_int8_speedup",
+        "onnx_int8_agreement",
+        "onnx_runtime_install_mb",
+        "onnx_runtime_install_share",
+    )
+    result = {key: measured[key] for key in keys}
+    result["details"] = {"onnx": measured}
+    return result
+
+
 LARGE = dict(
     hidden_size=1024,
     num_hidden_layers=24,
@@ -164,41 +291,6 @@ def folder_mb(folder):
     return total / 1e6
 
 
-def interleaved_medians(fns, warmup, repeats):
-    """Median wall time of each function, run in alternating order.
-
-    Arguments
-    ---------
-    fns : dict
-        Name to a function without arguments.
-    warmup : int
-        Untimed runs of each first.
-    repeats : int
-        Timed runs of each.
-
-    Returns
-    -------
-    dict
-        Name to median seconds.
-
-    Example
-    -------
-    >>> sorted(interleaved_medians({"a": lambda: 1}, 1, 3))
-    ['a']
-    """
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in fns}
-    order = list(fns)
-    for rep in range(repeats):
-        for name in order if rep % 2 == 0 else order[::-1]:
-            start = time.perf_counter()
-            fns[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def build_export(work, quick, large):
     """Exports a random GEmo-CLAP model (WavLM backbone) to ``work``.
 
@@ -275,31 +367,40 @@ def run(config):
 
     Arguments
     ---------
-    config : argparse.Namespace
-        ``quick``, ``threads`` (``large``, ``device``, ``precision`` are
-        read where they apply: the phase runs on the CPU in fp32).
+    config : BenchConfig or argparse.Namespace
+        ``quick``, ``large``, ``threads``, ``clock``, ``repeats`` (the
+        phase runs on the CPU in fp32 whatever ``device`` and
+        ``precision`` say).
 
     Returns
     -------
     dict
-        The measurements (see the module docstring).
+        The headline keys and ``details.onnx`` (see ``headline``).
     """
+    reason = unavailable()
+    if reason:
+        raise RuntimeError(reason)
     import numpy as np
     import onnxruntime
     import torch
 
+    from bench.common import log
     from speechbrain_gemo.inference import GEmoCLAP
     from speechbrain_gemo.onnx import GRAPH_FP32, export_onnx
     from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
 
     quick = bool(getattr(config, "quick", False))
     threads = int(getattr(config, "threads", None) or 1)
+    clock = getattr(config, "clock", None) or "wall"
     torch.set_num_threads(threads)
     seconds = 1.0 if quick else 3.0
-    warmup, repeats = (1, 3) if quick else (2, 7)
+    warmup = 1 if quick else 2
+    repeats = getattr(config, "repeats", None) or (3 if quick else 7)
     result = {
         "device": "cpu",
         "threads": threads,
+        "clock": clock,
+        "repeats": repeats,
         "seconds_per_utterance": seconds,
         "onnxruntime_version": onnxruntime.__version__,
         "torch_version": torch.__version__,
@@ -314,6 +415,8 @@ def run(config):
         onnx_dir = export_onnx(export_dir, os.path.join(work, "onnx"), True)
         result["export_and_convert_s"] = time.perf_counter() - start
         result["backbone"] = backbone
+        took = time.perf_counter() - start
+        log(f"  onnx: {backbone}, exported and converted in {took:.0f} s")
         torch_model = GEmoCLAP.from_hparams(source=export_dir)
         models = {
             precision: EmotionClassifierONNX(
@@ -356,24 +459,16 @@ def run(config):
                 fns["int8_all_ops"] = lambda f=feed: all_ops_session.run(
                     ["embeddings"], f
                 )
-            times = interleaved_medians(fns, warmup, repeats)
-            for name, value in times.items():
-                result[f"{name}_b{batch}_s"] = value
-            for name in ("fp32", "int8", "int8_all_ops"):
-                if name in times:
-                    result[f"onnx_{name}_speedup_b{batch}"] = (
-                        times["torch"] / times[name]
-                    )
+            times = interleaved(fns, warmup, repeats, "cpu", clock)
+            for name, values in times.items():
+                result[f"{name}_b{batch}"] = summary(values)
+            result.update(speedups(times, batch))
+            log(f"  onnx batch {batch}: {speedups(times, batch)}")
             torch_probs = torch_model.classify_batch(wavs_t, lens_t)[0]
             onnx_probs = models["fp32"].classify_batch(wavs, lens)[0]
             diff = float(np.abs(onnx_probs - torch_probs.numpy()).max())
             result["onnx_fp32_max_prob_diff"] = max(
                 diff, result.get("onnx_fp32_max_prob_diff", 0.0)
-            )
-        for name in ("fp32", "int8"):
-            result[f"onnx_{name}_speedup"] = min(
-                result[f"onnx_{name}_speedup_b1"],
-                result[f"onnx_{name}_speedup_b8"],
             )
         # int8 against fp32 on clips of varied lengths (batches of 8)
         clips = 16 if quick else 64
@@ -398,10 +493,7 @@ def run(config):
     result["onnx_runtime_distributions"] = sorted(runtime)
     result["onnx_runtime_install_mb"] = installed_mb(runtime)
     result["full_env_install_mb"] = folder_mb(sysconfig.get_paths()["purelib"])
-    result["onnx_runtime_install_share"] = (
-        result["onnx_runtime_install_mb"] / result["full_env_install_mb"]
-    )
-    return result
+    return headline(result)
 
 
 def main(argv=None):
@@ -423,6 +515,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
+    parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--out", help="JSON file to write")
     args = parser.parse_args(argv)
     result = run(args)
@@ -437,8 +531,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    # Run as a script, this folder comes first on sys.path, where this
-    # file would hide the onnx package
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.exit(main())

@@ -1,0 +1,77 @@
+"""Torch-free pieces shared by the PyTorch and the ONNX classifiers: the
+error for audio that cannot be classified and the windowing rule for long
+audio.
+
+``speechbrain_gemo.inference`` (PyTorch) and
+``speechbrain_gemo.onnx_runtime`` (onnxruntime, no torch) both import them
+from here, so both backends reject the same audio with the same message and
+cut long files into the same windows. This module imports nothing beyond
+the standard library.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+
+class AudioInputError(ValueError):
+    """Audio that cannot be classified: unreadable, empty, not finite or
+    shorter than the model's receptive field.
+
+    Arguments
+    ---------
+    message : str
+        What is wrong.
+    path : str, optional
+        The file (or a description of the batch item) it is about.
+
+    Example
+    -------
+    >>> str(AudioInputError("the file is empty", "a.wav"))
+    'a.wav: the file is empty'
+    """
+
+    def __init__(self, message, path=None):
+        self.path = None if path is None else str(path)
+        self.reason = message
+        super().__init__(message if path is None else f"{path}: {message}")
+
+
+def window_bounds(num_samples, window, overlap):
+    """Start and end samples of the analysis windows of a long signal.
+
+    Windows of ``window`` samples start every ``window - overlap`` samples;
+    the last one is moved back to end at the end of the signal, so every
+    window is full length. A signal no longer than ``window`` is one window.
+
+    Arguments
+    ---------
+    num_samples : int
+        Length of the signal.
+    window : int
+        Window length in samples.
+    overlap : int
+        Overlap of consecutive windows in samples (``< window``).
+
+    Returns
+    -------
+    list of tuple
+        ``(start, end)`` pairs covering the signal.
+
+    Example
+    -------
+    >>> window_bounds(10, 4, 1)
+    [(0, 4), (3, 7), (6, 10)]
+    >>> window_bounds(11, 4, 1)
+    [(0, 4), (3, 7), (6, 10), (7, 11)]
+    >>> window_bounds(3, 4, 1)
+    [(0, 3)]
+    """
+    if window <= 0 or not 0 <= overlap < window:
+        raise ValueError(
+            f"need 0 <= overlap < window, got window={window}, "
+            f"overlap={overlap}"
+        )
+    if num_samples <= window:
+        return [(0, num_samples)]
+    starts = list(range(0, num_samples - window, window - overlap))
+    return [(s, s + window) for s in starts + [num_samples - window]]

@@ -1,0 +1,226 @@
+"""The command line with the ONNX backend (same CSV as PyTorch) and the
+cross-corpus evaluation of ``--labels`` from another corpus."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+
+from speechbrain_gemo.data.ravdess import prepare_ravdess
+from speechbrain_gemo.export import save_tiny_export
+from speechbrain_gemo.infer import main
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("soxr")
+
+from speechbrain_gemo.onnx import export_onnx  # noqa: E402
+
+IEMOCAP_WORDS = {"01": "neu", "03": "hap", "04": "sad", "05": "ang"}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("backends")
+    export = save_tiny_export(str(folder / "export"))
+    return export, export_onnx(export, str(folder / "onnx"))
+
+
+def _tone(seconds, seed, rate=16000):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 400) * t)
+    return (wave + 0.02 * rng.standard_normal(len(t))).astype("float32")
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _assert_same_csv(first, second):
+    a, b = _read(first), _read(second)
+    assert list(a[0]) == list(b[0])  # same columns
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        for key in x:
+            if key.startswith("prob_") or key.endswith("score"):
+                if x[key] or y[key]:
+                    assert abs(float(x[key]) - float(y[key])) <= 1e-4, key
+            elif key != "error":
+                assert x[key] == y[key], key
+        # Same failures; the messages may name the backend's reader
+        assert bool(x["error"]) == bool(y["error"])
+
+
+def _run_both(models, args, tmp_path):
+    export, onnx_dir = models
+    torch_csv, onnx_csv = tmp_path / "torch.csv", tmp_path / "onnx.csv"
+    common = args + ["--no-progress"]
+    assert main(["--model", export, "--out", str(torch_csv)] + common) == 0
+    onnx_args = ["--model", onnx_dir, "--backend", "onnx"]
+    assert main(onnx_args + ["--out", str(onnx_csv)] + common) == 0
+    _assert_same_csv(torch_csv, onnx_csv)
+    return _read(onnx_csv)
+
+
+def test_onnx_backend_gives_the_same_csv(models, tmp_path):
+    for k, seconds in enumerate((0.6, 1.3, 0.9, 2.5)):
+        soundfile.write(tmp_path / f"{k}.wav", _tone(seconds, k), 16000)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF" + b"junk" * 20)
+    # 1 s windows: the 1.3 s and 2.5 s files are classified in windows
+    rows = _run_both(
+        models,
+        [str(tmp_path), "--window_seconds", "1", "--overlap_seconds", "0.2"],
+        tmp_path,
+    )
+    assert [bool(r["error"]) for r in rows] == [False] * 4 + [True]
+    assert "gender" in rows[0]  # the tiny export is an ML model
+
+
+def test_onnx_backend_gives_the_same_timeline(models, tmp_path):
+    rate = 16000
+    silence = np.zeros(rate, dtype="float32")
+    audio = np.concatenate(
+        [silence, _tone(1.5, 1), silence, _tone(2.2, 2), silence]
+    )
+    soundfile.write(tmp_path / "call.wav", audio, rate)
+    rows = _run_both(
+        models,
+        [str(tmp_path / "call.wav"), "--timeline", "--vad", "energy"],
+        tmp_path,
+    )
+    assert len(rows) == 2 and not any(r["error"] for r in rows)
+    assert float(rows[0]["start"]) == pytest.approx(1.0, abs=0.1)
+
+
+def test_onnx_backend_refuses_other_prompts(models, tmp_path, capsys):
+    _, onnx_dir = models
+    with pytest.raises(SystemExit) as info:
+        main(["--model", onnx_dir, "--backend", "onnx", "--zero_shot",
+              "--labels", str(tmp_path / "test.json")])  # fmt: skip
+    assert info.value.code == 2
+    assert "no text model" in capsys.readouterr().err
+    # a folder converted without --int8 has no int8 graph
+    wav = str(tmp_path / "a.wav")
+    soundfile.write(wav, _tone(0.5, 0), 16000)
+    argv = ["--model", onnx_dir, "--backend", "onnx", "--precision", "int8"]
+    assert main(argv + [wav, "--out", str(tmp_path / "p.csv")]) == 2
+    assert "no 'int8' graph" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def ravdess(tmp_path_factory):
+    """A RAVDESS tree (2 actors, 8 emotions, 16 kHz) prepared into
+    manifests; the test fold holds one actor: one file per emotion."""
+    root = tmp_path_factory.mktemp("ravdess")
+    data = root / "data"
+    for actor in ("01", "02"):
+        os.makedirs(data / f"Actor_{actor}")
+        for e in range(1, 9):
+            name = f"03-01-{e:02d}-01-01-01-{actor}.wav"
+            seconds = 0.5 + 0.1 * e
+            soundfile.write(
+                data / f"Actor_{actor}" / name,
+                _tone(seconds, e + 10 * int(actor)),
+                16000,
+            )
+    prepare_ravdess(str(data), str(root / "save"), test_fold=1, num_folds=2)
+    return str(data), str(root / "save" / "test.json")
+
+
+def test_cross_corpus_report_on_shared_classes(models, ravdess, tmp_path):
+    export, _ = models
+    data, manifest = ravdess
+    out = tmp_path / "p.csv"
+    args = ["--model", export, "--labels", manifest, "--data_root", data]
+    assert main(args + ["--out", str(out), "--no-progress"]) == 0
+    report = json.loads((tmp_path / "p_report.json").read_text())
+    with open(manifest) as f:
+        truth = {
+            os.path.normpath(e["wav"].replace("{data_root}", data)): e["emo"]
+            for e in json.load(f).values()
+        }
+    assert sorted(truth.values()) == [f"{e:02d}" for e in range(1, 9)]
+    # By hand: IEMOCAP's four classes are RAVDESS 01, 03, 04, 05; calm,
+    # fearful, disgusted and surprised (02, 06, 07, 08) are left out
+    assert report["num_utterances"] == 4
+    assert report["unknown_label"] == 4
+    assert report["left_out"] == {"02": 1, "06": 1, "07": 1, "08": 1}
+    assert report["labels"] == ["neu", "hap", "ang", "sad"]
+    assert report["corpora"] == {"model": "IEMOCAP", "labels": "RAVDESS"}
+    # WAR from the CSV: the most probable of the four shared classes
+    hits = 0
+    for row in _read(out):
+        code = truth[os.path.normpath(row["path"])]
+        if code in IEMOCAP_WORDS:
+            probs = {c: float(row[f"prob_{c}"]) for c in IEMOCAP_WORDS.values()}
+            hits += max(probs, key=probs.get) == IEMOCAP_WORDS[code]
+    assert report["WAR"] == pytest.approx(hits / 4)
+    text = (tmp_path / "p_report.txt").read_text()
+    assert "left out: 02" in text and "calm" in text
+    # the ONNX backend reports the same
+    onnx_args = ["--model", models[1], "--backend", "onnx"]
+    out = tmp_path / "o.csv"
+    argv = onnx_args + args[2:] + ["--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    onnx_report = json.loads((tmp_path / "o_report.json").read_text())
+    for key in ("confusion_matrix", "left_out", "WAR", "UAR"):
+        assert onnx_report[key] == report[key], key
+
+
+def test_cross_corpus_zero_shot_scores_every_class(models, ravdess, tmp_path):
+    export, _ = models
+    data, manifest = ravdess
+    out = tmp_path / "z.csv"
+    args = ["--model", export, "--labels", manifest, "--data_root", data]
+    assert main(args + ["--zero_shot", "--out", str(out), "--no-progress"]) == 0
+    report = json.loads((tmp_path / "z_report.json").read_text())
+    codes = [f"{e:02d}" for e in range(1, 9)]
+    assert report["labels"] == codes
+    assert report["num_utterances"] == 8 and report["unknown_label"] == 0
+    assert sum(map(sum, report["confusion_matrix"])) == 8
+    assert list(_read(out)[0])[3:11] == [f"prob_{c}" for c in codes]
+    words = {row["manifest"]: row["word"] for row in report["class_mapping"]}
+    assert words["02"] == "calm" and words["08"] == "surprised"
+
+
+def test_cli_without_torch_says_what_it_needs(models, tmp_path):
+    import subprocess
+    import sys
+
+    _, onnx_dir = models
+    code = (
+        "import sys\n"
+        "for name in ('torch', 'speechbrain', 'transformers'):\n"
+        "    sys.modules[name] = None\n"
+        "from speechbrain_gemo.infer import main\n"
+        f"sys.exit(main(['--backend', 'onnx', '--model', {onnx_dir!r}, "
+        f"{str(tmp_path / 'a.wav')!r}]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert "needs torch, speechbrain" in result.stderr
+    assert "EmotionClassifierONNX" in result.stderr
+
+
+def test_class_mapping_reads_codes_within_their_corpus():
+    from speechbrain_gemo.cross_corpus import class_mapping
+    from speechbrain_gemo.prompts import CORPUS_CLASSES
+
+    # EmoDB's A is fearful, MSP-Podcast's A angry: an MSP-Podcast model
+    # on EmoDB maps A to its F and W to its A; bored (L) is not shared
+    match = class_mapping(CORPUS_CLASSES["MSP-Podcast"], ["A", "W", "L", "N"])
+    assert match["manifest_corpus"] == "EmoDB"
+    assert match["mapping"] == {"A": "F", "N": "N", "W": "A"}
+    # only letters both corpora use: the model's own corpus is assumed
+    same = class_mapping(CORPUS_CLASSES["MSP-Podcast"], ["A", "N"])
+    assert same["manifest_corpus"] == "MSP-Podcast"
+    assert same["mapping"] == {"A": "A", "N": "N"}
+    # a user's own labels are their own words
+    own = class_mapping(["angry", "frustrated"], ["ANG", "SAD"])
+    assert own["mapping"] == {"ANG": "angry"}
