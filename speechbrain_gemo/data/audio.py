@@ -15,7 +15,7 @@ from speechbrain.dataio.dataio import read_audio
 from speechbrain.dataio.preprocess import AudioNormalizer
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def audio_normalizer(sample_rate):
     """SpeechBrain's ``AudioNormalizer`` to ``sample_rate``, mono: one per
     rate, so that its resamplers are built once per process.
