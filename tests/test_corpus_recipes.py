@@ -294,12 +294,14 @@ def test_csv_recipe_any_rate_stereo_and_class_subset(
     csv_file = folder / "labels.csv"
     csv_file.write_bytes(("\r\n".join(lines) + "\r\n").encode())
     output = str(tmp_path / "out")
+    recipe = os.path.join(RECIPES, "CSV", "gemo_clap")
     run_script(
         "CSV",
         "train.py",
         [
             "hparams/sl_wavlm.yaml",
-            f"--csv_file={csv_file}",
+            # relative to train.py's folder, where the run starts
+            f"--csv_file={os.path.relpath(csv_file, recipe)}",
             f"--output_folder={output}",
             "--num_folds=2",
             "--emotion_classes=[tense,calm]",
@@ -313,3 +315,29 @@ def test_csv_recipe_any_rate_stereo_and_class_subset(
     assert len(speakers) == 2 and len(rows) == 8
     with open(os.path.join(output, "log.txt")) as f:
         assert "utterance(s) of labels outside the classes" in f.read()
+
+
+def test_csv_hparams_data_folder_classes_and_words(
+    tmp_path, monkeypatch, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """The CSV recipe's {data_root} is the CSV's folder even for a bare file
+    name, and its classes and prompt words come from the command line."""
+    from hyperpyyaml import load_hyperpyyaml
+
+    monkeypatch.chdir(tmp_path)
+    overrides = {
+        "csv_file": "labels.csv",
+        "output_folder": str(tmp_path / "out"),
+        "audio_source": tiny_wavlm_dir,
+        "text_source": tiny_roberta_dir,
+        "emotion_classes": ["ang", "calm"],
+        "emotion_words": {"ang": "angry"},
+    }
+    path = os.path.join(RECIPES, "CSV", "gemo_clap", "hparams", "sl_wavlm.yaml")
+    with open(path) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    assert hparams["data_folder"] == str(tmp_path)
+    assert hparams["model"].emotion_prompts == {
+        "ang": ["The speaker sounds angry."],
+        "calm": ["The speaker sounds calm."],
+    }
