@@ -369,6 +369,74 @@ def _prompt_rows(prompts):
     ]
 
 
+def corpus_description(hparams):
+    """What a model card says about the training corpus and its test set.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe hyperparameters: ``corpus`` (absent for IEMOCAP's
+        recipe) with ``test_fold`` and ``num_folds`` or ``test_set``;
+        ``csv_file`` for a user's own data; IEMOCAP's ``split``,
+        ``test_session``, ``test_speaker`` and ``expected_utterances``
+        (not the full IEMOCAP size: a derived corpus).
+
+    Returns
+    -------
+    corpus : str
+        The corpus and its held-out test set, in words.
+    dataset_tag : str
+        The model card's ``datasets`` tag.
+    recipe : str
+        The recipe that trained the model.
+
+    Example
+    -------
+    >>> corpus_description({"corpus": "CREMA-D", "test_fold": 2,
+    ...                     "num_folds": 5})[0]
+    'CREMA-D (fold 2 of 5 held out for testing)'
+    >>> corpus_description({"test_session": 3})[0]
+    'IEMOCAP (audio only, session 3 held out for testing)'
+    """
+    if "test_fold" in hparams:
+        held_out = (
+            f"fold {hparams['test_fold']} of {hparams.get('num_folds')} "
+            "held out for testing"
+        )
+    elif "test_set" in hparams:
+        held_out = f"tested on the {hparams['test_set']} partition"
+    elif hparams.get("split", "session") == "speaker" and hparams.get(
+        "test_speaker"
+    ):
+        held_out = f"speaker {hparams['test_speaker']} held out for testing"
+    elif "test_session" in hparams:
+        held_out = f"session {hparams['test_session']} held out for testing"
+    else:
+        held_out = "a held-out test set"
+    if "csv_file" in hparams:
+        return (
+            f"the user's own data listed in a CSV ({held_out})",
+            "custom",
+            "recipes/CSV/gemo_clap/train.py",
+        )
+    if hparams.get("corpus"):
+        name = str(hparams["corpus"])
+        return (
+            f"{name} ({held_out})",
+            name.lower(),
+            f"recipes/{name}/gemo_clap/train.py",
+        )
+    recipe = "recipes/IEMOCAP/gemo_clap/train.py"
+    if hparams.get("expected_utterances", 5531) == 5531:
+        return f"IEMOCAP (audio only, {held_out})", "iemocap", recipe
+    # the size check was off: a derived or demo corpus
+    return (
+        f"a corpus in the IEMOCAP release layout ({held_out})",
+        "iemocap",
+        recipe,
+    )
+
+
 def model_card(settings, hparams, metrics=None):
     """The ``README.md`` of an export, from ``templates/model_card.md``.
 
@@ -378,10 +446,8 @@ def model_card(settings, hparams, metrics=None):
         The template values (see :func:`model_settings`).
     hparams : dict
         The recipe hyperparameters: optional ``audio_source``,
-        ``text_source``, ``experiment``, ``split``, ``test_session``,
-        ``test_speaker``, ``expected_utterances`` (not the full IEMOCAP
-        size: a derived corpus), ``hub_id`` (the repository name for the
-        usage examples).
+        ``text_source``, ``hub_id`` (the repository name for the usage
+        examples) and the corpus keys of :func:`corpus_description`.
     metrics : dict, optional
         The test metrics (``WAR``, ``UAR``, ``per_class_recall``), as in
         ``test_metrics.json``.
@@ -416,17 +482,7 @@ def model_card(settings, hparams, metrics=None):
             + _markdown_table(["gender", "prompts"], _prompt_rows(gender))
             + "\n"
         )
-    split = hparams.get("split", "session")
-    if split == "speaker" and hparams.get("test_speaker"):
-        held_out = f"speaker {hparams['test_speaker']} held out for testing"
-    elif "test_session" in hparams:
-        held_out = f"session {hparams['test_session']} held out for testing"
-    else:
-        held_out = "a held-out test set"
-    if hparams.get("expected_utterances", 5531) == 5531:
-        corpus = f"IEMOCAP (audio only, {held_out})"
-    else:  # the size check was off: a derived or demo corpus
-        corpus = f"a corpus in the IEMOCAP release layout ({held_out})"
+    corpus, dataset_tag, recipe = corpus_description(hparams)
     if metrics:
         rows = [(name, f"{100 * metrics[name]:.2f}") for name in ("WAR", "UAR")]
         for label, recall in metrics.get("per_class_recall", {}).items():
@@ -445,12 +501,12 @@ def model_card(settings, hparams, metrics=None):
         "audio_source": audio_source,
         "audio_tag": audio_tag or "ssl",
         "text_source": text_source,
-        "dataset_tag": "iemocap",
+        "dataset_tag": dataset_tag,
         "class_table": _markdown_table(
             ["class", "prompts"], _prompt_rows(settings["emotion_prompts"])
         ),
         "gender_section": gender_section,
-        "recipe": "recipes/IEMOCAP/gemo_clap/train.py",
+        "recipe": recipe,
         "corpus": corpus,
         "metrics_section": metrics_section,
         "usage_source": hparams.get("hub_id", "<org>/<name>"),

@@ -22,8 +22,8 @@ A recipe takes its class set from its hyperparameters, e.g.::
 and its classes, in order, are the keys of ``emotion_prompts`` (the
 model's ``emotion_labels``). Overriding ``emotion_classes`` (e.g.
 ``--emotion_classes=[HAP,SAD]``) changes the class set; the data pipeline
-then keeps the utterances of those classes only (SpeechBrain's
-``DynamicItemDataset.filtered(key_test={"emo": ...})``).
+then keeps the utterances of those classes only
+(``speechbrain_gemo.data.labels.keep_classes``).
 
 Gender labels are ``F`` and ``M`` for every corpus (unknown gender is
 ``null`` in the manifests).

@@ -241,6 +241,93 @@ def test_variant_files_differ_only_in_what_makes_the_variant():
         assert body == reference, path
 
 
+# The keys that make each corpus' protocol and class set, beside those it
+# shares with IEMOCAP's sl_wavlm.yaml (IEMOCAP's own protocol keys aside)
+IEMOCAP_PROTOCOL_KEYS = {
+    "test_session",
+    "split",
+    "test_speaker",
+    "valid_ratio",
+    "expected_utterances",
+}
+FOLDS = {"test_fold", "num_folds", "valid_ratio"}
+CORPUS_KEYS = {
+    "CREMA-D": {"corpus", "emotion_classes"} | FOLDS,
+    "RAVDESS": {"corpus", "emotion_classes"} | FOLDS,
+    "EmoDB": {"corpus", "emotion_classes"} | FOLDS,
+    "MSP-Podcast": {"corpus", "emotion_classes", "test_set"},
+    "CSV": {"csv_file", "emotion_classes", "emotion_words"} | FOLDS,
+}
+
+
+def all_keys(hparams_file):
+    """Every top-level key of an hparams file.
+
+    Arguments
+    ---------
+    hparams_file : str
+        The HyperPyYAML file.
+
+    Returns
+    -------
+    set of str
+    """
+    with open(hparams_file) as f:
+        return {
+            line.partition(":")[0].strip()
+            for line in f
+            if ":" in line and not line.startswith(("#", " ", "\t", "-"))
+        }
+
+
+def recipe_parts(script_file):
+    """The source of the parts of a recipe's train.py that every corpus
+    shares: the ``Brain`` class and the loader and checkpoint helpers.
+
+    Arguments
+    ---------
+    script_file : str
+        The training script.
+
+    Returns
+    -------
+    dict
+        Name to source text.
+    """
+    with open(script_file) as f:
+        text = f.read()
+    shared = ("GEmoCLAPBrain", "loader_kwargs", "resolve_checkpoint_interval")
+    return {
+        node.name: ast.get_source_segment(text, node)
+        for node in ast.parse(text).body
+        if getattr(node, "name", None) in shared
+    }
+
+
+def test_corpus_recipes_have_iemocaps_keys_and_their_protocol_keys():
+    reference = all_keys(
+        os.path.join(ROOT, "recipes/IEMOCAP/gemo_clap/hparams/sl_wavlm.yaml")
+    )
+    for dataset, keys in CORPUS_KEYS.items():
+        path = os.path.join(
+            ROOT, "recipes", dataset, "gemo_clap", "hparams", "sl_wavlm.yaml"
+        )
+        expected = (reference - IEMOCAP_PROTOCOL_KEYS) | keys
+        assert all_keys(path) == expected, dataset
+
+
+def test_corpus_recipes_share_iemocaps_brain_and_loaders():
+    """Only the data preparation and pipeline differ between the recipes'
+    train.py: a change of IEMOCAP's Brain hooks must reach every copy."""
+    reference = recipe_parts(
+        os.path.join(ROOT, "recipes/IEMOCAP/gemo_clap/train.py")
+    )
+    assert len(reference) == 3
+    for row in ROWS:
+        parts = recipe_parts(os.path.join(ROOT, row["Script_file"]))
+        assert parts == reference, row["Script_file"]
+
+
 def test_no_test_hooks_in_the_package_or_recipes():
     """Nothing in the package or the recipes kills its own process (the
     tests interrupt runs from outside)."""

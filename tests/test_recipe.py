@@ -19,8 +19,21 @@ from speechbrain_gemo.testing import write_tiny_iemocap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(ROOT, "recipes", "IEMOCAP", "gemo_clap")
-with open(os.path.join(ROOT, "tests", "recipes", "IEMOCAP.csv")) as _f:
-    CSV_ROWS = list(csv.DictReader(_f))
+RECIPE_LISTS = os.path.join(ROOT, "tests", "recipes")
+CSV_ROWS = []
+for _name in sorted(os.listdir(RECIPE_LISTS)):
+    with open(os.path.join(RECIPE_LISTS, _name), newline="") as _f:
+        CSV_ROWS += list(csv.DictReader(_f))
+# Each recipe's classes in class order, as CORPORA.md defines them (the
+# CSV recipe: its sample CSV's labels, sorted)
+EXPECTED_CLASSES = {
+    "IEMOCAP": ["neu", "hap", "ang", "sad"],
+    "CREMA-D": ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"],
+    "RAVDESS": ["01", "02", "03", "04", "05", "06", "07", "08"],
+    "EmoDB": ["W", "L", "E", "A", "F", "T", "N"],
+    "MSP-Podcast": ["A", "S", "H", "U", "F", "D", "C", "N"],
+    "CSV": ["angry", "happy", "neutral", "sad"],
+}
 # The flags SpeechBrain's recipe runner appends (tests/utils/recipe_tests.py)
 RUNNER_FLAGS = ["--debug", "--debug_persistently"]
 
@@ -61,6 +74,29 @@ def read_predictions(path):
         return list(csv.DictReader(f))
 
 
+def row_id(row):
+    """``Dataset/hparams file`` of a recipe list row."""
+    return f"{row['Dataset']}/{os.path.basename(row['Hparam_file'])}"
+
+
+def expected_test_ids(row, root):
+    """The ids of the utterances a row's run tests: its test annotation's
+    keys, or the CSV recipe's rows marked ``test``."""
+    flags = dict(f[2:].split("=", 1) for f in row["test_debug_flags"].split())
+    if "test_annotation" in flags:
+        with open(os.path.join(root, flags["test_annotation"])) as f:
+            return sorted(json.load(f))
+    csv_file = os.path.join(root, flags["csv_file"])
+    with open(csv_file, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
+    # a file outside the CSV's folder is named by its absolute path
+    folder = os.path.dirname(csv_file)
+    return sorted(
+        os.path.splitext(os.path.normpath(os.path.join(folder, r["path"])))[0]
+        for r in rows
+    )
+
+
 def ssl_kind(audio_source):
     """The kind of tiny local model standing in for a hub SSL model."""
     for kind in ("wavlm", "hubert", "wav2vec2", "data2vec"):
@@ -89,13 +125,16 @@ def speechbrain_checkout(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "row", CSV_ROWS, ids=[os.path.basename(r["Hparam_file"]) for r in CSV_ROWS]
-)
+@pytest.mark.parametrize("row", CSV_ROWS, ids=[row_id(r) for r in CSV_ROWS])
 def test_csv_row_runs_as_speechbrain_runs_it(
-    row, speechbrain_checkout, tiny_ssl_dirs, tiny_roberta_dir, tmp_path
+    row,
+    speechbrain_checkout,
+    tiny_ssl_dirs,
+    tiny_roberta_dir,
+    tmp_path,
+    monkeypatch,
 ):
-    """Each row of tests/recipes/IEMOCAP.csv runs from SpeechBrain's root
+    """Each row of tests/recipes/*.csv runs from SpeechBrain's root
     with its flags and the runner's --debug flags (hub models replaced by
     tiny local ones: the tests are offline); its checks hold, and the
     outputs agree with each other."""
@@ -136,12 +175,14 @@ def test_csv_row_runs_as_speechbrain_runs_it(
 
     with open(output / "test_metrics.json") as f:
         metrics = json.load(f)
-    assert metrics["labels"] == ["neu", "hap", "ang", "sad"]
-    # --debug: two test batches of 4, i.e. the 8 sample utterances
-    assert metrics["num_utterances"] == 8
+    classes = EXPECTED_CLASSES[row["Dataset"]]
+    assert metrics["labels"] == classes
+    # --debug: at most two test batches of 4, here every test utterance
+    test_ids = expected_test_ids(row, speechbrain_checkout)
+    assert metrics["num_utterances"] == len(test_ids)
     # the metrics agree with an independent count over the predictions
     rows = read_predictions(output / "test_predictions.csv")
-    assert len(rows) == 8
+    assert sorted(r["ID"] for r in rows) == test_ids
     correct = sum(r["true"] == r["predicted"] for r in rows)
     assert metrics["WAR"] == pytest.approx(correct / len(rows))
     recalls = []
@@ -161,7 +202,7 @@ def test_csv_row_runs_as_speechbrain_runs_it(
     prompts = torch.load(
         output / "export" / "prompt_embeddings.ckpt", weights_only=True
     )
-    assert prompts["emotion"].shape == (4, 16)
+    assert prompts["emotion"].shape == (len(classes), 16)
     has_gender = os.path.basename(row["Hparam_file"]) == "ml_wavlm.yaml"
     assert ("gender" in prompts) == has_gender
     with open(output / "train_log.txt") as f:
@@ -171,7 +212,9 @@ def test_csv_row_runs_as_speechbrain_runs_it(
     for name in ("model", "text", "ssl"):
         assert (ckpt / f"{name}_optimizer.ckpt").is_file()
 
-    # the saved hyperparams.yaml is flat and loads as it is
+    # the saved hyperparams.yaml is flat and loads as it is (from where the
+    # run started: the CSV recipe reads its classes from the CSV file)
+    monkeypatch.chdir(speechbrain_checkout)
     with open(output / "hyperparams.yaml") as f:
         saved = load_hyperpyyaml(f)
     assert saved["output_folder"] == str(output)
@@ -180,7 +223,7 @@ def test_csv_row_runs_as_speechbrain_runs_it(
 
 
 @pytest.mark.parametrize(
-    "hparams_file", sorted(r["Hparam_file"] for r in CSV_ROWS)
+    "hparams_file", sorted({r["Hparam_file"] for r in CSV_ROWS})
 )
 def test_unknown_override_is_an_error(hparams_file):
     """HyperPyYAML refuses an override of a key the file does not have,

@@ -1,17 +1,44 @@
 """Reading the recipe's audio: clear errors for files that went missing
-after preparation, and random crops that bound the memory of a batch.
+after preparation, resampling and mixing down to the model's format, and
+random crops that bound the memory of a batch.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
+import functools
 import os
 import random
 
+from speechbrain.dataio import audio_io
 from speechbrain.dataio.dataio import read_audio
+from speechbrain.dataio.preprocess import AudioNormalizer
 
 
-def read_utterance(wav, utt_id):
+@functools.cache
+def audio_normalizer(sample_rate):
+    """SpeechBrain's ``AudioNormalizer`` to ``sample_rate``, mono: one per
+    rate, so that its resamplers are built once per process.
+
+    Arguments
+    ---------
+    sample_rate : int
+        The target sample rate.
+
+    Returns
+    -------
+    AudioNormalizer
+        Averages the channels and resamples to ``sample_rate``.
+
+    Example
+    -------
+    >>> audio_normalizer(16000) is audio_normalizer(16000)
+    True
+    """
+    return AudioNormalizer(sample_rate=sample_rate, mix="avg-to-mono")
+
+
+def read_utterance(wav, utt_id, sample_rate=None):
     """Reads one utterance of a prepared manifest.
 
     A file that disappeared or became unreadable after preparation stops the
@@ -23,11 +50,17 @@ def read_utterance(wav, utt_id):
         The audio file.
     utt_id : str
         The utterance id, for the error message.
+    sample_rate : int, optional
+        When given, the waveform is mixed down to mono (the mean of its
+        channels) and resampled to this rate, whatever the file's format
+        (RAVDESS is 48 kHz and partly stereo; a user's files can be
+        anything). When None, the file is returned as stored.
 
     Returns
     -------
     torch.Tensor
-        The waveform, ``(samples,)`` for mono files.
+        The waveform, ``(samples,)`` for mono files or with
+        ``sample_rate``.
 
     Raises
     ------
@@ -43,6 +76,11 @@ def read_utterance(wav, utt_id):
     ... except FileNotFoundError as err:
     ...     print(str(err)[:62])
     Audio file missing: /nonexistent/a.wav (utterance Ses01F_impro
+    >>> import tempfile, torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "stereo.wav")
+    >>> audio_io.save(path, torch.zeros(2, 4800), 48000)
+    >>> read_utterance(path, "u1", sample_rate=16000).shape
+    torch.Size([1600])
     """
     if not os.path.isfile(wav):
         raise FileNotFoundError(
@@ -51,7 +89,10 @@ def read_utterance(wav, utt_id):
             "the data again"
         )
     try:
-        return read_audio(wav)
+        if sample_rate is None:
+            return read_audio(wav)
+        sig, file_rate = audio_io.load(wav, channels_first=False)
+        return audio_normalizer(sample_rate)(sig, file_rate)
     except Exception as err:
         raise RuntimeError(
             f"Audio file unreadable: {wav} (utterance {utt_id}): {err}"

@@ -182,6 +182,37 @@ def read_csv_corpus(csv_file):
     return entries, has_split, audio_bytes
 
 
+def csv_classes(csv_file):
+    """The class set of a corpus CSV: its ``emotion`` labels, sorted, as
+    ``prepare_csv_corpus`` writes them to the manifests.
+
+    The recipe builds its model's prompts when it loads its
+    hyperparameters, before the data are prepared, so its default class
+    set is read here from the CSV (which is also checked: columns, values,
+    audio files present).
+
+    Arguments
+    ---------
+    csv_file : str
+        The CSV file.
+
+    Returns
+    -------
+    list of str
+        The labels, sorted.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _write_tiny_corpus(tmp)
+    ...     csv_classes(f"{tmp}/labels.csv")
+    ['happy', 'sad']
+    """
+    entries, _, _ = read_csv_corpus(csv_file)
+    return sorted({entry["emo"] for entry in entries.values()})
+
+
 def split_as_given(entries, valid_ratio, seed=1986):
     """The CSV's own ``split``; valid drawn from train when it has none.
 

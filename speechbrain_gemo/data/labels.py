@@ -1,12 +1,17 @@
-"""The emotion label encoder of a recipe, saved beside its checkpoints.
+"""The emotion labels of a recipe: the label encoder saved beside its
+checkpoints, and the utterances kept for the recipe's class set.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
+import collections
 import os
 
 from speechbrain.dataio.encoder import CategoricalEncoder
+from speechbrain.utils.logger import get_logger
+
+logger = get_logger(__name__)
 
 
 def load_or_create_label_encoder(path, labels):
@@ -80,3 +85,63 @@ def load_or_create_label_encoder(path, labels):
             f"{list(labels)}: remove the file"
         )
     return encoder
+
+
+def keep_classes(dataset, classes, name):
+    """The utterances of a dataset whose ``emo`` is one of ``classes``,
+    the others dropped with a log line counting them by label.
+
+    A recipe's class set (``emotion_classes``) can be a subset of what its
+    manifests hold (e.g. four of CREMA-D's six classes): the model has no
+    prompt for the other labels.
+
+    Arguments
+    ---------
+    dataset : DynamicItemDataset
+        A dataset with a static ``emo`` key.
+    classes : list of str
+        The classes to keep.
+    name : str
+        The dataset's name (``train``, ``valid``, ``test``), for the log
+        and the error.
+
+    Returns
+    -------
+    DynamicItemDataset
+        ``dataset`` itself when every utterance is kept, else a filtered
+        view of it (SpeechBrain's ``filtered_sorted``).
+
+    Raises
+    ------
+    ValueError
+        If no utterance is left.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> data = {"a": {"emo": "HAP"}, "b": {"emo": "DIS"}, "c": {"emo": "SAD"}}
+    >>> kept = keep_classes(DynamicItemDataset(data), ["HAP", "SAD"], "test")
+    >>> kept.data_ids
+    ['a', 'c']
+    """
+    wanted = set(classes)
+    dropped = collections.Counter(
+        dataset.data[utt_id]["emo"]
+        for utt_id in dataset.data_ids
+        if dataset.data[utt_id]["emo"] not in wanted
+    )
+    if not dropped:
+        return dataset
+    kept = dataset.filtered_sorted(key_test={"emo": lambda emo: emo in wanted})
+    counts = ", ".join(f"{label}: {n}" for label, n in sorted(dropped.items()))
+    logger.info(
+        f"{name}: {sum(dropped.values())} utterance(s) of labels outside "
+        f"the classes {list(classes)} dropped ({counts}); "
+        f"{len(kept)} kept"
+    )
+    if len(kept) == 0:
+        raise ValueError(
+            f"No {name} utterance has one of the classes {list(classes)} "
+            f"(its labels: {sorted(dropped)}): check emotion_classes"
+        )
+    return kept

@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""Recipe for training GEmo-CLAP speech emotion recognition on
+RAVDESS (speech).
+
+A contrastive language-audio model: a pre-trained SSL speech model and a
+text model read natural-language emotion prompts; the objective is
+SL-GEmo-CLAP (see hparams/).
+
+Folds are sets of actors: fold ``test_fold`` of ``num_folds`` (5 by
+default) is the test set, and its actors are never seen in training or
+validation. The eight classes (neutral, calm, happy, sad, angry, fearful,
+disgust, surprised; the codes of the file names) are the default class
+set. The audio is 48 kHz, partly stereo: it is mixed down and resampled
+to ``sample_rate`` when read.
+The best epoch by validation UAR is evaluated on the test set, and a
+self-contained inference folder is exported.
+
+To run this recipe:
+    > python train.py hparams/sl_wavlm.yaml \
+    >     --data_folder=/path/to/RAVDESS --test_fold=1 --num_folds=5
+
+Only the data preparation differs from recipes/IEMOCAP/gemo_clap/train.py
+(and the data pipeline's class filter, resampling and unknown genders).
+All folds: cross_validate.py.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import os
+import sys
+
+import speechbrain as sb
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from ravdess_prepare import prepare_ravdess
+from speechbrain.nnet.schedulers import update_learning_rate
+from speechbrain.utils.distributed import (
+    ddp_barrier,
+    if_main_process,
+    run_on_main,
+)
+from speechbrain.utils.logger import get_logger
+
+from speechbrain_gemo.brain import (
+    RobustBrain,
+    contrastive_loss,
+    emotion_probabilities,
+    set_learning_rate,
+    trainable_parameter_groups,
+    write_test_predictions,
+)
+from speechbrain_gemo.data.audio import random_crop, read_utterance
+from speechbrain_gemo.data.labels import (
+    keep_classes,
+    load_or_create_label_encoder,
+)
+from speechbrain_gemo.export import export_for_inference
+from speechbrain_gemo.io import write_json_atomic
+from speechbrain_gemo.metrics import EmotionClassificationStats
+from speechbrain_gemo.prompts import gender_index
+
+logger = get_logger(__name__)
+
+
+class GEmoCLAPBrain(RobustBrain):
+    """Trains and evaluates GEmo-CLAP: audio embeddings against the
+    embeddings of the class prompts. Skipping non-finite batches and
+    removing incomplete checkpoints come from ``RobustBrain``."""
+
+    def compute_forward(self, batch, stage):
+        """Embeds the batch's audio and the class prompts.
+
+        Arguments
+        ---------
+        batch : PaddedBatch
+            With ``sig`` = (waveforms, relative lengths).
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        dict
+            ``audio_emb`` (N x d), ``emotion_prompt_emb`` (K x d),
+            ``scale`` and, with gender prompts, ``gender_prompt_emb`` and
+            ``gender_scale``.
+        """
+        batch = batch.to(self.device)
+        wavs, wav_lens = batch.sig
+        return self.modules.model(wavs, wav_lens)
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Computes the contrastive loss; in validation and test, also
+        tracks the predictions (and in test, the probabilities).
+
+        Arguments
+        ---------
+        predictions : dict
+            The output of ``compute_forward``.
+        batch : PaddedBatch
+            With ``emo_encoded`` and ``gender_encoded``.
+        stage : sb.Stage
+            The stage.
+
+        Returns
+        -------
+        torch.Tensor
+            The loss.
+        """
+        emo = batch.emo_encoded.data.view(-1)
+        gender = batch.gender_encoded.data.view(-1)
+        # Only the training set is sharded across processes; each process
+        # evaluates the whole validation and test sets itself
+        gather = self.hparams.gather_across_processes
+        loss = contrastive_loss(
+            self.hparams.compute_cost,
+            predictions,
+            emo,
+            gender,
+            gather=gather and stage == sb.Stage.TRAIN,
+        )
+        if stage != sb.Stage.TRAIN:
+            probs = emotion_probabilities(predictions)
+            labels = self.model.emotion_labels
+            self.error_metrics.append(
+                batch.id,
+                [labels[i] for i in probs.argmax(dim=-1).tolist()],
+                [labels[i] for i in emo.tolist()],
+            )
+            if stage == sb.Stage.TEST:
+                self.test_probabilities.update(zip(batch.id, probs.tolist()))
+        return loss
+
+    def init_optimizers(self):
+        """One optimiser per trained part: the SSL speech model
+        (``ssl_opt_class``), the text model (``opt_class`` at
+        ``text_lr_scale`` times its rate) and the rest (``opt_class``)."""
+        params = trainable_parameter_groups(self.model)
+        self.optimizer = self.hparams.opt_class(params["other"])
+        self.optimizers_dict = {"model_optimizer": self.optimizer}
+        if params["text"]:
+            self.text_optimizer = self.hparams.opt_class(
+                [
+                    {
+                        "params": params["text"],
+                        "lr_scale": self.hparams.text_lr_scale,
+                    }
+                ]
+            )
+            lr = self.optimizer.param_groups[0]["lr"]
+            set_learning_rate(self.text_optimizer, lr)
+            self.optimizers_dict["text_optimizer"] = self.text_optimizer
+        if params["ssl"]:
+            self.ssl_optimizer = self.hparams.ssl_opt_class(params["ssl"])
+            self.optimizers_dict["ssl_optimizer"] = self.ssl_optimizer
+        if self.checkpointer is not None:
+            for name, optimizer in self.optimizers_dict.items():
+                self.checkpointer.add_recoverable(name, optimizer)
+
+    def on_stage_start(self, stage, epoch=None):
+        """Resets the metrics of the stage.
+
+        Arguments
+        ---------
+        stage : sb.Stage
+            The stage.
+        epoch : int, optional
+            The epoch.
+        """
+        if stage == sb.Stage.TRAIN and self.step > 0:
+            logger.info(
+                f"Resuming epoch {epoch} after batch {self.step} "
+                "(intra-epoch checkpoint)"
+            )
+        if stage != sb.Stage.TRAIN:
+            self.error_metrics = EmotionClassificationStats(
+                self.model.emotion_labels
+            )
+        if stage == sb.Stage.TEST:
+            self.test_probabilities = {}
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs; after validation, anneals the learning rates and keeps the
+        best checkpoint by UAR; after test, keeps the test metrics.
+
+        Arguments
+        ---------
+        stage : sb.Stage
+            The stage.
+        stage_loss : float
+            The average loss of the stage.
+        epoch : int, optional
+            The epoch.
+        """
+        stats = {"loss": stage_loss}
+        if stage == sb.Stage.TRAIN:
+            stats["skipped_batches"] = self.skipped_batches
+            self.train_stats = stats
+            return
+        metrics = self.error_metrics.recall_metrics()
+        stats["WAR"] = metrics["WAR"]
+        stats["UAR"] = metrics["UAR"]
+        if stage == sb.Stage.VALID:
+            old_lr, new_lr = self.hparams.lr_annealing(stage_loss)
+            set_learning_rate(self.optimizer, new_lr)
+            if hasattr(self, "text_optimizer"):
+                set_learning_rate(self.text_optimizer, new_lr)
+            lr_stats = {"lr": old_lr}
+            if hasattr(self, "ssl_optimizer"):
+                old_ssl, new_ssl = self.hparams.lr_annealing_ssl(stage_loss)
+                update_learning_rate(self.ssl_optimizer, new_ssl)
+                lr_stats["lr_ssl"] = old_ssl
+            lr_stats["scale"] = float(self.model.scale())
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch": epoch, **lr_stats},
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta=stats, max_keys=["UAR"], num_to_keep=1
+            )
+        elif stage == sb.Stage.TEST:
+            self.hparams.train_logger.log_stats(
+                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
+                test_stats=stats,
+            )
+            self.test_metrics = metrics
+
+
+def dataio_prep(hparams, emotion_labels):
+    """Builds the train, valid and test datasets and the label encoder.
+
+    Utterances whose ``emo`` is not one of ``emotion_labels`` are dropped
+    (and counted in the log); the audio is mixed down to mono and
+    resampled to ``sample_rate``; an unknown (null) gender is label -1.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe hyperparameters.
+    emotion_labels : list
+        The emotion classes in the order of the model's prompts.
+
+    Returns
+    -------
+    datasets : dict
+        ``train``, ``valid`` and ``test`` DynamicItemDatasets.
+    emo_encoder : CategoricalEncoder
+        The emotion label encoder, saved in ``save_folder``.
+    """
+    sample_rate = hparams["sample_rate"]
+    max_samples = None
+    if hparams["max_train_seconds"]:
+        max_samples = int(hparams["max_train_seconds"] * hparams["sample_rate"])
+
+    @sb.utils.data_pipeline.takes("id", "wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def audio_pipeline(utt_id, wav):
+        """Reads a validation or test utterance whole, mono at
+        ``sample_rate``; a missing or unreadable file stops the run with an
+        error naming it.
+
+        Arguments
+        ---------
+        utt_id : str
+            The utterance id.
+        wav : str
+            The audio file.
+
+        Returns
+        -------
+        torch.Tensor
+            The waveform.
+        """
+        return read_utterance(wav, utt_id, sample_rate)
+
+    @sb.utils.data_pipeline.takes("id", "wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def train_audio_pipeline(utt_id, wav):
+        """Reads a training utterance, cropped to a random window of
+        ``max_train_seconds`` (which bounds the memory of a batch).
+
+        Arguments
+        ---------
+        utt_id : str
+            The utterance id.
+        wav : str
+            The audio file.
+
+        Returns
+        -------
+        torch.Tensor
+            The waveform, or a window of it.
+        """
+        sig = read_utterance(wav, utt_id, sample_rate)
+        return random_crop(sig, max_samples)
+
+    emo_encoder = load_or_create_label_encoder(
+        os.path.join(hparams["save_folder"], "label_encoder.txt"),
+        emotion_labels,
+    )
+
+    @sb.utils.data_pipeline.takes("emo", "gender")
+    @sb.utils.data_pipeline.provides("emo_encoded", "gender_encoded")
+    def label_pipeline(emo, gender):
+        """Encodes the emotion and gender labels as class indices.
+
+        Arguments
+        ---------
+        emo : str
+            The emotion label.
+        gender : str or None
+            The speaker's gender (``F``, ``M``, or None when unknown).
+
+        Yields
+        ------
+        emo_encoded : torch.LongTensor
+            The emotion class index.
+        gender_encoded : torch.LongTensor
+            The gender class index (``F`` 0, ``M`` 1, unknown -1).
+        """
+        yield emo_encoder.encode_label_torch(emo)
+        yield torch.LongTensor([gender_index(gender)])
+
+    annotations = {
+        "train": hparams["train_annotation"],
+        "valid": hparams["valid_annotation"],
+        "test": hparams["test_annotation"],
+    }
+    datasets = {}
+    for split, annotation in annotations.items():
+        datasets[split] = sb.dataio.dataset.DynamicItemDataset.from_json(
+            json_path=annotation,
+            replacements={"data_root": hparams["data_folder"]},
+            dynamic_items=[
+                train_audio_pipeline if split == "train" else audio_pipeline,
+                label_pipeline,
+            ],
+            output_keys=["id", "sig", "emo_encoded", "gender_encoded"],
+        )
+        datasets[split] = keep_classes(datasets[split], emotion_labels, split)
+    return datasets, emo_encoder
+
+
+def loader_kwargs(hparams, dataset, train):
+    """DataLoader options: fixed-size batches, or batches of about
+    ``max_batch_length`` seconds with SpeechBrain's DynamicBatchSampler.
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe hyperparameters.
+    dataset : DynamicItemDataset
+        The dataset to batch.
+    train : bool
+        Whether it is the training set (shuffled).
+
+    Returns
+    -------
+    dict
+        Keyword arguments for ``make_dataloader``.
+    """
+    if not hparams["dynamic_batching"]:
+        if train:
+            return hparams["train_dataloader_options"]
+        return hparams["test_dataloader_options"]
+    sampler = sb.dataio.sampler.DynamicBatchSampler(
+        dataset,
+        max_batch_length=hparams["max_batch_length"],
+        num_buckets=hparams["num_buckets"],
+        length_func=lambda x: x["duration"],
+        shuffle=train,
+        batch_ordering="random" if train else "ascending",
+    )
+    return {"batch_sampler": sampler, "num_workers": hparams["num_workers"]}
+
+
+def resolve_checkpoint_interval(hparams, run_opts):
+    """Lets ``--ckpt_interval_steps=N`` on the command line replace the
+    intra-epoch checkpoints by minutes of the hyperparameters (SpeechBrain
+    refuses both at once).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe hyperparameters; ``ckpt_interval_minutes`` is set to 0
+        when steps are asked for on the command line and minutes are not.
+    run_opts : RunOptions
+        The run options from ``sb.parse_arguments``.
+
+    Example
+    -------
+    >>> argv = ["h.yaml", "--ckpt_interval_steps=2"]
+    >>> _, run_opts, _ = sb.parse_arguments(argv)
+    >>> hparams = {"ckpt_interval_minutes": 15, "ckpt_interval_steps": 0}
+    >>> resolve_checkpoint_interval(hparams, run_opts)
+    >>> hparams["ckpt_interval_minutes"]
+    0
+    """
+    overridden = run_opts.overridden_args
+    if (
+        "ckpt_interval_steps" in overridden
+        and run_opts["ckpt_interval_steps"] > 0
+        and "ckpt_interval_minutes" not in overridden
+    ):
+        hparams["ckpt_interval_minutes"] = 0
+
+
+if __name__ == "__main__":
+    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+
+    # The corpus-specific part: manifests with wav, duration, emo, gender
+    if not hparams["skip_prep"]:
+        run_on_main(
+            prepare_ravdess,
+            kwargs={
+                "data_folder": hparams["data_folder"],
+                "save_folder": hparams["save_folder"],
+                "test_fold": hparams["test_fold"],
+                "num_folds": hparams["num_folds"],
+                "valid_ratio": hparams["valid_ratio"],
+                "seed": hparams["seed"],
+            },
+        )
+
+    datasets, emo_encoder = dataio_prep(
+        hparams, hparams["model"].emotion_labels
+    )
+    resolve_checkpoint_interval(hparams, run_opts)
+
+    brain = GEmoCLAPBrain(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=loader_kwargs(hparams, datasets["train"], True),
+        valid_loader_kwargs=loader_kwargs(hparams, datasets["valid"], False),
+    )
+
+    brain.evaluate(
+        datasets["test"],
+        max_key="UAR",
+        test_loader_kwargs=loader_kwargs(hparams, datasets["test"], False),
+    )
+    if if_main_process():
+        write_test_predictions(
+            hparams["test_predictions_file"],
+            brain.error_metrics,
+            brain.test_probabilities,
+            brain.model.emotion_labels,
+        )
+        write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
+        export_for_inference(
+            model=brain.model,
+            label_encoder=emo_encoder,
+            hparams=hparams,
+            folder=hparams["export_folder"],
+        )
+    ddp_barrier()

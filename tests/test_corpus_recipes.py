@@ -1,0 +1,343 @@
+"""End-to-end runs of the CREMA-D, MSP-Podcast and CSV recipes on small
+trees in the release layouts with tiny local models, a cross-validation
+over two folds, and the data pipeline's pieces they rely on (resampling,
+mixing down, the class filter).
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import csv
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+import torchaudio
+from corpus_checks import write_wav
+from speechbrain.dataio.dataset import DynamicItemDataset
+from test_crema_d_prepare import build_tree as build_crema_d
+from test_msp_podcast_prepare import EMPTY as MSP_EMPTY
+from test_msp_podcast_prepare import build_tree as build_msp_podcast
+
+from speechbrain_gemo.data.audio import read_utterance
+from speechbrain_gemo.data.labels import keep_classes
+from speechbrain_gemo.inference import GEmoCLAP
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECIPES = os.path.join(ROOT, "recipes")
+CREMA_D_CLASSES = ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
+MSP_CLASSES = ["A", "S", "H", "U", "F", "D", "C", "N"]
+
+pytestmark = pytest.mark.xdist_group("recipe")
+
+
+def tiny_args(ssl_dir, text_dir):
+    """The overrides of every run here: tiny local models, one epoch."""
+    return [
+        f"--audio_source={ssl_dir}",
+        f"--text_source={text_dir}",
+        "--embedding_dim=16",
+        "--number_of_epochs=1",
+        "--batch_size=8",
+        "--num_workers=0",
+        "--device=cpu",
+    ]
+
+
+def run_script(recipe, script, args):
+    """Runs a recipe script offline from the recipe's folder."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, script, *args],
+        cwd=os.path.join(RECIPES, recipe, "gemo_clap"),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def read_predictions(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def check_outputs(output, classes):
+    """The run's test metrics agree with a count over its predictions, the
+    probabilities with the predicted class, and the export loads with
+    ``classes``; returns the prediction rows."""
+    with open(os.path.join(output, "test_metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["labels"] == classes
+    rows = read_predictions(os.path.join(output, "test_predictions.csv"))
+    assert rows and metrics["num_utterances"] == len(rows)
+    correct = sum(r["true"] == r["predicted"] for r in rows)
+    assert metrics["WAR"] == pytest.approx(correct / len(rows))
+    recalls = []
+    for label in classes:
+        mine = [r for r in rows if r["true"] == label]
+        if mine:
+            recalls.append(
+                sum(r["predicted"] == label for r in mine) / len(mine)
+            )
+            assert metrics["per_class_recall"][label] == pytest.approx(
+                recalls[-1]
+            )
+    assert metrics["UAR"] == pytest.approx(sum(recalls) / len(recalls))
+    for r in rows:
+        probs = [float(r[label]) for label in classes]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-4)
+        assert r["predicted"] == classes[probs.index(max(probs))]
+
+    model = GEmoCLAP.from_hparams(source=os.path.join(output, "export"))
+    assert list(model.labels) == classes
+    probs, _, _, labels = model.classify_batch(0.1 * torch.randn(2, 16000))
+    assert probs.shape == (2, len(classes))
+    assert set(labels) <= set(classes)
+    return rows
+
+
+# ------------------------------------------------- data pipeline pieces
+
+
+@pytest.mark.parametrize("rate,channels", [(16000, 1), (44100, 2), (8000, 2)])
+def test_read_utterance_mixes_down_and_resamples(tmp_path, rate, channels):
+    path = str(tmp_path / "a.wav")
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal((rate // 2, channels))).astype("float32")
+    soundfile.write(path, audio, rate, subtype="FLOAT")
+    sig = read_utterance(path, "a", sample_rate=16000)
+    # independently: torchaudio's resampling of the channels' mean
+    mono = torch.from_numpy(audio).mean(dim=1)
+    expected = torchaudio.functional.resample(mono, rate, 16000)
+    assert sig.shape == (8000,) == expected.shape
+    torch.testing.assert_close(sig, expected, atol=2e-3, rtol=0)
+
+
+def test_keep_classes_drops_and_counts_other_labels(caplog):
+    def dataset():
+        """A fresh dataset (SpeechBrain adds ``id`` to the entries)."""
+        labels = ["A", "O", "S", "O", "X"]
+        return DynamicItemDataset(
+            {f"u{i}": {"emo": emo} for i, emo in enumerate(labels)}
+        )
+
+    with caplog.at_level(logging.INFO, logger="speechbrain_gemo.data.labels"):
+        kept = keep_classes(dataset(), ["A", "S"], "train")
+    assert kept.data_ids == ["u0", "u2"]
+    assert "train: 3 utterance(s)" in caplog.text
+    assert "O: 2, X: 1" in caplog.text
+    everything = dataset()
+    assert keep_classes(everything, ["A", "O", "S", "X"], "x") is everything
+    with pytest.raises(ValueError, match="No test utterance"):
+        keep_classes(dataset(), ["N"], "test")
+
+
+# ------------------------------------------------------ recipe runs
+
+
+@pytest.mark.slow
+def test_crema_d_cross_validation_over_two_folds(
+    tmp_path, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """CREMA-D, six classes, through cross_validate.py: each fold trains,
+    tests on its own actors and exports; the summary aggregates the folds;
+    a second call runs nothing."""
+    data = tmp_path / "CREMA-D"
+    data.mkdir()
+    expected = build_crema_d(str(data))
+    output = str(tmp_path / "cv")
+    args = [
+        "hparams/sl_wavlm.yaml",
+        f"--data_folder={data}",
+        f"--output_folder={output}",
+        "--num_folds=2",
+        *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
+    ]
+    run_script("CREMA-D", "cross_validate.py", args)
+
+    actor = {utt_id: entry["speaker"] for utt_id, entry in expected.items()}
+    folds, tested = {}, {}
+    for fold in (1, 2):
+        folder = os.path.join(output, f"fold{fold}")
+        rows = check_outputs(folder, CREMA_D_CLASSES)
+        for r in rows:
+            assert r["true"] == expected[r["ID"]]["emo"]
+        tested[fold] = {actor[r["ID"]] for r in rows}
+        with open(os.path.join(folder, "test_metrics.json")) as f:
+            folds[fold] = json.load(f)
+        with open(os.path.join(folder, "save", "train.json")) as f:
+            trained = {actor[i] for i in json.load(f)}
+        assert not trained & tested[fold]
+    # every actor is tested in exactly one fold
+    assert not tested[1] & tested[2]
+    assert tested[1] | tested[2] == set(actor.values())
+
+    with open(os.path.join(output, "cv_summary.json")) as f:
+        summary = json.load(f)
+    assert [f["test_fold"] for f in summary["folds"]] == [1, 2]
+    for key in ("WAR", "UAR"):
+        values = [folds[1][key], folds[2][key]]
+        assert summary[f"{key}_mean"] == pytest.approx(sum(values) / 2)
+        assert summary[f"{key}_std"] == pytest.approx(
+            abs(values[0] - values[1]) / 2**0.5
+        )
+    rows = read_predictions(
+        os.path.join(output, "fold1", "test_predictions.csv")
+    )
+    rows += read_predictions(
+        os.path.join(output, "fold2", "test_predictions.csv")
+    )
+    assert len(rows) == len(expected)
+    correct = sum(r["true"] == r["predicted"] for r in rows)
+    assert summary["pooled"]["WAR"] == pytest.approx(correct / len(rows))
+    recalls = [
+        sum(r["predicted"] == c for r in rows if r["true"] == c)
+        / sum(r["true"] == c for r in rows)
+        for c in CREMA_D_CLASSES
+    ]
+    assert summary["pooled"]["UAR"] == pytest.approx(np.mean(recalls))
+    with open(os.path.join(output, "cv_summary.md")) as f:
+        assert "| Test fold | WAR (%) | UAR (%) |" in f.read()
+    with open(os.path.join(output, "fold1", "export", "README.md")) as f:
+        assert "CREMA-D (fold 1 of 2 held out for testing)" in f.read()
+
+    again = run_script("CREMA-D", "cross_validate.py", args)
+    assert again.stdout.count("finished already") == 2
+
+
+def msp_rows():
+    """A Train/Development/Test1 label table with unknown speakers and
+    genders and the O/X rows that are not classes."""
+    rows = []
+    genders = ["Male", "Female", "Unknown"]
+    for k in range(26):
+        split = ["Train"] * 14 + ["Development"] * 6 + ["Test1"] * 6
+        emo = (MSP_CLASSES + ["O", "X"])[k % 10]
+        unknown = k % 4 == 3
+        rows.append(
+            (
+                f"MSP-PODCAST_{k // 3 + 1:04d}_{k % 3 + 1:04d}.wav",
+                emo,
+                "4.0",
+                "3.5",
+                "4.5",
+                "Unknown" if unknown else str(10 + k % 5),
+                "Unknown" if unknown else genders[k % 2],
+                split[k],
+            )
+        )
+    assert any(r[0] == f"{MSP_EMPTY}.wav" for r in rows)
+    return rows
+
+
+@pytest.mark.slow
+def test_msp_podcast_trains_tests_and_exports(
+    tmp_path, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """MSP-Podcast, eight classes, speakers and genders partly unknown
+    (label -1 in the objective): trains on Train, tests on Test1."""
+    data = tmp_path / "MSP-Podcast"
+    data.mkdir()
+    expected = build_msp_podcast(str(data), rows=msp_rows())
+    unknown = [e for e in expected.values() if e["split"] == "Train"]
+    assert any(e["gender"] is None for e in unknown)
+    assert any(e["speaker"] is None for e in unknown)
+    output = str(tmp_path / "out")
+    run_script(
+        "MSP-Podcast",
+        "train.py",
+        [
+            "hparams/sl_wavlm.yaml",
+            f"--data_folder={data}",
+            f"--output_folder={output}",
+            "--test_set=Test1",
+            *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
+        ],
+    )
+    rows = check_outputs(output, MSP_CLASSES)
+    test_ids = sorted(i for i, e in expected.items() if e["split"] == "Test1")
+    assert sorted(r["ID"] for r in rows) == test_ids
+    with open(os.path.join(output, "train_log.txt")) as f:
+        log = f.read()
+    # the batches with unknown genders trained: none was skipped
+    assert "train skipped_batches: 0" in log
+    with open(os.path.join(output, "export", "README.md")) as f:
+        assert "tested on the Test1 partition" in f.read()
+
+
+@pytest.mark.slow
+def test_csv_recipe_any_rate_stereo_and_class_subset(
+    tmp_path, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """A user's CSV (relative paths, Windows line ends, 8/22.05/44.1 kHz,
+    stereo, unknown genders), trained on a subset of its labels given on
+    the command line: the other labels' utterances are dropped."""
+    folder = tmp_path / "my_data"
+    lines = ["path,emotion,gender,speaker"]
+    rates = [(8000, 1), (22050, 2), (44100, 2)]
+    labels = ["calm", "tense", "bored"]
+    for speaker in range(4):
+        for k in range(6):
+            rate, channels = rates[(speaker + k) % 3]
+            name = f"calls/s{speaker}_{k}.{'flac' if k % 2 else 'wav'}"
+            write_wav(str(folder / name), rate // 4, rate, channels)
+            gender = "" if speaker == 3 else "FM"[speaker % 2]
+            lines.append(f"{name},{labels[k % 3]},{gender},agent{speaker}")
+    csv_file = folder / "labels.csv"
+    csv_file.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    output = str(tmp_path / "out")
+    recipe = os.path.join(RECIPES, "CSV", "gemo_clap")
+    run_script(
+        "CSV",
+        "train.py",
+        [
+            "hparams/sl_wavlm.yaml",
+            # relative to train.py's folder, where the run starts
+            f"--csv_file={os.path.relpath(csv_file, recipe)}",
+            f"--output_folder={output}",
+            "--num_folds=2",
+            "--emotion_classes=[tense,calm]",
+            *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
+        ],
+    )
+    rows = check_outputs(output, ["tense", "calm"])
+    assert {r["true"] for r in rows} == {"tense", "calm"}
+    # two of the four speakers are tested, each with its 4 tense/calm clips
+    speakers = {r["ID"].split("/")[1].split("_")[0] for r in rows}
+    assert len(speakers) == 2 and len(rows) == 8
+    with open(os.path.join(output, "log.txt")) as f:
+        assert "utterance(s) of labels outside the classes" in f.read()
+
+
+def test_csv_hparams_data_folder_classes_and_words(
+    tmp_path, monkeypatch, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """The CSV recipe's {data_root} is the CSV's folder even for a bare file
+    name, and its classes and prompt words come from the command line."""
+    from hyperpyyaml import load_hyperpyyaml
+
+    monkeypatch.chdir(tmp_path)
+    overrides = {
+        "csv_file": "labels.csv",
+        "output_folder": str(tmp_path / "out"),
+        "audio_source": tiny_wavlm_dir,
+        "text_source": tiny_roberta_dir,
+        "emotion_classes": ["ang", "calm"],
+        "emotion_words": {"ang": "angry"},
+    }
+    path = os.path.join(RECIPES, "CSV", "gemo_clap", "hparams", "sl_wavlm.yaml")
+    with open(path) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    assert hparams["data_folder"] == str(tmp_path)
+    assert hparams["model"].emotion_prompts == {
+        "ang": ["The speaker sounds angry."],
+        "calm": ["The speaker sounds calm."],
+    }
