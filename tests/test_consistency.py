@@ -249,6 +249,8 @@ IEMOCAP_PROTOCOL_KEYS = {
     "test_speaker",
     "valid_ratio",
     "expected_utterances",
+    "valid_split",
+    "valid_session",
 }
 FOLDS = {"test_fold", "num_folds", "valid_ratio"}
 CORPUS_KEYS = {

@@ -40,11 +40,14 @@ from speechbrain.utils.distributed import (
     run_on_main,
 )
 from speechbrain.utils.logger import get_logger
+from speechbrain.utils.metric_stats import MetricStats
 
 from speechbrain_gemo.brain import (
     RobustBrain,
+    annealing_value,
     contrastive_loss,
-    emotion_probabilities,
+    emotion_logits,
+    per_utterance_cross_entropy,
     set_learning_rate,
     trainable_parameter_groups,
     write_test_predictions,
@@ -90,7 +93,8 @@ class GEmoCLAPBrain(RobustBrain):
 
     def compute_objectives(self, predictions, batch, stage):
         """Computes the contrastive loss; in validation and test, also
-        tracks the predictions (and in test, the probabilities).
+        tracks the predictions and the prompt classifier's cross-entropy
+        (and in test, the probabilities).
 
         Arguments
         ---------
@@ -119,7 +123,9 @@ class GEmoCLAPBrain(RobustBrain):
             gather=gather and stage == sb.Stage.TRAIN,
         )
         if stage != sb.Stage.TRAIN:
-            probs = emotion_probabilities(predictions)
+            logits = emotion_logits(predictions)
+            self.ce_metrics.append(batch.id, logits, emo)
+            probs = logits.softmax(dim=-1)
             labels = self.model.emotion_labels
             self.error_metrics.append(
                 batch.id,
@@ -175,12 +181,14 @@ class GEmoCLAPBrain(RobustBrain):
             self.error_metrics = EmotionClassificationStats(
                 self.model.emotion_labels
             )
+            self.ce_metrics = MetricStats(metric=per_utterance_cross_entropy)
         if stage == sb.Stage.TEST:
             self.test_probabilities = {}
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Logs; after validation, anneals the learning rates and keeps the
-        best checkpoint by UAR; after test, keeps the test metrics.
+        """Logs; after validation, anneals the learning rates (on the
+        ``annealing_metric``) and keeps the best checkpoint by UAR; after
+        test, keeps the test metrics.
 
         Arguments
         ---------
@@ -199,14 +207,17 @@ class GEmoCLAPBrain(RobustBrain):
         metrics = self.error_metrics.recall_metrics()
         stats["WAR"] = metrics["WAR"]
         stats["UAR"] = metrics["UAR"]
+        # Per utterance, whatever the batches: the loss depends on them
+        stats["CE"] = self.ce_metrics.summarize("average")
         if stage == sb.Stage.VALID:
-            old_lr, new_lr = self.hparams.lr_annealing(stage_loss)
+            measure = annealing_value(self.hparams.annealing_metric, stats)
+            old_lr, new_lr = self.hparams.lr_annealing(measure)
             set_learning_rate(self.optimizer, new_lr)
             if hasattr(self, "text_optimizer"):
                 set_learning_rate(self.text_optimizer, new_lr)
             lr_stats = {"lr": old_lr}
             if hasattr(self, "ssl_optimizer"):
-                old_ssl, new_ssl = self.hparams.lr_annealing_ssl(stage_loss)
+                old_ssl, new_ssl = self.hparams.lr_annealing_ssl(measure)
                 update_learning_rate(self.ssl_optimizer, new_ssl)
                 lr_stats["lr_ssl"] = old_ssl
             lr_stats["scale"] = float(self.model.scale())
@@ -341,9 +352,12 @@ def dataio_prep(hparams, emotion_labels):
     return datasets, emo_encoder
 
 
-def loader_kwargs(hparams, dataset, train):
+def loader_kwargs(hparams, dataset, stage):
     """DataLoader options: fixed-size batches, or batches of about
     ``max_batch_length`` seconds with SpeechBrain's DynamicBatchSampler.
+    Training and validation batches are shuffled with the seed (the
+    validation ones in the same order every epoch); test batches follow
+    the manifest.
 
     Arguments
     ---------
@@ -351,8 +365,8 @@ def loader_kwargs(hparams, dataset, train):
         The recipe hyperparameters.
     dataset : DynamicItemDataset
         The dataset to batch.
-    train : bool
-        Whether it is the training set (shuffled).
+    stage : sb.Stage
+        The stage the loader is for.
 
     Returns
     -------
@@ -360,16 +374,20 @@ def loader_kwargs(hparams, dataset, train):
         Keyword arguments for ``make_dataloader``.
     """
     if not hparams["dynamic_batching"]:
-        if train:
+        if stage == sb.Stage.TRAIN:
             return hparams["train_dataloader_options"]
+        if stage == sb.Stage.VALID:
+            return hparams["valid_dataloader_options"]
         return hparams["test_dataloader_options"]
+    shuffle = stage != sb.Stage.TEST
     sampler = sb.dataio.sampler.DynamicBatchSampler(
         dataset,
         max_batch_length=hparams["max_batch_length"],
         num_buckets=hparams["num_buckets"],
         length_func=lambda x: x["duration"],
-        shuffle=train,
-        batch_ordering="random" if train else "ascending",
+        shuffle=shuffle,
+        batch_ordering="random" if shuffle else "ascending",
+        seed=hparams["seed"],
     )
     return {"batch_sampler": sampler, "num_workers": hparams["num_workers"]}
 
@@ -446,14 +464,20 @@ if __name__ == "__main__":
         brain.hparams.epoch_counter,
         datasets["train"],
         datasets["valid"],
-        train_loader_kwargs=loader_kwargs(hparams, datasets["train"], True),
-        valid_loader_kwargs=loader_kwargs(hparams, datasets["valid"], False),
+        train_loader_kwargs=loader_kwargs(
+            hparams, datasets["train"], sb.Stage.TRAIN
+        ),
+        valid_loader_kwargs=loader_kwargs(
+            hparams, datasets["valid"], sb.Stage.VALID
+        ),
     )
 
     brain.evaluate(
         datasets["test"],
         max_key="UAR",
-        test_loader_kwargs=loader_kwargs(hparams, datasets["test"], False),
+        test_loader_kwargs=loader_kwargs(
+            hparams, datasets["test"], sb.Stage.TEST
+        ),
     )
     if if_main_process():
         write_test_predictions(
