@@ -332,9 +332,9 @@ def test_frozen_towers_dynamic_batches_accumulation_bf16(
     )
     with open(os.path.join(output, "test_metrics.json")) as f:
         assert json.load(f)["num_utterances"] == 14
+    # (that bf16 really runs under autocast: tests/test_precision.py)
     with open(os.path.join(output, "log.txt")) as f:
         log = f.read()
-    assert "bf16" in log
     assert "DynamicBatchSampler: Generating dynamic batches" in log
     # frozen towers: only the heads and temperatures are trained, and the
     # SSL model has no optimiser of its own
