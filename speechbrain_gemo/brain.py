@@ -24,7 +24,7 @@ Authors
 """
 
 import csv
-import os
+import io
 
 import speechbrain as sb
 import torch
@@ -32,6 +32,7 @@ from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.distributed import gather_with_grad
+from speechbrain_gemo.io import write_text_atomic
 
 logger = get_logger(__name__)
 
@@ -444,7 +445,8 @@ def set_learning_rate(optimizer, lr):
 
 def write_test_predictions(path, stats, probabilities, labels):
     """Writes one row per test utterance: id, true and predicted label, and
-    the class probabilities (to a temporary file, then renamed).
+    the class probabilities (to a temporary file, then renamed: an
+    interrupted write leaves the previous file or none).
 
     Arguments
     ---------
@@ -460,6 +462,7 @@ def write_test_predictions(path, stats, probabilities, labels):
 
     Example
     -------
+    >>> import os
     >>> import tempfile
     >>> from speechbrain_gemo.metrics import EmotionClassificationStats
     >>> stats = EmotionClassificationStats(["neu", "sad"])
@@ -471,15 +474,11 @@ def write_test_predictions(path, stats, probabilities, labels):
     ID,true,predicted,neu,sad
     u1,neu,sad,0.250000,0.750000
     """
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["ID", "true", "predicted"] + list(labels))
-        for utt_id, pred, true in zip(
-            stats.ids, stats.predictions, stats.targets
-        ):
-            writer.writerow(
-                [utt_id, true, pred]
-                + [f"{p:.6f}" for p in probabilities[utt_id]]
-            )
-    os.replace(tmp, path)
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["ID", "true", "predicted"] + list(labels))
+    for utt_id, pred, true in zip(stats.ids, stats.predictions, stats.targets):
+        writer.writerow(
+            [utt_id, true, pred] + [f"{p:.6f}" for p in probabilities[utt_id]]
+        )
+    write_text_atomic(path, rows.getvalue())

@@ -45,6 +45,7 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert os.path.isfile(folder / "export" / "model.ckpt")
     assert summary["example"]["predicted"] in ("neu", "hap", "ang", "sad")
     probs = summary["example"]["probabilities"]
-    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
+    # four probabilities rounded to 4 decimals: at most 4 x 5e-5 off
+    assert sum(probs.values()) == pytest.approx(1.0, abs=2.1e-4)
     with open(folder / "demo_summary.json") as f:
         assert json.load(f)["overrides"]["number_of_epochs"] == 2

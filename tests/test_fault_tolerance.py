@@ -93,6 +93,43 @@ if __name__ == "__main__":
     runpy.run_path(script, run_name="__main__")
 '''
 
+# Runs a script as __main__ with SpeechBrain's training-loop clock (the
+# ``time`` module as speechbrain.core sees it) advancing one minute and a
+# second at each reading, so that --ckpt_interval_minutes=1 elapses at
+# every batch; the rest of the process keeps the real clock.
+CLOCK_RUNNER = '''"""clock_runner.py SCRIPT [ARGS...]: runs SCRIPT as __main__
+with speechbrain.core's time.time() advancing 61 s per call."""
+
+import os
+import runpy
+import sys
+import time
+import types
+
+import speechbrain.core
+
+readings = [0]
+
+
+def fast_time():
+    """The real start time plus 61 s per reading."""
+    readings[0] += 1
+    return start + 61.0 * readings[0]
+
+
+start = time.time()
+speechbrain.core.time = types.SimpleNamespace(
+    **{k: getattr(time, k) for k in dir(time) if not k.startswith("_")}
+)
+speechbrain.core.time.time = fast_time
+
+if __name__ == "__main__":
+    script, *args = sys.argv[1:]
+    sys.argv = [script, *args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    runpy.run_path(script, run_name="__main__")
+'''
+
 # The moments the kill-and-resume test interrupts a run at: (function
 # wrapped, its matching arguments). Counts are given per run.
 KILL_MOMENTS = {
@@ -119,11 +156,19 @@ def corpus(tmp_path_factory):
     return folder
 
 
-def run_train(corpus, models, output, *extra, epochs=2, kill_at=None):
+def run_train(
+    corpus, models, output, *extra, epochs=2, kill_at=None, fast_clock=False
+):
     """Runs train.py; with ``kill_at=(moment, n)`` (see KILL_MOMENTS),
-    through the kill runner, killed at the n-th call of that moment."""
+    through the kill runner, killed at the n-th call of that moment; with
+    ``fast_clock``, through the clock runner (see CLOCK_RUNNER)."""
     ssl_dir, text_dir = models
     launcher = [sys.executable]
+    if fast_clock:
+        runner = os.path.join(output + ".clock_runner.py")
+        with open(runner, "w") as f:
+            f.write(CLOCK_RUNNER)
+        launcher.append(runner)
     if kill_at:
         moment, count = kill_at
         target, match = KILL_MOMENTS[moment]
@@ -452,6 +497,39 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
     # (resumed within the epoch) included
     assert epoch_lines(output) == epoch_lines(reference)
     assert len(epoch_lines(reference)) == 2
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_within_the_epoch_by_minutes(
+    corpus, models, tmp_path
+):
+    """--ckpt_interval_minutes (the README's other intra-epoch option):
+    with a clock that advances a minute per reading, one minute elapses
+    at every batch, so a checkpoint follows each batch."""
+    output = str(tmp_path / "run")
+    flag = "--ckpt_interval_minutes=1"
+    killed = run_train(
+        corpus,
+        models,
+        output,
+        flag,
+        epochs=1,
+        kill_at=("train_step", 4),
+        fast_clock=True,
+    )
+    assert killed.returncode == KILLED, killed.log[-3000:]
+    # killed before the checkpoint of step 4: the one of step 3 is kept
+    [intra] = checkpoint_dirs(output)
+    with open(os.path.join(intra, "CKPT.yaml")) as f:
+        assert "end-of-epoch: false" in f.read()
+    with open(os.path.join(intra, "dataloader-TRAIN.ckpt")) as f:
+        assert f.read() == "3"
+
+    resumed = run_train(corpus, models, output, flag, epochs=1, fast_clock=True)
+    assert resumed.returncode == 0, resumed.log[-3000:]
+    assert "Resuming epoch 1 after batch 3" in resumed.log
+    assert epochs_logged(output) == [1]
+    assert os.path.isfile(os.path.join(output, "test_metrics.json"))
 
 
 # ------------------------------------------------ end-to-end: determinism, data

@@ -72,4 +72,5 @@ def test_real_minilm_loads_offline(tmp_path):
     # real weights: different sentences give clearly different mean vectors
     mean = hidden.mean(1)
     cosine = torch.nn.functional.cosine_similarity(mean[0], mean[1], dim=0)
-    assert 0.3 < cosine.item() < 0.99
+    # measured: 0.68
+    assert 0.3 < cosine.item() < 0.9

@@ -136,3 +136,84 @@ def test_permissions_like_open(tmp_path, kind):
     os.chmod(tmp_path / f"new.{kind}", 0o640)
     _write(kind, tmp_path / f"new.{kind}")
     assert os.stat(tmp_path / f"new.{kind}").st_mode & 0o777 == 0o640
+
+
+# The recipe's own output files, written by its own functions
+
+
+def _write_predictions(path, probabilities):
+    """``write_test_predictions`` for two utterances."""
+    from speechbrain_gemo.brain import write_test_predictions
+    from speechbrain_gemo.metrics import EmotionClassificationStats
+
+    stats = EmotionClassificationStats(["neu", "sad"])
+    stats.append(["u1", "u2"], ["sad", "neu"], ["neu", "neu"])
+    write_test_predictions(str(path), stats, probabilities, ["neu", "sad"])
+
+
+@pytest.mark.parametrize("failure", ["rename", "mid-write"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_test_predictions_are_never_partial(
+    tmp_path, monkeypatch, failure, existing
+):
+    path = tmp_path / "test_predictions.csv"
+    old = b"ID,true,predicted,neu,sad\nold,neu,neu,1.0,0.0\n"
+    if existing:
+        path.write_bytes(old)
+    probabilities = {"u1": [0.25, 0.75], "u2": [0.5, 0.5]}
+    if failure == "rename":
+
+        def failing_replace(src, dst):
+            # the temporary file holds both rows by now
+            assert open(src).read().count("\n") == 3
+            raise OSError("rename failed")
+
+        monkeypatch.setattr(os, "replace", failing_replace)
+        expected = pytest.raises(OSError, match="rename failed")
+    else:
+        # the second row cannot be written: the first one is already out
+        del probabilities["u2"]
+        expected = pytest.raises(KeyError, match="u2")
+    with expected:
+        _write_predictions(path, probabilities)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ([path.name] if existing else [])
+    if existing:
+        assert path.read_bytes() == old
+
+    _write_predictions(path, {"u1": [0.25, 0.75], "u2": [0.5, 0.5]})
+    assert path.read_text().splitlines() == [
+        "ID,true,predicted,neu,sad",
+        "u1,neu,sad,0.250000,0.750000",
+        "u2,neu,neu,0.500000,0.500000",
+    ]
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_label_encoder_file_is_never_partial(tmp_path, monkeypatch):
+    from speechbrain_gemo.data.labels import load_or_create_label_encoder
+
+    path = tmp_path / "save" / "label_encoder.txt"
+    written = []
+
+    def failing_replace(src, dst):
+        # the temporary file is complete by now: both classes and the
+        # encoder's closing lines
+        written.append(open(src).read())
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises((OSError, FileNotFoundError)):
+        load_or_create_label_encoder(str(path), ["neu", "sad"])
+    monkeypatch.undo()
+    assert "'sad' => 1" in written[0]
+    assert os.listdir(path.parent) == []
+
+    # the next run writes it whole, and a later one loads it as it is
+    encoder = load_or_create_label_encoder(str(path), ["neu", "sad"])
+    assert encoder.lab2ind == {"neu": 0, "sad": 1}
+    assert os.listdir(path.parent) == [path.name]
+    assert path.read_text().startswith("'neu' => 0\n'sad' => 1\n")
+    stamp = os.stat(path).st_mtime_ns
+    load_or_create_label_encoder(str(path), ["neu", "sad"])
+    assert os.stat(path).st_mtime_ns == stamp

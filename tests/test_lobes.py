@@ -215,7 +215,8 @@ def test_group_norm_cnn_is_batch_independent_in_training(group_norm_dirs):
     batch_grads = torch.autograd.grad(padded[0].sum(), params)
     for alone_grad, batch_grad in zip(alone_grads, batch_grads):
         assert alone_grad.abs().sum() > 0
-        torch.testing.assert_close(batch_grad, alone_grad, atol=1e-4, rtol=0)
+        # measured: at most 1.2e-7 apart (largest gradient 0.35)
+        torch.testing.assert_close(batch_grad, alone_grad, atol=1e-6, rtol=0)
 
 
 def test_group_norm_cnn_frozen_runs_per_utterance(group_norm_dirs):
@@ -458,7 +459,7 @@ def test_real_minilm_text_tower(tmp_path):
     assert torch.isfinite(pooled).all()
     # a trained sentence encoder: related sentences are close
     cos = torch.nn.functional.cosine_similarity(pooled[0], pooled[1], dim=0)
-    assert cos > 0.3
+    assert cos > 0.3  # measured: 0.62
 
 
 def test_text_word_embeddings_can_stay_fixed(tiny_roberta_dir, tmp_path):

@@ -148,7 +148,8 @@ def test_one_optimiser_per_tower_gets_every_gradient_clipped():
     brain.optimizers_step()
     # each optimiser's two gradients are clipped to a joint norm of 1
     for param in model.parameters():
-        assert param.item() == pytest.approx(-(0.5**0.5), rel=1e-4)
+        # measured: 1.0e-7 off (clip_grad_norm_ divides by the norm + 1e-6)
+        assert param.item() == pytest.approx(-(0.5**0.5), rel=5e-7)
 
 
 class NaNLossBrain(sb.Brain):

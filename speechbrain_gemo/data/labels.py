@@ -66,11 +66,11 @@ def load_or_create_label_encoder(path, labels):
         """
         try:
             save_in_place(f"{target}.tmp")
+            os.replace(f"{target}.tmp", target)
         except BaseException:
             if os.path.exists(f"{target}.tmp"):
                 os.remove(f"{target}.tmp")
             raise
-        os.replace(f"{target}.tmp", target)
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     encoder.save = save_atomic
