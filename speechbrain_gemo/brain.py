@@ -25,6 +25,7 @@ Authors
 
 import csv
 import io
+import os
 
 import speechbrain as sb
 import torch
