@@ -24,6 +24,12 @@ import soundfile
 from speechbrain.dataio.audio_io import info as read_audio_header
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.data.manifest import (
+    DATA_ROOT,
+    MANIFESTS,
+    OPTS_FILE,
+    resolve_wav,
+)
 from speechbrain_gemo.io import write_json_atomic
 from speechbrain_gemo.prompts import EMOTIONS, GENDERS
 
@@ -43,9 +49,6 @@ OFFICIAL_TOTAL = 5531
 SESSIONS = (1, 2, 3, 4, 5)
 SPLITS = ("session", "speaker")
 VALID_SPLITS = ("random", "session")
-MANIFESTS = ("train", "valid", "test")
-DATA_ROOT = "{data_root}"
-OPTS_FILE = "prepare_opts.json"
 # Bump when the manifest content changes, so old preparations are redone.
 FORMAT_VERSION = 2
 
@@ -397,29 +400,6 @@ def _check_wavs_exist(entries, data_folder):
             f"{data_folder}/Session*/sentences/wav/<dialog>/, first: "
             f"{', '.join(missing[:_MAX_LISTED])} (e.g. {first} is missing)"
         )
-
-
-def resolve_wav(wav, data_folder):
-    """Replaces the ``{data_root}`` placeholder of a manifest path.
-
-    Arguments
-    ---------
-    wav : str
-        A ``wav`` value of a manifest.
-    data_folder : str
-        The ``IEMOCAP_full_release`` folder.
-
-    Returns
-    -------
-    str
-        The path of the file.
-
-    Example
-    -------
-    >>> resolve_wav("{data_root}/Session1/x.wav", "/data/IEMOCAP")
-    '/data/IEMOCAP/Session1/x.wav'
-    """
-    return wav.replace(DATA_ROOT, data_folder, 1)
 
 
 def read_durations(entries, data_folder):
