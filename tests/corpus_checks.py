@@ -1,6 +1,6 @@
 """Checks shared by the corpus preparation tests: writing tiny audio and
-stray files, loading manifests, and the properties every folded or
-repeated preparation must have.
+stray files, building and copying test trees, loading manifests, and the
+properties every folded or repeated preparation must have.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -9,6 +9,7 @@ Authors
 import json
 import logging
 import os
+import shutil
 
 import numpy as np
 import soundfile
@@ -35,6 +36,25 @@ def write_stray(path):
         f.write(STRAY_BYTES)
 
 
+def build_template(tmp_path_factory, name, build_tree):
+    """Builds a corpus tree once (for a module-scoped fixture) in a folder
+    ``name``; returns its path and ``build_tree``'s expected entries."""
+    data = tmp_path_factory.mktemp("template") / name
+    data.mkdir()
+    return str(data), build_tree(str(data))
+
+
+def copy_template(template, data):
+    """Copies a ``build_template`` tree to ``data``; returns ``data`` and
+    the expected entries with their wav paths moved there."""
+    source, expected = template
+    shutil.copytree(source, data)
+    return data, {
+        utt_id: {**entry, "wav": entry["wav"].replace(source, data, 1)}
+        for utt_id, entry in expected.items()
+    }
+
+
 def load_manifests(save):
     """The three manifests of a save folder, as dicts."""
     folds = {}
@@ -48,6 +68,18 @@ def read_skipped(save):
     """The rows of ``skipped.csv`` (header first)."""
     with open(os.path.join(save, "skipped.csv"), encoding="utf-8") as f:
         return [line.rstrip("\n").split(",", 2) for line in f]
+
+
+def check_entries(folds, expected, data):
+    """Checks that the manifests hold exactly the ``expected`` entries
+    (wav resolved with ``{data_root}`` = ``data``); returns all entries."""
+    everything = {k: v for fold in folds.values() for k, v in fold.items()}
+    assert sorted(everything) == sorted(expected)
+    for utt_id, entry in everything.items():
+        entry, want = dict(entry), dict(expected[utt_id])
+        assert entry.pop("wav").format(data_root=data) == want.pop("wav")
+        assert entry == want
+    return everything
 
 
 def check_speaker_folds(prepare, data, tmp_path, num_folds, expected_ids):

@@ -6,13 +6,15 @@ Authors
 
 import logging
 import os
-import shutil
 import sys
 
 import pytest
 from corpus_checks import (
+    build_template,
+    check_entries,
     check_idempotent,
     check_speaker_folds,
+    copy_template,
     load_manifests,
     read_skipped,
     write_stray,
@@ -76,21 +78,13 @@ def build_tree(root):
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A tree built once per module, and its expected entries."""
-    data = tmp_path_factory.mktemp("template") / "CREMA-D"
-    data.mkdir()
-    return str(data), build_tree(str(data))
+    return build_template(tmp_path_factory, "CREMA-D", build_tree)
 
 
 @pytest.fixture
 def corpus(template, tmp_path):
     """(data_folder, expected entries) of a fresh copy of the tree."""
-    source, expected = template
-    data = str(tmp_path / "CREMA-D")
-    shutil.copytree(source, data)
-    return data, {
-        utt_id: {**entry, "wav": entry["wav"].replace(source, data, 1)}
-        for utt_id, entry in expected.items()
-    }
+    return copy_template(template, str(tmp_path / "CREMA-D"))
 
 
 def test_manifest_fields(corpus, tmp_path):
@@ -101,13 +95,9 @@ def test_manifest_fields(corpus, tmp_path):
         n: str(save / f"{n}.json") for n in ("train", "valid", "test")
     }
     folds = load_manifests(save)
-    everything = {k: v for fold in folds.values() for k, v in fold.items()}
-    assert sorted(everything) == sorted(expected)
-    for utt_id, entry in everything.items():
-        want = dict(expected[utt_id])
+    everything = check_entries(folds, expected, data)
+    for entry in everything.values():
         assert entry["wav"].startswith("{data_root}/AudioWAV/")
-        assert entry.pop("wav").format(data_root=data) == want.pop("wav")
-        assert entry == want
     assert {e["emo"] for e in everything.values()} == set(EMOTIONS)
 
 

@@ -5,13 +5,15 @@ Authors
 """
 
 import os
-import shutil
 import sys
 
 import pytest
 from corpus_checks import (
+    build_template,
+    check_entries,
     check_idempotent,
     check_speaker_folds,
+    copy_template,
     load_manifests,
     read_skipped,
     write_stray,
@@ -60,21 +62,13 @@ def build_tree(root):
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A tree built once per module, and its expected entries."""
-    data = tmp_path_factory.mktemp("template") / "EmoDB"
-    data.mkdir()
-    return str(data), build_tree(str(data))
+    return build_template(tmp_path_factory, "EmoDB", build_tree)
 
 
 @pytest.fixture
 def corpus(template, tmp_path):
     """(data_folder, expected entries) of a fresh copy of the tree."""
-    source, expected = template
-    data = str(tmp_path / "EmoDB")
-    shutil.copytree(source, data)
-    return data, {
-        utt_id: {**entry, "wav": entry["wav"].replace(source, data, 1)}
-        for utt_id, entry in expected.items()
-    }
+    return copy_template(template, str(tmp_path / "EmoDB"))
 
 
 def test_manifest_fields(corpus, tmp_path):
@@ -82,12 +76,7 @@ def test_manifest_fields(corpus, tmp_path):
     save = tmp_path / "save"
     prepare_emodb(data, str(save))
     folds = load_manifests(save)
-    everything = {k: v for fold in folds.values() for k, v in fold.items()}
-    assert sorted(everything) == sorted(expected)
-    for utt_id, entry in everything.items():
-        want = dict(expected[utt_id])
-        assert entry.pop("wav").format(data_root=data) == want.pop("wav")
-        assert entry == want
+    check_entries(folds, expected, data)
     skipped = read_skipped(save)
     assert [r[0] for r in skipped[1:]] == ["16b10Tc"]
     assert skipped[1][2].startswith("unreadable")

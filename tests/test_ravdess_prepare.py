@@ -7,14 +7,16 @@ Authors
 
 import logging
 import os
-import shutil
 import sys
 
 import pytest
 import soundfile
 from corpus_checks import (
+    build_template,
+    check_entries,
     check_idempotent,
     check_speaker_folds,
+    copy_template,
     load_manifests,
     read_skipped,
     write_stray,
@@ -79,21 +81,13 @@ def build_tree(root):
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A tree built once per module, and its expected entries."""
-    data = tmp_path_factory.mktemp("template") / "RAVDESS"
-    data.mkdir()
-    return str(data), build_tree(str(data))
+    return build_template(tmp_path_factory, "RAVDESS", build_tree)
 
 
 @pytest.fixture
 def corpus(template, tmp_path):
     """(data_folder, expected entries) of a fresh copy of the tree."""
-    source, expected = template
-    data = str(tmp_path / "RAVDESS")
-    shutil.copytree(source, data)
-    return data, {
-        utt_id: {**entry, "wav": entry["wav"].replace(source, data, 1)}
-        for utt_id, entry in expected.items()
-    }
+    return copy_template(template, str(tmp_path / "RAVDESS"))
 
 
 def test_manifest_fields_and_left_out_files(corpus, tmp_path, caplog):
@@ -102,13 +96,8 @@ def test_manifest_fields_and_left_out_files(corpus, tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         prepare_ravdess(data, str(save), test_fold=1, num_folds=3)
     folds = load_manifests(save)
-    everything = {k: v for fold in folds.values() for k, v in fold.items()}
     # Only audio-only speech: no song, no video modality, no ._ file.
-    assert sorted(everything) == sorted(expected)
-    for utt_id, entry in everything.items():
-        want = dict(expected[utt_id])
-        assert entry.pop("wav").format(data_root=data) == want.pop("wav")
-        assert entry == want
+    everything = check_entries(folds, expected, data)
     assert {e["emo"] for e in everything.values()} == set(
         CORPUS_CLASSES["RAVDESS"]
     )

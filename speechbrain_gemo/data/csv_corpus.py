@@ -26,13 +26,13 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
-import argparse
 import csv
 import functools
 import os
 
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.data.cli import prepare_parser
 from speechbrain_gemo.data.manifest import (
     DATA_ROOT,
     FORMAT_VERSION,
@@ -401,16 +401,12 @@ def main(argv=None):
     ...     print(*sorted(os.listdir(f"{tmp}/save")))
     prepare_opts.json skipped.csv test.json train.json valid.json
     """
-    parser = argparse.ArgumentParser(
-        description="Write train/valid/test manifests for the audio listed "
-        "in a CSV (path, emotion[, gender, speaker, split])."
+    parser = prepare_parser(
+        prepare_csv_corpus,
+        "Write train/valid/test manifests for the audio listed in a CSV "
+        "(path, emotion[, gender, speaker, split]).",
+        csv_file="the CSV file",
     )
-    parser.add_argument("csv_file", help="the CSV file")
-    parser.add_argument("save_folder", help="where the manifests go")
-    parser.add_argument("--test_fold", type=int, default=1)
-    parser.add_argument("--num_folds", type=int, default=5)
-    parser.add_argument("--valid_ratio", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=1986)
     return prepare_csv_corpus(**vars(parser.parse_args(argv)))
 
 

@@ -17,13 +17,19 @@ Authors
 import collections
 import json
 import os
-import random
 import re
 
 import soundfile
 from speechbrain.dataio.audio_io import info as read_audio_header
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.data.manifest import (
+    DATA_ROOT,
+    MANIFESTS,
+    OPTS_FILE,
+    draw_valid,
+    resolve_wav,
+)
 from speechbrain_gemo.io import write_json_atomic
 from speechbrain_gemo.prompts import EMOTIONS, GENDERS
 
@@ -43,9 +49,6 @@ OFFICIAL_TOTAL = 5531
 SESSIONS = (1, 2, 3, 4, 5)
 SPLITS = ("session", "speaker")
 VALID_SPLITS = ("random", "session")
-MANIFESTS = ("train", "valid", "test")
-DATA_ROOT = "{data_root}"
-OPTS_FILE = "prepare_opts.json"
 # Bump when the manifest content changes, so old preparations are redone.
 FORMAT_VERSION = 2
 
@@ -399,29 +402,6 @@ def _check_wavs_exist(entries, data_folder):
         )
 
 
-def resolve_wav(wav, data_folder):
-    """Replaces the ``{data_root}`` placeholder of a manifest path.
-
-    Arguments
-    ---------
-    wav : str
-        A ``wav`` value of a manifest.
-    data_folder : str
-        The ``IEMOCAP_full_release`` folder.
-
-    Returns
-    -------
-    str
-        The path of the file.
-
-    Example
-    -------
-    >>> resolve_wav("{data_root}/Session1/x.wav", "/data/IEMOCAP")
-    '/data/IEMOCAP/Session1/x.wav'
-    """
-    return wav.replace(DATA_ROOT, data_folder, 1)
-
-
 def read_durations(entries, data_folder):
     """Adds each wav's ``duration`` (seconds), read from its header only.
 
@@ -584,10 +564,11 @@ def split_by_session(
     sessions, ``round(valid_ratio * n)`` items (half up; at least one when
     the class has two or more and ``valid_ratio > 0``; at most ``n - 1``,
     so train keeps every class) go to valid, drawn with
-    ``random.Random(seed)``; the rest is train: valid shares its speakers
-    with train. With ``valid_split="session"``, valid is the whole of
-    ``valid_session`` (its two speakers appear nowhere else) and train the
-    three remaining sessions; ``valid_ratio`` and ``seed`` are unused.
+    ``random.Random(seed)`` (``draw_valid``); the rest is train: valid
+    shares its speakers with train. With ``valid_split="session"``, valid
+    is the whole of ``valid_session`` (its two speakers appear nowhere
+    else) and train the three remaining sessions; ``valid_ratio`` and
+    ``seed`` are unused.
 
     Arguments
     ---------
@@ -626,34 +607,18 @@ def split_by_session(
     _check_session(test_session)
     _check_valid_ratio(valid_ratio)
     valid_session = _check_valid_split(test_session, valid_split, valid_session)
-    rest = collections.defaultdict(list)
-    test = []
+    test, rest = [], []
     for utt_id, entry in sorted(entries.items()):
         if entry["session"] == test_session:
             test.append(utt_id)
         else:
-            rest[entry["emo"]].append(utt_id)
+            rest.append(utt_id)
     if valid_split == "session":
-        ids = sorted(i for emo_ids in rest.values() for i in emo_ids)
-        return {
-            "train": [i for i in ids if entries[i]["session"] != valid_session],
-            "valid": [i for i in ids if entries[i]["session"] == valid_session],
-            "test": test,
-        }
-    rng = random.Random(seed)
-    train, valid = [], []
-    # A fixed class order keeps the draw independent of dict ordering.
-    for emo in sorted(rest):
-        ids = rest[emo]
-        rng.shuffle(ids)
-        n_valid = int(valid_ratio * len(ids) + 0.5)
-        if valid_ratio > 0 and len(ids) >= 2:
-            n_valid = min(max(n_valid, 1), len(ids) - 1)
-        else:
-            n_valid = 0
-        valid.extend(ids[:n_valid])
-        train.extend(ids[n_valid:])
-    return {"train": sorted(train), "valid": sorted(valid), "test": test}
+        valid = [i for i in rest if entries[i]["session"] == valid_session]
+        train = [i for i in rest if entries[i]["session"] != valid_session]
+        return {"train": train, "valid": valid, "test": test}
+    train, valid = draw_valid(entries, rest, valid_ratio, seed)
+    return {"train": train, "valid": valid, "test": test}
 
 
 def split_by_speaker(entries, test_speaker):

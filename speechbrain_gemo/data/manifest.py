@@ -27,6 +27,7 @@ Authors
 
 import collections
 import csv
+import functools
 import io
 import json
 import os
@@ -822,3 +823,100 @@ def list_audio(folder, suffixes=(".wav",)):
                 files.append(entry.name)
                 total_bytes += entry.stat().st_size
     return sorted(files), hidden, total_bytes
+
+
+def prepare_folded(
+    corpus,
+    classes,
+    collect,
+    data_folder,
+    save_folder,
+    test_fold,
+    num_folds,
+    valid_ratio,
+    seed,
+    fold_unit="speakers",
+):
+    """Writes the manifests of a corpus tested on folds of speakers: what
+    the CREMA-D, RAVDESS and EmoDB preparations share.
+
+    Checks the arguments, lists the corpus with ``collect``, returns at
+    once when ``save_folder`` already holds this preparation, and otherwise
+    probes, splits (``split_folds``) and writes everything
+    (``finish_preparation``).
+
+    Arguments
+    ---------
+    corpus : str
+        The corpus name, recorded in the options and logged.
+    classes : list of str
+        The class codes, for the summary.
+    collect : callable
+        Maps the absolute ``data_folder`` to ``(entries, fingerprint,
+        notes)``: the entries without ``duration``, what identifies this
+        copy of the corpus, and lines about what was left out.
+    data_folder : str
+        The corpus folder.
+    save_folder : str
+        Where the manifests go (created if needed).
+    test_fold : int
+        The test fold, 1..num_folds.
+    num_folds : int
+        The number of folds of speakers.
+    valid_ratio : float
+        Share of each class of the training speakers' utterances put in
+        valid.
+    seed : int
+        Seed of the folds and of the valid draw.
+    fold_unit : str
+        What the corpus calls its speakers (``"actors"``), for the summary.
+
+    Returns
+    -------
+    dict
+        ``train``, ``valid`` and ``test`` to the manifest paths.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     entries = {}
+    ...     for i in range(4):
+    ...         soundfile.write(f"{tmp}/{i}.wav", np.zeros(160), 16000)
+    ...         entries[str(i)] = {"wav": f"{{data_root}}/{i}.wav",
+    ...                            "emo": "x", "gender": "FM"[i % 2],
+    ...                            "speaker": f"s{i % 2}"}
+    ...     paths = prepare_folded(
+    ...         "demo", ["x"], lambda folder: (entries, {"files": 4}, []),
+    ...         tmp, f"{tmp}/save", 2, 2, 0.0, 1986)
+    ...     print(sorted(json.load(open(paths["test"]))))
+    ['1', '3']
+    """
+    check_fold_args(test_fold, num_folds, valid_ratio)
+    data_folder = os.path.abspath(data_folder)
+    entries, fingerprint, notes = collect(data_folder)
+    opts = {
+        "format_version": FORMAT_VERSION,
+        "corpus": corpus,
+        "data_folder": data_folder,
+        "test_fold": test_fold,
+        "num_folds": num_folds,
+        "valid_ratio": valid_ratio,
+        "seed": seed,
+        "fingerprint": fingerprint,
+    }
+    paths = skip_if_prepared(corpus, save_folder, opts)
+    if paths is not None:
+        return paths
+    split = functools.partial(
+        split_folds,
+        test_fold=test_fold,
+        num_folds=num_folds,
+        valid_ratio=valid_ratio,
+        seed=seed,
+    )
+    notes.append(f"fold {test_fold} of {num_folds} (folds of {fold_unit})")
+    return finish_preparation(
+        corpus, data_folder, save_folder, entries, opts, split, classes, notes
+    )

@@ -16,7 +16,6 @@ Authors
 """
 
 import collections
-import functools
 import os
 import re
 
@@ -24,12 +23,8 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.data.manifest import (
     DATA_ROOT,
-    FORMAT_VERSION,
-    check_fold_args,
-    finish_preparation,
     list_audio,
-    skip_if_prepared,
-    split_folds,
+    prepare_folded,
 )
 from speechbrain_gemo.prompts import corpus_classes
 
@@ -236,32 +231,17 @@ def prepare_ravdess(
     >>> sorted({e["speaker"] for e in test.values()}), len(test)
     (['02'], 8)
     """
-    check_fold_args(test_fold, num_folds, valid_ratio)
-    data_folder = os.path.abspath(data_folder)
-    entries, fingerprint, notes = collect_ravdess(data_folder)
-    opts = {
-        "format_version": FORMAT_VERSION,
-        "corpus": CORPUS,
-        "data_folder": data_folder,
-        "test_fold": test_fold,
-        "num_folds": num_folds,
-        "valid_ratio": valid_ratio,
-        "seed": seed,
-        "fingerprint": fingerprint,
-    }
-    paths = skip_if_prepared(CORPUS, save_folder, opts)
-    if paths is not None:
-        return paths
-    split = functools.partial(
-        split_folds,
-        test_fold=test_fold,
-        num_folds=num_folds,
-        valid_ratio=valid_ratio,
-        seed=seed,
-    )
-    notes.append(f"fold {test_fold} of {num_folds} (folds of actors)")
-    return finish_preparation(
-        CORPUS, data_folder, save_folder, entries, opts, split, CLASSES, notes
+    return prepare_folded(
+        CORPUS,
+        CLASSES,
+        collect_ravdess,
+        data_folder,
+        save_folder,
+        test_fold,
+        num_folds,
+        valid_ratio,
+        seed,
+        fold_unit="actors",
     )
 
 

@@ -20,16 +20,17 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
-import argparse
 import os
 import sys
 
 try:
+    from speechbrain_gemo.data.cli import prepare_parser
     from speechbrain_gemo.data.crema_d import prepare_crema_d
 except ImportError:  # a source checkout where the plugin is not installed
     sys.path.insert(
         0, os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 3)
     )
+    from speechbrain_gemo.data.cli import prepare_parser
     from speechbrain_gemo.data.crema_d import prepare_crema_d
 
 __all__ = ["prepare_crema_d", "build_parser", "main"]
@@ -49,19 +50,12 @@ def build_parser():
     >>> args.test_fold, args.num_folds, args.valid_ratio, args.seed
     (3, 5, 0.1, 1986)
     """
-    parser = argparse.ArgumentParser(
-        description="Write CREMA-D train/valid/test manifests for GEmo-CLAP."
+    return prepare_parser(
+        prepare_crema_d,
+        "Write CREMA-D train/valid/test manifests for GEmo-CLAP.",
+        data_folder="the CREMA-D folder holding AudioWAV/ and "
+        "VideoDemographics.csv",
     )
-    parser.add_argument(
-        "data_folder",
-        help="the CREMA-D folder holding AudioWAV/ and VideoDemographics.csv",
-    )
-    parser.add_argument("save_folder", help="where the manifests go")
-    parser.add_argument("--test_fold", type=int, default=1)
-    parser.add_argument("--num_folds", type=int, default=5)
-    parser.add_argument("--valid_ratio", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=1986)
-    return parser
 
 
 def main(argv=None):

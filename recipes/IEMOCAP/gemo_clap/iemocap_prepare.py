@@ -19,22 +19,40 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
-import argparse
 import os
 import sys
 
 try:
+    from speechbrain_gemo.data.cli import prepare_parser
     from speechbrain_gemo.data.iemocap import prepare_iemocap
 except ImportError:  # a source checkout where the plugin is not installed
     sys.path.insert(
         0, os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 3)
     )
+    from speechbrain_gemo.data.cli import prepare_parser
     from speechbrain_gemo.data.iemocap import prepare_iemocap
 
 __all__ = ["prepare_iemocap", "build_parser", "main"]
 
 
 def _optional_int(value):
+    """An int, or None for ``none`` (any case).
+
+    Arguments
+    ---------
+    value : str
+        The command-line value.
+
+    Returns
+    -------
+    int or None
+        The number, or None.
+
+    Example
+    -------
+    >>> _optional_int("5531"), _optional_int("None")
+    (5531, None)
+    """
     if value.lower() == "none":
         return None
     return int(value)
@@ -60,38 +78,27 @@ def build_parser():
     ...     ["data", "save", "--valid_split", "session"]).valid_split
     'session'
     """
-    parser = argparse.ArgumentParser(
-        description="Write IEMOCAP train/valid/test manifests for GEmo-CLAP."
+    return prepare_parser(
+        prepare_iemocap,
+        "Write IEMOCAP train/valid/test manifests for GEmo-CLAP.",
+        data_folder="the IEMOCAP_full_release folder",
+        expected_utterances={
+            "type": _optional_int,
+            "help": "expected total, or 'none' to skip the check",
+        },
+        split={"choices": ("session", "speaker")},
+        test_speaker="e.g. Ses01F",
+        valid_split={
+            "choices": ("random", "session"),
+            "help": "random: valid_ratio of the training sessions; session: "
+            "all of valid_session (speaker-disjoint)",
+        },
+        valid_session={
+            "type": int,
+            "help": "with --valid_split session (default: the one after the "
+            "test)",
+        },
     )
-    parser.add_argument("data_folder", help="the IEMOCAP_full_release folder")
-    parser.add_argument("save_folder", help="where the manifests go")
-    parser.add_argument("--test_session", type=int, default=1)
-    parser.add_argument("--valid_ratio", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=1986)
-    parser.add_argument(
-        "--expected_utterances",
-        type=_optional_int,
-        default=5531,
-        help="expected total, or 'none' to skip the check",
-    )
-    parser.add_argument(
-        "--split", choices=("session", "speaker"), default="session"
-    )
-    parser.add_argument("--test_speaker", default=None, help="e.g. Ses01F")
-    parser.add_argument(
-        "--valid_split",
-        choices=("random", "session"),
-        default="random",
-        help="random: valid_ratio of the training sessions; session: all "
-        "of valid_session (speaker-disjoint)",
-    )
-    parser.add_argument(
-        "--valid_session",
-        type=int,
-        default=None,
-        help="with --valid_split session (default: the one after the test)",
-    )
-    return parser
 
 
 def main(argv=None):

@@ -20,16 +20,17 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
-import argparse
 import os
 import sys
 
 try:
+    from speechbrain_gemo.data.cli import prepare_parser
     from speechbrain_gemo.data.msp_podcast import prepare_msp_podcast
 except ImportError:  # a source checkout where the plugin is not installed
     sys.path.insert(
         0, os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 3)
     )
+    from speechbrain_gemo.data.cli import prepare_parser
     from speechbrain_gemo.data.msp_podcast import prepare_msp_podcast
 
 __all__ = ["prepare_msp_podcast", "build_parser", "main"]
@@ -52,17 +53,11 @@ def build_parser():
     >>> args.test_set, args.seed
     ('Test2', 1986)
     """
-    parser = argparse.ArgumentParser(
-        description="Write MSP-Podcast train/valid/test manifests for "
-        "GEmo-CLAP."
+    return prepare_parser(
+        prepare_msp_podcast,
+        "Write MSP-Podcast train/valid/test manifests for GEmo-CLAP.",
+        data_folder="the MSP-Podcast folder holding Audios/, Labels/",
     )
-    parser.add_argument(
-        "data_folder", help="the MSP-Podcast folder holding Audios/, Labels/"
-    )
-    parser.add_argument("save_folder", help="where the manifests go")
-    parser.add_argument("--test_set", default="Test1")
-    parser.add_argument("--seed", type=int, default=1986)
-    return parser
 
 
 def main(argv=None):
