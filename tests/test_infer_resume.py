@@ -170,3 +170,27 @@ def test_torchrun_two_processes_equal_one(export, recordings, tmp_path):
     assert out.read_bytes() == single.read_bytes()
     assert sorted(os.listdir(tmp_path)) == ["ddp.csv", "single.csv"]
     assert "classified in 8 of 9 files" in result.stderr
+
+
+def test_restart_with_other_options_is_refused(
+    export, recordings, tmp_path, capsys
+):
+    """Part files beside ``--out`` from a run with other options or inputs:
+    the command exits with status 2 and leaves them as they are."""
+    out = tmp_path / "p.csv"
+    journal = Journal(str(out), 0, {"another": "run"}, "path,label\n")
+    journal.add(0, recordings[0], f"{recordings[0]},neu\n")
+    journal.close()
+    parts = {}
+    for path in part_paths(str(out), 0):
+        with open(path, "rb") as f:
+            parts[path] = f.read()
+    assert main(_command(export, recordings[:2], out)[3:]) == 2
+    assert "other options or inputs" in capsys.readouterr().err
+    assert not out.exists()
+    for path, content in parts.items():
+        with open(path, "rb") as f:
+            assert f.read() == content, path
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        os.path.basename(p) for p in parts
+    )

@@ -248,3 +248,20 @@ def test_audio_is_read_in_pieces(export, recording, tmp_path, monkeypatch):
     # one read per segment, none longer than --max_segment
     spans = [r for r in reads if r <= 2.0 * RATE + 1]
     assert len(spans) == len(rows)
+
+
+def test_merging_never_joins_two_speakers():
+    """Short segments merge with the next one of the same speaker only:
+    B's segment between A's two stays apart, while the same times without
+    speakers become one segment."""
+    from speechbrain_gemo.segments import Segment, fit_segments
+
+    options = dict(min_seconds=1.0, max_seconds=10.0, max_gap=0.6)
+    spans = [(0.0, 0.5), (0.6, 0.9), (1.0, 1.6)]
+    speakers = [Segment(s, e, who) for (s, e), who in zip(spans, "ABA")]
+    assert fit_segments(speakers, **options) == [
+        Segment(0.0, 1.6, "A"),
+        Segment(0.6, 0.9, "B"),
+    ]
+    unknown = [Segment(s, e) for s, e in spans]
+    assert fit_segments(unknown, **options) == [Segment(0.0, 1.6)]
