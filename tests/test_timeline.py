@@ -265,3 +265,33 @@ def test_merging_never_joins_two_speakers():
     ]
     unknown = [Segment(s, e) for s, e in spans]
     assert fit_segments(unknown, **options) == [Segment(0.0, 1.6)]
+
+
+def test_error_rows_and_the_vad_threshold(export, tmp_path):
+    """An unreadable file gets one ``AudioReadError`` row and the others
+    go on; ``--vad_threshold`` reaches the energy detector: a tone 46 dB
+    over the noise floor is speech at the default 12 dB margin and none
+    at 60 dB (then one ``NoSpeech`` row with empty times)."""
+    rng = np.random.default_rng(0)
+    signal = 0.001 * rng.standard_normal(5 * RATE)
+    signal[RATE : 3 * RATE] += 0.3 * np.sin(np.arange(2 * RATE) * 0.1)
+    tone = str(tmp_path / "tone.wav")
+    soundfile.write(tone, signal.astype("float32"), RATE)
+    broken = str(tmp_path / "broken.wav")
+    with open(broken, "wb") as f:
+        f.write(b"RIFF\x10\x00\x00\x00WAVEjunk" * 8)
+    out = tmp_path / "out.csv"
+    args = ["--model", export, "--timeline", "--vad", "energy"]
+    args += ["--no-progress", "--out", str(out)]
+    assert main(args + [tone, broken]) == 0
+    found, failed = _read(out)
+    assert (found["path"], found["error"]) == (tone, "")
+    # the tone spans 1-3 s (the detector pads each side by 0.03 s)
+    assert float(found["start"]) == pytest.approx(1.0, abs=0.1)
+    assert float(found["end"]) == pytest.approx(3.0, abs=0.1)
+    assert failed["path"] == broken and failed["start"] == ""
+    assert failed["error"].startswith("AudioReadError")
+    assert main(args + ["--vad_threshold", "60", tone]) == 1
+    (row,) = _read(out)
+    assert (row["start"], row["end"], row["label"]) == ("", "", "")
+    assert row["error"].startswith("NoSpeech")
