@@ -183,3 +183,51 @@ def test_duration_batches():
         else:
             assert len(batch) <= 8
             assert len(batch) == 1 or len(batch) * longest <= 60.0
+
+
+def test_cross_corpus_report_repicks_among_the_shared_classes(tmp_path):
+    """A file whose most probable class is not shared is scored by the
+    most probable shared class and counted in
+    ``predicted_outside_shared``; a label with no model class is left
+    out and counted per label."""
+    from speechbrain_gemo.infer import write_report
+
+    def row(path, label, ang, dis, hap):
+        """A prediction row as the command line writes it."""
+        return {
+            "path": path,
+            "label": label,
+            "error": "",
+            "prob_ANG": ang,
+            "prob_DIS": dis,
+            "prob_HAP": hap,
+        }
+
+    rows = [
+        # disgusted is not shared: re-picked as ANG (0.3 > 0.2), right
+        row("a.wav", "DIS", "0.3", "0.5", "0.2"),
+        # re-picked as HAP (0.35 > 0.05), wrong: the file is angry
+        row("b.wav", "DIS", "0.05", "0.6", "0.35"),
+        row("c.wav", "HAP", "0.1", "0.1", "0.8"),
+        row("d.wav", "ANG", "0.7", "0.2", "0.1"),
+    ]
+    labelled = [
+        {"path": "a.wav", "label": "ang"},
+        {"path": "b.wav", "label": "ang"},
+        {"path": "c.wav", "label": "hap"},
+        {"path": "d.wav", "label": "neu"},
+    ]
+    report = write_report(
+        rows,
+        labelled,
+        ["ANG", "DIS", "HAP"],
+        str(tmp_path / "p.csv"),
+        mapping={"ang": "ANG", "hap": "HAP"},
+    )
+    assert report["predicted_outside_shared"] == 2
+    assert report["left_out"] == {"neu": 1}
+    assert report["num_utterances"] == 3
+    # ANG: 1 of 2 right, HAP: 1 of 1; over the two shared classes only
+    assert report["labels"] == ["ANG", "HAP"]
+    assert report["WAR"] == pytest.approx(2 / 3)
+    assert report["UAR"] == pytest.approx((1 / 2 + 1) / 2)
