@@ -259,3 +259,26 @@ def test_idempotent(corpus, tmp_path, caplog):
     with caplog.at_level(logging.INFO):
         prepare_csv_corpus(csv_file, str(save))
     assert "skipping" not in caplog.text
+
+
+def test_speaker_in_train_and_test_is_a_warning(tmp_path, caplog):
+    """A ``split`` column that puts a speaker in both train and test is
+    used as it is, with a warning naming that speaker only."""
+    root = tmp_path / "d"
+    root.mkdir()
+    rows = ["path,emotion,speaker,split"]
+    # s1 in train and test, s2 in train only, s3 in test only
+    layout = [("s1", "train"), ("s2", "train"), ("s1", "test"), ("s3", "test")]
+    for i, (speaker, split) in enumerate(layout * 2):
+        write_wav(str(root / f"{i}.wav"), 800)
+        rows.append(f"{i}.wav,{'xy'[i % 2]},{speaker},{split}")
+    (root / "l.csv").write_text("\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING):
+        prepare_csv_corpus(str(root / "l.csv"), str(tmp_path / "save"))
+    warnings = [r.getMessage() for r in caplog.records]
+    shared = [m for m in warnings if "not speaker-independent" in m]
+    assert len(shared) == 1
+    assert "s1" in shared[0] and "s2" not in shared[0]
+    assert "s3" not in shared[0]
+    folds = load_manifests(tmp_path / "save")
+    assert sorted(folds["test"]) == ["2", "3", "6", "7"]
