@@ -345,6 +345,65 @@ def test_no_test_hooks_in_the_package_or_recipes():
     assert found == []
 
 
+CITED_TEST = re.compile(r"`(test_\w+\.py)(?:::(\w+)(?:\[[^\]`]*\])?)?`")
+CITED_DOCTESTS = re.compile(r"doctests? of ((?:`[\w.]+`(?:,? (?:and )?)?)+)")
+
+
+def _functions(path):
+    """Name to docstring of every function and method of a Python file."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    return {
+        node.name: ast.get_docstring(node) or ""
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+
+
+def missing_citations(root):
+    """The citations of ``tests/README.md`` that name nothing: a
+    ``test_x.py`` file that does not exist, a ``test_x.py::name`` (a
+    parametrized ``name[...]`` allowed) that is no function of that file,
+    a doctest of ``speechbrain_gemo.module.function`` (later names of a
+    list in the same module) whose function has no ``>>>`` example.
+
+    Arguments
+    ---------
+    root : str
+        The project folder.
+
+    Returns
+    -------
+    list of str
+        One line per citation that names nothing.
+    """
+    with open(os.path.join(root, "tests", "README.md")) as f:
+        text = f.read()
+    problems = []
+    for file_name, test_name in CITED_TEST.findall(text):
+        path = os.path.join(root, "tests", file_name)
+        if not os.path.isfile(path):
+            problems.append(f"{file_name}: no such file")
+        elif test_name and test_name not in _functions(path):
+            problems.append(f"{file_name}::{test_name}: no such test")
+    for listing in CITED_DOCTESTS.findall(text):
+        module = None
+        for name in re.findall(r"`([\w.]+)`", listing):
+            if "." in name:
+                module, _, name = name.rpartition(".")
+            path = os.path.join(root, *module.split(".")) + ".py"
+            found = _functions(path) if os.path.isfile(path) else {}
+            if ">>>" not in found.get(name, ""):
+                problems.append(f"{module}.{name}: no doctest")
+    return problems
+
+
+def test_tests_readme_names_existing_tests():
+    """Every test and doctest ``tests/README.md`` cites exists, so the map
+    of promises to tests cannot name a test that was renamed or removed."""
+    assert missing_citations(ROOT) == []
+
+
 # ------------------------------------------ the checks catch regressions
 
 
@@ -409,3 +468,27 @@ def test_checks_catch_a_nested_function_without_docstring(project_copy):
     (new,) = set(undocumented(str(project_copy))) - before
     assert new.startswith("recipes/IEMOCAP/gemo_clap/train.py:")
     assert new.endswith(" label_pipeline")
+
+
+def test_checks_catch_a_cited_test_that_does_not_exist(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text(
+        "import pytest\n\n\n@pytest.mark.parametrize('x', [1])\n"
+        "def test_real(x):\n    assert x\n"
+    )
+    package = tmp_path / "speechbrain_gemo"
+    package.mkdir()
+    (package / "m.py").write_text(
+        'def shown():\n    """>>> 1\n    1\n    """\n\n\n'
+        'def bare():\n    """No example."""\n'
+    )
+    (tmp_path / "tests" / "README.md").write_text(
+        "| a | `test_a.py::test_real[1]`, `test_a.py`, "
+        "`test_a.py::test_gone`, `test_b.py::test_real` |\n"
+        "| b | doctests of `speechbrain_gemo.m.shown`, `bare` |\n"
+    )
+    assert missing_citations(str(tmp_path)) == [
+        "test_a.py::test_gone: no such test",
+        "test_b.py: no such file",
+        "speechbrain_gemo.m.bare: no doctest",
+    ]
