@@ -13,12 +13,17 @@ SpeechBrain's repository so that a regression shows in this project's CI:
   ``speechbrain_gemo/`` and ``recipes/`` has a docstring, and every module
   starts with one (``check_docstrings``).
 
+And two of this project's own: every test and doctest that
+``tests/README.md`` cites exists, and the README's Layout table names only
+real paths and every module of the package.
+
 The checks are functions of a root folder; the last tests run them on a
 broken copy of the project, to show that they catch each regression.
 """
 
 import ast
 import csv
+import glob
 import os
 import re
 import shutil
@@ -404,6 +409,63 @@ def test_tests_readme_names_existing_tests():
     assert missing_citations(ROOT) == []
 
 
+def layout_problems(root):
+    """Paths of the README's Layout table that do not exist, and modules of
+    ``speechbrain_gemo/`` (top level) that the table does not list.
+
+    In the first column, a name without ``/`` is in the folder of the
+    row's first path, ``{a,b}`` stands for each of its parts, and a name
+    with ``<...>`` is a pattern that must match at least one file.
+
+    Arguments
+    ---------
+    root : str
+        The project folder.
+
+    Returns
+    -------
+    list of str
+        One line per problem.
+    """
+    with open(os.path.join(root, "README.md")) as f:
+        text = f.read()
+    table = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    listed, problems = set(), []
+    for line in table.splitlines():
+        if not line.startswith("| `"):
+            continue
+        folder = ""
+        for name in re.findall(r"`([^`]+)`", line.split("|")[1]):
+            if "/" in name.rstrip("/"):
+                folder = os.path.dirname(name.rstrip("/"))
+            else:
+                name = os.path.join(folder, name)
+            braces = re.search(r"\{([^}]*)\}", name)
+            names = [name]
+            if braces:
+                names = [
+                    name.replace(braces.group(0), part)
+                    for part in braces.group(1).split(",")
+                ]
+            for path in names:
+                pattern = re.sub(r"<[^>]*>", "*", path)
+                if not glob.glob(os.path.join(root, pattern)):
+                    problems.append(f"{path}: not found")
+                listed.add(os.path.normpath(path))
+    package = os.path.join(root, "speechbrain_gemo")
+    for name in sorted(os.listdir(package)):
+        if name.endswith(".py") and name != "__init__.py":
+            if os.path.join("speechbrain_gemo", name) not in listed:
+                problems.append(f"speechbrain_gemo/{name}: not in Layout")
+    return problems
+
+
+def test_readme_layout_lists_every_module_and_only_real_paths():
+    """The README's Layout table names only paths that exist and lists
+    every module of the package."""
+    assert layout_problems(ROOT) == []
+
+
 # ------------------------------------------ the checks catch regressions
 
 
@@ -491,4 +553,22 @@ def test_checks_catch_a_cited_test_that_does_not_exist(tmp_path):
         "test_a.py::test_gone: no such test",
         "test_b.py: no such file",
         "speechbrain_gemo.m.bare: no doctest",
+    ]
+
+
+def test_checks_catch_a_missing_and_an_unlisted_module(tmp_path):
+    package = tmp_path / "speechbrain_gemo"
+    package.mkdir()
+    for name in ("__init__.py", "a.py", "b.py", "c.py"):
+        (package / name).write_text("")
+    (tmp_path / "README.md").write_text(
+        "# P\n\n## Layout\n\n| Path | What |\n|---|---|\n"
+        "| `speechbrain_gemo/a.py`, `gone.py` | x |\n"
+        "| `speechbrain_gemo/{b,d}.py` | y |\n\n## Next\n"
+        "| `speechbrain_gemo/c.py` | outside the table |\n"
+    )
+    assert layout_problems(str(tmp_path)) == [
+        "speechbrain_gemo/gone.py: not found",
+        "speechbrain_gemo/d.py: not found",
+        "speechbrain_gemo/c.py: not in Layout",
     ]
