@@ -194,3 +194,36 @@ def test_restart_with_other_options_is_refused(
     assert sorted(os.listdir(tmp_path)) == sorted(
         os.path.basename(p) for p in parts
     )
+
+
+def test_resume_with_fewer_processes_keeps_every_ranks_files(tmp_path):
+    """A two-process run killed midway, resumed by one process: the files
+    either rank finished count as done, the resuming rank adds the rest,
+    and the CSV holds every file once, in input order (the command line
+    skips ``Journal.finished(out)``, which reads the parts of every rank)."""
+    out = str(tmp_path / "p.csv")
+    header = "path,label\n"
+    # the killed run: rank 0 finished a.wav, rank 1 b.wav and half of d.wav
+    for rank, index, name in ((0, 0, "a.wav"), (1, 1, "b.wav")):
+        journal = Journal(out, rank, {"run": 1}, header)
+        journal.add(index, name, f"{name},neu\n")
+        journal.close()
+    rows, progress = part_paths(out, 1)
+    with open(rows, "a") as f:
+        f.write("d.wav,sa")
+    with open(progress, "a") as f:
+        f.write('{"index": 3, "pa')
+    done = Journal.finished(out)
+    assert done == {0: "a.wav", 1: "b.wav"}
+    # one process resumes: rank 0 does what no rank finished
+    journal = Journal(out, 0, {"run": 1}, header)
+    for index, name in ((2, "c.wav"), (3, "d.wav")):
+        assert index not in done
+        journal.add(index, name, f"{name},sad\n")
+    journal.close()
+    Journal.finalize(out, header, 4)
+    with open(out) as f:
+        assert f.read() == (
+            "path,label\na.wav,neu\nb.wav,neu\nc.wav,sad\nd.wav,sad\n"
+        )
+    assert sorted(os.listdir(tmp_path)) == ["p.csv"]
