@@ -535,3 +535,47 @@ def test_validation_ce_is_per_utterance_and_drives_annealing(
     with open(tmp_path / "train_log.txt") as f:
         log = f.read()
     assert "valid loss:" in log and "valid CE:" in log
+
+
+def test_validation_batches_are_shuffled_the_same_every_epoch(monkeypatch):
+    """The recipe's validation loader (its ``valid_dataloader_options``
+    from ``sl_wavlm.yaml``) gives the same shuffled order every epoch, and
+    another seed another order. (With ``--dynamic_batching=True`` the
+    first epoch's order differs from the later ones': SpeechBrain's
+    DynamicBatchSampler permutes its batches twice after the first pass.)"""
+    import re
+
+    import speechbrain as sb
+    import yaml
+    from speechbrain.dataio.dataset import DynamicItemDataset
+    from speechbrain.utils.seed import seed_everything
+
+    from speechbrain_gemo.brain import RobustBrain
+
+    monkeypatch.delenv("SB_GLOBAL_SEED", raising=False)
+    train = load_train_module()
+    with open(os.path.join(RECIPE, "hparams", "sl_wavlm.yaml")) as f:
+        text = f.read()
+    block = re.search(r"^valid_dataloader_options:\n(?:    .*\n)+", text, re.M)
+    block = block.group(0).replace("!ref <batch_size>", "4")
+    options = yaml.safe_load(block.replace("!ref <num_workers>", "0"))
+
+    def epochs(seed):
+        """The ids of two epochs of the validation loader, built once."""
+        seed_everything(seed)
+        data = {f"u{i:02d}": {"duration": 1.0 + i % 5} for i in range(24)}
+        dataset = DynamicItemDataset(data, output_keys=["id"])
+        hparams = {
+            "dynamic_batching": False,
+            "valid_dataloader_options": options["valid_dataloader_options"],
+        }
+        kwargs = train.loader_kwargs(hparams, dataset, sb.Stage.VALID)
+        brain = RobustBrain(modules={}, run_opts={"device": "cpu"})
+        loader = brain.make_dataloader(dataset, sb.Stage.VALID, **kwargs)
+        return [[i for batch in loader for i in batch.id] for _ in range(2)]
+
+    first, second = epochs(1986)
+    assert first == second
+    assert sorted(first) == [f"u{i:02d}" for i in range(24)]
+    assert first != sorted(first)
+    assert epochs(7)[0] != first
