@@ -224,3 +224,23 @@ def test_class_mapping_reads_codes_within_their_corpus():
     # a user's own labels are their own words
     own = class_mapping(["angry", "frustrated"], ["ANG", "SAD"])
     assert own["mapping"] == {"ANG": "angry"}
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--prompts", "prompts.json"], "no text model"),
+        (["--zero_shot"], "no text model"),
+        (["--device", "cuda"], "runs on the CPU"),
+    ],
+)
+def test_onnx_backend_refuses_what_needs_torch(
+    option, message, tmp_path, capsys
+):
+    """``--backend onnx`` refuses other prompts (no text model) and other
+    devices than the CPU, before anything is loaded."""
+    argv = ["--model", str(tmp_path), "--backend", "onnx"]
+    with pytest.raises(SystemExit) as info:
+        main(argv + [str(tmp_path / "a.wav"), *option])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err

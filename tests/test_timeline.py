@@ -267,7 +267,7 @@ def test_merging_never_joins_two_speakers():
     assert fit_segments(unknown, **options) == [Segment(0.0, 1.6)]
 
 
-def test_error_rows_and_the_vad_threshold(export, tmp_path):
+def test_error_rows_and_the_vad_threshold(export, model, tmp_path):
     """An unreadable file gets one ``AudioReadError`` row and the others
     go on; ``--vad_threshold`` reaches the energy detector: a tone 46 dB
     over the noise floor is speech at the default 12 dB margin and none
@@ -286,6 +286,14 @@ def test_error_rows_and_the_vad_threshold(export, tmp_path):
     assert main(args + [tone, broken]) == 0
     found, failed = _read(out)
     assert (found["path"], found["error"]) == (tone, "")
+    # the tiny export is an ML-GEmo-CLAP model: gender columns, no speaker
+    probs = [f"prob_{label}" for label in model.labels]
+    assert list(found) == ["path", "start", "end", "label", "score"] + probs + [
+        "gender",
+        "gender_score",
+        "error",
+    ]
+    assert found["gender"] in model.gender_labels
     # the tone spans 1-3 s (the detector pads each side by 0.03 s)
     assert float(found["start"]) == pytest.approx(1.0, abs=0.1)
     assert float(found["end"]) == pytest.approx(3.0, abs=0.1)
