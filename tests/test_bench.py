@@ -611,3 +611,52 @@ def test_prep_phase_full_size_corpus(tmp_path):
     assert counts == OFFICIAL_COUNTS
     # each repeat's manifests were removed
     assert sorted(os.listdir(config.work_dir)) == ["iemocap_synthetic"]
+
+
+def _recipe_flag(name):
+    """A boolean top-level key of the recipe's ``sl_wavlm.yaml``, read
+    from its text."""
+    path = os.path.join(
+        ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams", "sl_wavlm.yaml"
+    )
+    with open(path) as f:
+        (value,) = [
+            line.split(":", 1)[1].strip()
+            for line in f
+            if line.startswith(f"{name}:")
+        ]
+    return {"True": True, "False": False}[value]
+
+
+@pytest.mark.parametrize("choice", ["recipe", "fused", "default"])
+def test_cli_adamw_and_word_embeddings_options(choice):
+    """``--adamw`` and ``--text-word-embeddings``: ``recipe`` follows the
+    recipe's hparams file, the other choices override it."""
+    words = {"recipe": "recipe", "fused": "frozen", "default": "trained"}
+    args = ["--quick", "--adamw", choice, "--text-word-embeddings"]
+    config = run.make_config(run.parse_args(args + [words[choice]]))
+    expected = {
+        "recipe": (
+            _recipe_flag("fused_adamw"),
+            _recipe_flag("freeze_text_word_embeddings"),
+        ),
+        "fused": (True, True),
+        "default": (False, False),
+    }[choice]
+    assert (config.fused_adamw, config.freeze_text_word_embeddings) == (
+        expected
+    )
+
+
+def test_cli_repeats_and_no_scaling():
+    """``--repeats`` replaces the profile's timed repeats; ``--no-scaling``
+    reaches the phases' config."""
+    default = run.make_config(run.parse_args(["--quick"]))
+    assert not default.no_scaling
+    assert default.profile["repeats"] == common.PROFILES["quick"]["repeats"]
+    args = ["--quick", "--repeats", "2", "--no-scaling"]
+    config = run.make_config(run.parse_args(args))
+    assert config.no_scaling
+    assert config.profile["repeats"] == 2
+    assert config.profile["inference_repeats"] == 2
+    assert common.PROFILES["quick"]["repeats"] != 2
