@@ -20,6 +20,8 @@ GOALS = {
     "train_step_overhead_ratio_frozen_text": ("<=", 1.03),
     "inference_peak_rss_ratio": ("<=", 1.10),
     "loss_share_of_step@32": ("<", 0.01),
+    # issue 17: an utterance's embedding alone or in any batch
+    "batch_dependence_max_abs_new": ("<=", 1e-5),
 }
 
 REQUIRED_KEYS = (
@@ -334,6 +336,21 @@ def table_rows(results):
         name = f"loss_share_of_step@{batch}"
         goal, met = goal_check(name, share)
         rows.append((name, f"{100 * share:.3f} %", goal, met))
+    # the features and text_layers phases' keys, when they ran
+    for key, form in (
+        ("per_utterance_cnn_forward_ratio", ".3f"),
+        ("per_utterance_cnn_train_ratio", ".3f"),
+        ("batch_dependence_max_abs_old", ".2g"),
+        ("batch_dependence_max_abs_new", ".2g"),
+    ):
+        value = results.get(key)
+        if value is not None:
+            rows.append((key, format(value, form), *goal_check(key, value)))
+    by_layers = results.get("train_step_overhead_ratio_by_text_layers") or {}
+    for label, ratio in by_layers.items():
+        goal, met = goal_check("train_step_overhead_ratio", ratio)
+        name = f"train_step_overhead_ratio[text_trainable_layers={label}]"
+        rows.append((name, f"{ratio:.3f}", goal, met))
     return rows
 
 
