@@ -122,8 +122,15 @@ PROFILES["large"] = dict(
 # The recipe's training settings that the GEmo-CLAP side follows (read by
 # key name from its hyperparameter file; the values here are used, and the
 # missing keys logged, where a key or the file is missing)
-RECIPE_HPARAMS = os.path.join(
-    ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams", "common.yaml"
+_HPARAMS_DIR = os.path.join(ROOT, "recipes", "IEMOCAP", "gemo_clap", "hparams")
+# the shared common.yaml while the recipe has one; else its flat main file
+RECIPE_HPARAMS = next(
+    (
+        os.path.join(_HPARAMS_DIR, name)
+        for name in ("common.yaml", "sl_wavlm.yaml")
+        if os.path.isfile(os.path.join(_HPARAMS_DIR, name))
+    ),
+    os.path.join(_HPARAMS_DIR, "sl_wavlm.yaml"),
 )
 RECIPE_DEFAULTS = {
     "lr": 1e-4,
@@ -148,8 +155,9 @@ RECIPE_DEFAULTS = {
 
 
 def recipe_settings(path=RECIPE_HPARAMS):
-    """The recipe's training settings, read from its ``common.yaml``
-    without building anything (HyperPyYAML tags are read as plain values).
+    """The recipe's training settings, read by key name from its
+    hyperparameter file (``RECIPE_HPARAMS``) without building anything
+    (HyperPyYAML tags are read as plain values).
 
     Arguments
     ---------

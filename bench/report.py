@@ -135,8 +135,10 @@ def notes(config):
         "recipe, Linear(bias=False), log-softmax, nll_loss) with the "
         "same AdamW optimisers and SpeechBrain's default fit_batch.",
         "GEmo-CLAP step: GEmoCLAPBrain.fit_batch, SL objective, the "
-        "recipe's settings (recipe_settings, read from common.yaml; "
-        "CNN frozen, linear projections). Both sides use the same "
+        "recipe's settings (recipe_settings, read from the recipe's "
+        "hyperparameter file; CNN frozen, linear projections; "
+        "text_trainable_layers as details.train_fine_tuned_text "
+        "says). Both sides use the same "
         "AdamW (fused or not, machine.optimizer) and the recipe's SSL "
         "LayerDrop.",
         "Batches: equal-length random audio (relative lengths 1). "
@@ -161,6 +163,15 @@ def notes(config):
         f"recipe's batch size N = {TEXT_SIDE_BATCH} (other N in "
         "details); the optimiser update is the same on both sides and "
         "not included.",
+        "per_utterance_cnn_*_ratio: SSLAudioEncoder with its CNN run on "
+        "each utterance's valid samples (per_utterance_cnn=True) / run "
+        "batched (False), batch of mixed lengths "
+        "(details.features.lengths_s), CNN frozen as in the recipe; "
+        "batch_dependence_max_abs_old/new: largest difference of pooled "
+        "features of an utterance in the padded batch and alone.",
+        "train_step_overhead_ratio_by_text_layers: the training ratio "
+        "with only the top N text layers fine-tuned (all: every layer), "
+        "each against the same baseline Brain.",
     ]
     if config.quick:
         out.append(
