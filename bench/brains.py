@@ -9,7 +9,7 @@ Authors
 
 import os
 
-from bench.common import NUM_CLASSES, SAMPLE_RATE
+from bench.common import FROM_RECIPE, NUM_CLASSES, SAMPLE_RATE
 from bench.models import build_gemo_model
 
 
@@ -64,7 +64,9 @@ def adamw(config, lr):
     )
 
 
-def build_gemo_brain(ssl_dir, text_dir, freeze_text, config):
+def build_gemo_brain(
+    ssl_dir, text_dir, freeze_text, config, text_trainable_layers=FROM_RECIPE
+):
     """A ``GEmoCLAPBrain`` ready for ``fit_batch`` (optimisers built), with
     the recipe's SL objective and optimisers.
 
@@ -78,6 +80,9 @@ def build_gemo_brain(ssl_dir, text_dir, freeze_text, config):
         Whether the text model is frozen.
     config : BenchConfig
         The run's settings.
+    text_trainable_layers : int or None or str
+        Top layers of the fine-tuned text model that train (None: all);
+        ``"recipe"``: ``config.text_trainable_layers``.
 
     Returns
     -------
@@ -96,7 +101,9 @@ def build_gemo_brain(ssl_dir, text_dir, freeze_text, config):
     ).GEmoCLAPBrain
 
     recipe = config.recipe
-    model = build_gemo_model(ssl_dir, text_dir, freeze_text, config)
+    model = build_gemo_model(
+        ssl_dir, text_dir, freeze_text, config, text_trainable_layers
+    )
     hparams = {
         "compute_cost": GEmoCLAPLoss(
             "sl",

@@ -23,6 +23,9 @@ BENCH_VERSION = 1
 # text_side_speedup is reported at the recipe's batch size (sl_wavlm.yaml)
 TEXT_SIDE_BATCH = 16
 
+# BenchConfig's value for "as the recipe's setting"
+FROM_RECIPE = "recipe"
+
 # Model configurations: overrides of transformers' WavLMConfig() and
 # RobertaConfig(), whose defaults are the base-size architectures.
 _WAVLM_LARGE = dict(
@@ -73,6 +76,9 @@ PROFILES = {
         loss_share_seconds=0.5,
         loss_share_repeats=3,
         text_batches=(8, 16, 32),
+        text_layers=(None, 0, 1, 2, 4),
+        feature_batch=8,
+        feature_seconds=(1.0, 3.0),
         rss_repeats=1,
         prep_repeats=2,
     ),
@@ -95,6 +101,9 @@ PROFILES = {
         loss_share_seconds=1.0,
         loss_share_repeats=2,
         text_batches=(8, 16, 32),
+        text_layers=(None, 0, 1, 2, 4),
+        feature_batch=8,
+        feature_seconds=(1.0, 3.0),
         rss_repeats=2,
         prep_repeats=3,
     ),
@@ -123,6 +132,8 @@ RECIPE_DEFAULTS = {
     "max_grad_norm": 5.0,
     "fused_adamw": False,
     "freeze_text_word_embeddings": False,
+    # None: every layer of the fine-tuned text model trains
+    "text_trainable_layers": None,
     "ssl_layerdrop": None,
     "embedding_dim": EMBEDDING_DIM,
     "projection_dropout": 0.1,
@@ -173,8 +184,15 @@ def recipe_settings(path=RECIPE_HPARAMS):
     try:
         with open(path) as f:
             raw = yaml.load(f, Loader=Loader) or {}
-    except OSError:
+    except OSError as e:
+        log(f"recipe settings: cannot read {path} ({e}); using defaults")
         raw = {}
+    missing = [key for key in RECIPE_DEFAULTS if key not in raw]
+    if raw and missing:
+        log(
+            f"recipe settings: {path} has no {', '.join(missing)}; using "
+            + ", ".join(f"{key}={RECIPE_DEFAULTS[key]!r}" for key in missing)
+        )
     settings = {}
     for key, default in RECIPE_DEFAULTS.items():
         value = raw.get(key, default)
@@ -274,6 +292,9 @@ class BenchConfig:
     freeze_text_word_embeddings : bool, optional
         Whether the fine-tuned text model's word embeddings stay fixed;
         None: as the recipe.
+    text_trainable_layers : int or None or str
+        Top layers of the fine-tuned text model that train (None: all);
+        ``"recipe"`` (default): as the recipe's ``text_trainable_layers``.
     recipe : dict, optional
         The recipe's settings (default: :func:`recipe_settings`).
 
@@ -284,6 +305,8 @@ class BenchConfig:
     ('quick', 3, '/tmp/w/quick')
     >>> config.models_built
     False
+    >>> BenchConfig(text_trainable_layers=2).text_trainable_layers
+    2
     """
 
     quick: bool = False
@@ -297,6 +320,7 @@ class BenchConfig:
     work: str = os.path.join(HERE, "work")
     fused_adamw: bool = None
     freeze_text_word_embeddings: bool = None
+    text_trainable_layers: object = FROM_RECIPE
     recipe: dict = None
 
     def __post_init__(self):
@@ -320,6 +344,8 @@ class BenchConfig:
             self.freeze_text_word_embeddings = bool(
                 self.recipe["freeze_text_word_embeddings"]
             )
+        if self.text_trainable_layers == FROM_RECIPE:
+            self.text_trainable_layers = self.recipe["text_trainable_layers"]
 
     @functools.cached_property
     def model_dirs(self):

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 
-from bench.common import BENCH_VERSION, SAMPLE_RATE, autocast
+from bench.common import BENCH_VERSION, FROM_RECIPE, SAMPLE_RATE, autocast
 
 
 def _matches(folder, signature):
@@ -162,11 +162,13 @@ def count_parameters(folder):
     return sum(p.numel() for p in model.parameters())
 
 
-def build_gemo_model(ssl_dir, text_dir, freeze_text, config):
+def build_gemo_model(
+    ssl_dir, text_dir, freeze_text, config, text_trainable_layers=FROM_RECIPE
+):
     """The GEmo-CLAP model as the recipe builds it (``sl_wavlm.yaml``): SSL
     model fine-tuned with its CNN frozen, last-layer mean pooling, linear
-    projections, the text model with the recipe's pooling and word
-    embeddings setting, the default emotion prompt.
+    projections, the text model with the recipe's pooling, word
+    embeddings and trainable-layers settings, the default emotion prompt.
 
     Arguments
     ---------
@@ -178,6 +180,10 @@ def build_gemo_model(ssl_dir, text_dir, freeze_text, config):
         Whether the text model is frozen.
     config : BenchConfig
         The run's settings (``config.recipe``: the recipe's).
+    text_trainable_layers : int or None or str
+        Top layers of the fine-tuned text model that train (None: all);
+        ``"recipe"``: ``config.text_trainable_layers``. Ignored when
+        ``freeze_text``.
 
     Returns
     -------
@@ -202,6 +208,10 @@ def build_gemo_model(ssl_dir, text_dir, freeze_text, config):
     extra = {}
     if config.freeze_text_word_embeddings:
         extra["freeze_word_embeddings"] = True
+    if text_trainable_layers == FROM_RECIPE:
+        text_trainable_layers = config.text_trainable_layers
+    if text_trainable_layers is not None and not freeze_text:
+        extra["text_trainable_layers"] = int(text_trainable_layers)
     return GEmoCLAPModel(
         SSLAudioEncoder(
             ssl,

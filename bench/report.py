@@ -24,6 +24,8 @@ GOALS = {
     "onnx_int8_speedup": (">=", 2.0),
     "onnx_int8_agreement": (">=", 0.95),
     "onnx_runtime_install_share": ("<=", 0.05),
+    # issue 17: an utterance's embedding alone or in any batch
+    "batch_dependence_max_abs_new": ("<=", 1e-5),
 }
 # Rows of the table that appear only when their phase ran (onnx)
 OPTIONAL_ROWS = (
@@ -145,8 +147,10 @@ def notes(config):
         "recipe, Linear(bias=False), log-softmax, nll_loss) with the "
         "same AdamW optimisers and SpeechBrain's default fit_batch.",
         "GEmo-CLAP step: GEmoCLAPBrain.fit_batch, SL objective, the "
-        "recipe's settings (recipe_settings, read from sl_wavlm.yaml; "
-        "CNN frozen, linear projections). Both sides use the same "
+        "recipe's settings (recipe_settings, read from the recipe's "
+        "hyperparameter file; CNN frozen, linear projections; "
+        "text_trainable_layers as details.train_fine_tuned_text "
+        "says). Both sides use the same "
         "AdamW (fused or not, machine.optimizer) and the recipe's SSL "
         "LayerDrop.",
         "Batches: equal-length random audio (relative lengths 1). "
@@ -171,6 +175,15 @@ def notes(config):
         f"recipe's batch size N = {TEXT_SIDE_BATCH} (other N in "
         "details); the optimiser update is the same on both sides and "
         "not included.",
+        "per_utterance_cnn_*_ratio: SSLAudioEncoder with its CNN run on "
+        "each utterance's valid samples (per_utterance_cnn=True) / run "
+        "batched (False), batch of mixed lengths "
+        "(details.features.lengths_s), CNN frozen as in the recipe; "
+        "batch_dependence_max_abs_old/new: largest difference of pooled "
+        "features of an utterance in the padded batch and alone.",
+        "train_step_overhead_ratio_by_text_layers: the training ratio "
+        "with only the top N text layers fine-tuned (all: every layer), "
+        "each against the same baseline Brain.",
     ]
     if config.quick:
         out.append(
@@ -356,6 +369,21 @@ def table_rows(results):
         if value is not None:
             goal, met = goal_check(key, value)
             rows.append((key, f"{value:.3f}", goal, met))
+    # the features and text_layers phases' keys, when they ran
+    for key, form in (
+        ("per_utterance_cnn_forward_ratio", ".3f"),
+        ("per_utterance_cnn_train_ratio", ".3f"),
+        ("batch_dependence_max_abs_old", ".2g"),
+        ("batch_dependence_max_abs_new", ".2g"),
+    ):
+        value = results.get(key)
+        if value is not None:
+            rows.append((key, format(value, form), *goal_check(key, value)))
+    by_layers = results.get("train_step_overhead_ratio_by_text_layers") or {}
+    for label, ratio in by_layers.items():
+        goal, met = goal_check("train_step_overhead_ratio", ratio)
+        name = f"train_step_overhead_ratio[text_trainable_layers={label}]"
+        rows.append((name, f"{ratio:.3f}", goal, met))
     return rows
 
 

@@ -16,6 +16,12 @@ interleaved (the order alternates between repeats), each the median of
   prompt is encoded / when the K distinct prompts are encoded once;
 - ``inference_peak_rss_ratio``: peak resident memory of a process that
   loads the export and classifies / of one that runs the bare SSL model;
+- ``per_utterance_cnn_forward_ratio`` and ``per_utterance_cnn_train_ratio``:
+  ``SSLAudioEncoder`` with its CNN run per utterance (batch-independent
+  features) / run batched, on a batch of mixed lengths, and the embeddings'
+  batch dependence of both paths (``batch_dependence_max_abs_*``);
+- ``train_step_overhead_ratio_by_text_layers``: the training ratio for
+  each ``text_trainable_layers`` value;
 - ``prep_seconds_per_1000_utts``: IEMOCAP preparation on a full-size
   synthetic corpus in the official layout;
 - ``loss_share_of_step``: share of a training step spent building the
@@ -68,7 +74,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bench import phases  # noqa: E402
-from bench.common import BenchConfig, log  # noqa: E402
+from bench.common import FROM_RECIPE, BenchConfig, log  # noqa: E402
 from bench.report import (  # noqa: E402
     REQUIRED_KEYS,
     assemble,
@@ -85,9 +91,16 @@ from speechbrain_gemo.io import write_text_atomic  # noqa: E402
 # The phases of a default run, in order. A new phase is a module
 # bench/phases/<name>.py with run(config) -> dict; --only <name> runs it as
 # soon as the file exists, and listing it here adds it to the default run.
+DEFAULT_PHASES = (
+    "rss",
+    "inference",
+    "train",
+    "prep",
+    "features",
+    "text_layers",
+)
 # onnx is not listed: it needs the onnx extra and builds its own models
 # (python bench/run.py --only onnx).
-DEFAULT_PHASES = ("rss", "inference", "train", "prep")
 OPTIONAL_PHASES = ("onnx",)
 
 
@@ -172,6 +185,37 @@ def parse_phases(text):
     return names
 
 
+def parse_text_layers(text):
+    """The value of ``--text-trainable-layers``.
+
+    Arguments
+    ---------
+    text : str
+        ``recipe``, ``all`` or a number N >= 0.
+
+    Returns
+    -------
+    str or None or int
+        ``"recipe"``, None (all layers train) or N.
+
+    Example
+    -------
+    >>> [parse_text_layers(t) for t in ("recipe", "all", "2")]
+    ['recipe', None, 2]
+    """
+    if text in (FROM_RECIPE, "all"):
+        return None if text == "all" else text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected 'recipe', 'all' or a number >= 0, not {text!r}"
+        )
+    return value
+
+
 def parse_args(argv=None):
     """Parses the command line.
 
@@ -249,6 +293,14 @@ def parse_args(argv=None):
         "frozen or trained",
     )
     parser.add_argument(
+        "--text-trainable-layers",
+        default=FROM_RECIPE,
+        type=parse_text_layers,
+        help="top layers of the fine-tuned text model that train in the "
+        "train phase: as the recipe's text_trainable_layers (default), "
+        "'all', or a number N >= 0",
+    )
+    parser.add_argument(
         "--no-scaling",
         action="store_true",
         help="skip the scaling rows (faster; the PNG is then empty)",
@@ -298,6 +350,9 @@ def make_config(args):
     >>> config = make_config(parse_args(["--quick", "--adamw", "default"]))
     >>> config.profile_name, config.fused_adamw
     ('quick', False)
+    >>> args = parse_args(["--text-trainable-layers", "1"])
+    >>> make_config(args).text_trainable_layers
+    1
     """
     choice = {"recipe": None, "fused": True, "default": False}
     embeddings = {"recipe": None, "frozen": True, "trained": False}
@@ -313,6 +368,7 @@ def make_config(args):
         work=args.work,
         fused_adamw=choice[args.adamw],
         freeze_text_word_embeddings=embeddings[args.text_word_embeddings],
+        text_trainable_layers=args.text_trainable_layers,
     )
 
 

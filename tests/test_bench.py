@@ -26,7 +26,13 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bench import common, report, run, timing  # noqa: E402
-from bench.phases import inference, prep, train  # noqa: E402
+from bench.phases import (  # noqa: E402
+    features,
+    inference,
+    prep,
+    text_layers,
+    train,
+)
 from bench.phases import onnx as onnx_phase  # noqa: E402
 
 LATEST = os.path.join(ROOT, "bench", "results", "latest.json")
@@ -40,7 +46,7 @@ def test_docstring_examples():
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     attempted = 0
     modules = (timing, common, report, run, models, brains, train, prep)
-    for module in modules + (onnx_phase,):
+    for module in modules + (features, text_layers, onnx_phase):
         result = doctest.testmod(module, optionflags=flags)
         assert result.failed == 0, module.__name__
         attempted += result.attempted
@@ -258,7 +264,11 @@ def test_assembled_results_have_the_keys_of_latest_json():
     assert list(results) == list(latest)
     assert list(results["details"]) == list(latest["details"])
     assert list(results["scaling"]) == list(latest["scaling"])
-    assert set(results["settings"]) == set(latest["settings"])
+    # latest.json predates the features and text_layers phases (issue 17),
+    # whose profile keys the next full run adds
+    newer = {"text_layers", "feature_batch", "feature_seconds"}
+    assert set(latest["settings"]) <= set(results["settings"])
+    assert set(results["settings"]) <= set(latest["settings"]) | newer
     assert results["inference_overhead_ratio"] == 1.02
     assert results["scaling"]["inference_rtf_vs_batch"] == [{"batch_size": 1}]
     assert len(results["scaling"]["step_vs_batch"]) == 2
@@ -292,6 +302,23 @@ def test_goals_and_table():
     }
     assert rows["train_step_overhead_ratio"][1:] == ("1.123", "<= 1.1", "no")
     assert rows["inference_overhead_ratio"][1] == "n/a"
+    rows = {
+        row[0]: row
+        for row in report.table_rows(
+            {
+                "batch_dependence_max_abs_new": 2e-5,
+                "per_utterance_cnn_train_ratio": 1.0412,
+                "train_step_overhead_ratio_by_text_layers": {"2": 1.04},
+            }
+        )
+    }
+    row = rows["batch_dependence_max_abs_new"]
+    assert row[1:] == ("2e-05", "<= 1e-05", "no")
+    assert rows["per_utterance_cnn_train_ratio"][1:] == ("1.041", "-", "-")
+    name = "train_step_overhead_ratio[text_trainable_layers=2]"
+    assert rows[name][1:] == ("1.040", "<= 1.1", "yes")
+    # keys of phases that did not run get no row
+    assert "per_utterance_cnn_forward_ratio" not in rows
     table = report.format_table({"loss_share_of_step": {"32": 0.002}})
     assert "loss_share_of_step@32" in table and "0.200 %" in table
     assert "onnx" not in table  # its rows appear only when it ran
@@ -521,6 +548,9 @@ TINY_PROFILE = dict(
     loss_share_seconds=0.25,
     loss_share_repeats=1,
     text_batches=(16,),
+    text_layers=(None, 0, 1),
+    feature_batch=3,
+    feature_seconds=(0.25, 0.5),
 )
 
 
@@ -660,3 +690,93 @@ def test_cli_repeats_and_no_scaling():
     assert config.profile["repeats"] == 2
     assert config.profile["inference_repeats"] == 2
     assert common.PROFILES["quick"]["repeats"] != 2
+
+
+def test_features_phase_on_tiny_models(tiny_config, no_collections):
+    out = features.run(tiny_config)
+    details = out["details"]["features"]
+    # the tiny WavLM has the group-norm CNN of WavLMConfig's defaults
+    assert details["feat_extract_norm"] == "group"
+    assert details["per_utterance_cnn_by_default"] is True
+    assert details["lengths_s"] == [0.5, 0.375, 0.25]
+    for name in ("forward", "train"):
+        row = details[name]
+        assert row["batched_s"]["n"] == row["per_utterance_s"]["n"] == 2
+        assert row["ratio"] == round(
+            row["per_utterance_s"]["median"] / row["batched_s"]["median"], 4
+        )
+        assert out[f"per_utterance_cnn_{name}_ratio"] == row["ratio"] > 0
+    # the batched group-norm CNN sees the padding; the per-utterance one
+    # does not (issue 17: within 1e-5)
+    assert out["batch_dependence_max_abs_old"] > 1e-3
+    assert out["batch_dependence_max_abs_new"] < 1e-5
+    dependence = details["batch_dependence"]
+    assert dependence["batched"] == out["batch_dependence_max_abs_old"]
+
+
+def test_batch_dependence_by_hand():
+    import torch
+
+    class ToyEncoder(torch.nn.Module):
+        """Pools by summing the padded row: the padding changes nothing,
+        but adding the batch's longest length does (a known dependence)."""
+
+        def pool(self, wavs, wav_lens):
+            return wavs.sum(dim=1, keepdim=True) + wavs.shape[1]
+
+    wavs, lens = features.mixed_batch([4, 2], "cpu")
+    # alone, row 1 has 2 samples: its pooled value is 2 lower
+    assert features.batch_dependence(ToyEncoder(), wavs, lens, [4, 2]) == (
+        pytest.approx(2.0)
+    )
+
+
+def test_text_layers_phase_on_tiny_models(tiny_config, no_collections):
+    out = text_layers.run(tiny_config)
+    rows = out["details"]["text_layers"]
+    assert list(rows) == ["all", "0", "1"]
+    ratios = out["train_step_overhead_ratio_by_text_layers"]
+    assert ratios == {label: row["ratio"] for label, row in rows.items()}
+    for row in rows.values():
+        assert row["ratio"] == round(
+            row["gemo_step_s"]["median"] / row["baseline_step_s"]["median"], 4
+        )
+        assert row["gemo_step_s"]["n"] == 2
+    # the tiny RoBERTa: 2 layers of 4 * (32 * 32 + 32) attention weights,
+    # 2 * 32 * 64 + 64 + 32 feed-forward weights and 2 * 2 * 32 layer norms
+    layer = 4 * (32 * 32 + 32) + (32 * 64 + 64) + (64 * 32 + 32) + 4 * 32
+    assert rows["1"]["trainable_text_parameters"] == layer
+    assert rows["0"]["trainable_text_parameters"] == 0
+    # all: both layers and the embedding layer less the fixed word
+    # embeddings (the recipe's setting), pooler fixed
+    assert rows["all"]["trainable_text_parameters"] > 2 * layer
+    # no text optimiser when the text model is fixed
+    assert "text_optimizer" not in rows["0"]["optimizer_step_s"]["gemo"]
+    assert "text_optimizer" in rows["1"]["optimizer_step_s"]["gemo"]
+
+
+def test_train_phase_follows_text_trainable_layers(tmp_path):
+    recipe = dict(common.recipe_settings(), text_trainable_layers=1)
+    config = common.BenchConfig(quick=True, recipe=recipe, work=str(tmp_path))
+    assert config.text_trainable_layers == 1
+    # the command line overrides the recipe's value
+    override = run.make_config(
+        run.parse_args(["--quick", "--text-trainable-layers", "all"])
+    )
+    assert override.text_trainable_layers is None
+    with pytest.raises(SystemExit):
+        run.parse_args(["--text-trainable-layers", "-1"])
+
+
+def test_recipe_settings_fall_back_by_key(tmp_path, capsys):
+    path = tmp_path / "flat.yaml"
+    path.write_text("lr: 0.003\ntext_trainable_layers: 2\n")
+    settings = common.recipe_settings(str(path))
+    assert settings["lr"] == 0.003 and settings["text_trainable_layers"] == 2
+    assert settings["embedding_dim"] == common.RECIPE_DEFAULTS["embedding_dim"]
+    assert "has no lr_ssl" in capsys.readouterr().err
+    path.write_text("lr: 0.003\n")
+    assert common.recipe_settings(str(path))["text_trainable_layers"] is None
+    missing = common.recipe_settings(str(tmp_path / "absent.yaml"))
+    assert missing == common.RECIPE_DEFAULTS
+    assert "cannot read" in capsys.readouterr().err

@@ -1,6 +1,8 @@
 """Training phase: one ``GEmoCLAPBrain`` step (SL objective) against one
 step of SpeechBrain's IEMOCAP wav2vec2 architecture on the same batch,
-text tower fine-tuned (``train_step_overhead_ratio``) and frozen
+text tower fine-tuned (``train_step_overhead_ratio``, with the recipe's
+``text_trainable_layers`` unless ``--text-trainable-layers`` says
+otherwise) and frozen
 (``train_step_overhead_ratio_frozen_text``); the scaling rows against
 batch size and utterance length; the text side (``text_side_speedup``)
 and the loss's share of a step (``loss_share_of_step``).
@@ -411,6 +413,7 @@ def measure(config):
         profile["seconds"],
         profile["repeats"],
     )
+    out["fine_tuned"]["text_trainable_layers"] = config.text_trainable_layers
     log(f"  {out['fine_tuned']}")
 
     if not config.no_scaling:
