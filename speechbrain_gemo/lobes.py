@@ -743,11 +743,6 @@ def _fix_lower_text_layers(text_model, trainable_layers):
         raise ValueError(
             f"text_trainable_layers must be >= 0, got {trainable_layers}"
         )
-    if trainable_layers > 0 and getattr(text_model, "freeze", False):
-        raise ValueError(
-            f"text_trainable_layers={trainable_layers} asks to fine-tune "
-            "layers of a text model built with freeze=True"
-        )
     num_fixed = max(len(layers) - trainable_layers, 0)
     fixed = list(layers[:num_fixed])
     # below the layers: the embedding layer; the other children of the
@@ -818,7 +813,8 @@ class TextPromptEncoder(nn.Module):
         (the word embeddings as ``freeze_word_embeddings`` says). 0: the
         backbone is fixed as with ``text_model.freeze`` (its features are
         then cached too); N at least the number of layers: all layers
-        train, the embedding layer stays fixed.
+        train, the embedding layer stays fixed. Ignored when
+        ``text_model.freeze`` is set (nothing trains).
 
     Example
     -------
@@ -859,6 +855,10 @@ class TextPromptEncoder(nn.Module):
             pooler.requires_grad_(False)
         if freeze_word_embeddings:
             text_model.model.get_input_embeddings().requires_grad_(False)
+        if getattr(text_model, "freeze", False):
+            # a frozen backbone trains no layer: the recipes' default of a
+            # few trainable layers does not apply with freeze_text=True
+            text_trainable_layers = None
         self.text_trainable_layers = text_trainable_layers
         self._fixed_modules = []
         if text_trainable_layers is not None:

@@ -590,10 +590,12 @@ def test_text_trainable_layers_rejects_bad_values(tiny_roberta_dir):
         TextPromptEncoder(
             make_text(tiny_roberta_dir, False), 8, text_trainable_layers=1.5
         )
-    with pytest.raises(ValueError, match="freeze=True"):
-        TextPromptEncoder(
-            make_text(tiny_roberta_dir, True), 8, text_trainable_layers=1
-        )
+    # a frozen text model trains no layer whatever the setting
+    frozen = TextPromptEncoder(
+        make_text(tiny_roberta_dir, True), 8, text_trainable_layers=1
+    )
+    assert frozen.text_trainable_layers is None
+    assert not any(p.requires_grad for p in frozen.text_model.parameters())
 
 
 @pytest.mark.skipif(minilm_path() is None, reason="MiniLM not installed")
