@@ -30,6 +30,7 @@ import os
 import sys
 
 import speechbrain as sb
+import torch
 from hyperpyyaml import load_hyperpyyaml
 from iemocap_prepare import prepare_iemocap
 from speechbrain.dataio.encoder import CategoricalEncoder
@@ -37,6 +38,7 @@ from speechbrain.nnet.schedulers import update_learning_rate
 from speechbrain.utils.distributed import (
     ddp_barrier,
     if_main_process,
+    is_distributed_initialized,
     run_on_main,
 )
 from speechbrain.utils.logger import get_logger
@@ -489,3 +491,7 @@ if __name__ == "__main__":
             folder=hparams["export_folder"],
         )
     ddp_barrier()
+    # A process group left to the interpreter's exit can abort in gloo's
+    # threads ("terminate called without an active exception")
+    if is_distributed_initialized():
+        torch.distributed.destroy_process_group()
