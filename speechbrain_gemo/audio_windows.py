@@ -1,6 +1,6 @@
 """Torch-free pieces shared by the PyTorch and the ONNX classifiers: the
 error for audio that cannot be classified and the windowing rule for long
-audio.
+audio (window lengths in samples, and where the windows fall).
 
 ``speechbrain_gemo.inference`` (PyTorch) and
 ``speechbrain_gemo.onnx_runtime`` (onnxruntime, no torch) both import them
@@ -75,3 +75,54 @@ def window_bounds(num_samples, window, overlap):
         return [(0, num_samples)]
     starts = list(range(0, num_samples - window, window - overlap))
     return [(s, s + window) for s in starts + [num_samples - window]]
+
+
+def window_samples(window_seconds, overlap_seconds, sample_rate, min_samples):
+    """Window and overlap lengths in samples, checked.
+
+    Arguments
+    ---------
+    window_seconds : float or None
+        Window length in seconds; ``None`` or ``<= 0`` never splits.
+    overlap_seconds : float or None
+        Overlap of consecutive windows in seconds (``None``: 0).
+    sample_rate : int
+        Samples per second.
+    min_samples : int
+        The model's receptive field: a shorter window makes no frame.
+
+    Returns
+    -------
+    tuple of int
+        ``(window, overlap)`` in samples; ``(0, 0)`` when long audio is
+        not split.
+
+    Raises
+    ------
+    ValueError
+        A window shorter than ``min_samples``, or an overlap that is
+        negative or not shorter than the window.
+
+    Example
+    -------
+    >>> window_samples(20.0, 2.0, 16000, 400)
+    (320000, 32000)
+    >>> window_samples(0, 2.0, 16000, 400)
+    (0, 0)
+    >>> window_samples(0.01, 0.0, 16000, 400)
+    Traceback (most recent call last):
+    ...
+    ValueError: need window_seconds of at least 400 samples (0.025 s) ...
+    """
+    if window_seconds is None or window_seconds <= 0:
+        return 0, 0
+    window = int(round(window_seconds * sample_rate))
+    overlap = int(round((overlap_seconds or 0.0) * sample_rate))
+    if window < min_samples or not 0 <= overlap < window:
+        raise ValueError(
+            f"need window_seconds of at least {min_samples} samples "
+            f"({min_samples / sample_rate:g} s) and 0 <= overlap_seconds < "
+            f"window_seconds, got window_seconds={window_seconds}, "
+            f"overlap_seconds={overlap_seconds}"
+        )
+    return window, overlap

@@ -61,6 +61,7 @@ from speechbrain.utils.fetching import FetchConfig
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
     window_bounds,
+    window_samples,
 )
 from speechbrain_gemo.model import class_probabilities
 
@@ -330,7 +331,8 @@ def embed_audio(model, wavs, wav_lens, window, overlap):
     wav_lens : torch.Tensor
         ``N`` SpeechBrain relative lengths.
     window : int
-        Window length in samples (0: never split).
+        Window length in samples (0: never split), checked by
+        ``audio_windows.window_samples``.
     overlap : int
         Overlap of consecutive windows in samples.
 
@@ -343,8 +345,6 @@ def embed_audio(model, wavs, wav_lens, window, overlap):
     if window <= 0 or int(samples.max()) <= window:
         return model.encode_audio(wavs, wav_lens)
     encoder = model.audio_encoder
-    if window < receptive_field(encoder.ssl_model.model.config):
-        raise ValueError(f"a window of {window} samples makes no frame")
     out = [None] * wavs.shape[0]
     short = (samples <= window).nonzero().flatten().tolist()
     if short:
@@ -753,12 +753,14 @@ class GEmoCLAP(Pretrained):
 
     def _embed(self, wavs, wav_lens, window_seconds, overlap_seconds):
         """Unit-norm audio embeddings, long items in windows."""
-        if window_seconds is None:
-            window_seconds = self.window_seconds
-        if overlap_seconds is None:
-            overlap_seconds = self.overlap_seconds
-        window = int(round((window_seconds or 0) * self.sample_rate))
-        overlap = int(round((overlap_seconds or 0) * self.sample_rate))
+        window, overlap = window_samples(
+            self.window_seconds if window_seconds is None else window_seconds,
+            self.overlap_seconds
+            if overlap_seconds is None
+            else overlap_seconds,
+            self.sample_rate,
+            self.min_samples,
+        )
         return embed_audio(self.mods.model, wavs, wav_lens, window, overlap)
 
     @torch.no_grad()

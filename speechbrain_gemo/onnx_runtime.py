@@ -37,6 +37,7 @@ import numpy as np
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
     window_bounds,
+    window_samples,
 )
 
 FORMAT = "speechbrain-gemo-onnx"
@@ -309,23 +310,14 @@ class EmotionClassifierONNX:
         return np.ascontiguousarray(wavs), wav_lens, samples
 
     def _window_sizes(self, window_seconds, overlap_seconds):
-        window = (
-            self.window_seconds if window_seconds is None else window_seconds
+        return window_samples(
+            self.window_seconds if window_seconds is None else window_seconds,
+            self.overlap_seconds
+            if overlap_seconds is None
+            else overlap_seconds,
+            self.sample_rate,
+            self.min_samples,
         )
-        overlap = (
-            self.overlap_seconds if overlap_seconds is None else overlap_seconds
-        )
-        if window is None or window <= 0:
-            return None, None
-        window = int(round(window * self.sample_rate))
-        overlap = int(round((overlap or 0.0) * self.sample_rate))
-        if window < self.min_samples or not 0 <= overlap < window:
-            raise ValueError(
-                f"need window_seconds >= {self.min_samples} samples and "
-                "0 <= overlap_seconds < window_seconds, got "
-                f"{window_seconds}, {overlap_seconds}"
-            )
-        return window, overlap
 
     def _run(self, wavs, lens, outputs=("embeddings",)):
         return self._encoder.run(
@@ -355,7 +347,7 @@ class EmotionClassifierONNX:
                     for i in range(wavs.shape[0])
                 ]
             )
-        if window is None or samples.max() <= window:
+        if not window or samples.max() <= window:
             return self._run(wavs, wav_lens)[0]
         out = [None] * wavs.shape[0]
         short = np.flatnonzero(samples <= window)

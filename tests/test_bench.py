@@ -369,6 +369,25 @@ def test_onnx_headline_and_goals():
     assert report.goal_check("onnx_int8_speedup", 1.999)[1] == "no"
 
 
+def test_onnx_floor_counts_what_torch_counts():
+    # The floor's multiply-adds against PyTorch's own FLOP counter on a
+    # real (small) WavLM: the count leaves out only small terms (the
+    # relative-position gates, the positional convolution's extra frame)
+    import torch
+    import transformers
+    from torch.utils.flop_counter import FlopCounterMode
+
+    config = transformers.WavLMConfig(**onnx_phase.QUICK)
+    model = transformers.WavLMModel(config).eval()
+    samples = 24000
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, samples))
+    counted = counter.get_total_flops() / 2
+    floor = onnx_phase.encoder_macs(config, samples)
+    # measured: 0.9987 of the counted multiply-adds at 48000 samples
+    assert 0.99 * counted <= floor <= counted
+
+
 def test_onnx_phase_missing_packages(monkeypatch, capsys):
     found = {"onnx": None, "onnxruntime": object(), "soxr": None}
     reason = onnx_phase.unavailable(found.get)

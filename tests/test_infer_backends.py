@@ -279,3 +279,28 @@ def test_onnx_backend_int8_precision_uses_the_int8_graph(models, tmp_path):
         gaps.append(np.abs(got - fp32).max())
     # measured: int8 and fp32 are 7.5e-4 to 1.6e-3 apart on these files
     assert max(gaps) > 2e-4
+
+
+def test_both_backends_check_windows_alike(models):
+    from speechbrain_gemo.inference import GEmoCLAP
+    from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
+
+    export, onnx_dir = models
+    backends = (
+        GEmoCLAP.from_hparams(source=export, savedir=export),
+        EmotionClassifierONNX(onnx_dir),
+    )
+    wav = _tone(0.5, 0)[None]
+    assert backends[0].min_samples == backends[1].min_samples == 400
+    for model in backends:
+        # Checked even when no item is long enough to be split
+        with pytest.raises(ValueError, match="at least 400 samples"):
+            model.classify_batch(wav, window_seconds=0.02)
+        with pytest.raises(ValueError, match="window_seconds=1.0, overlap"):
+            model.classify_batch(wav, window_seconds=1.0, overlap_seconds=1)
+        with pytest.raises(ValueError, match="overlap_seconds=-0.1"):
+            model.classify_batch(wav, window_seconds=1.0, overlap_seconds=-0.1)
+    # 0 never splits: the same probabilities as no window at all
+    for model in backends:
+        whole = np.asarray(model.classify_batch(wav, window_seconds=0)[0])
+        assert np.allclose(whole, np.asarray(model.classify_batch(wav)[0]))

@@ -22,6 +22,16 @@ goes under ``details.onnx``:
   vs PyTorch; ``onnx_int8_agreement``: share of clips where the int8
   label equals the fp32 one, ``onnx_int8_min_cosine``: lowest cosine
   between int8 and fp32 embeddings (random clips, random weights);
+- ``onnx_fp32_floor_s_b1`` / ``_b8``: the arithmetic floor, the
+  multiply-adds of the SSL model's convolutions and matrix products
+  (``encoder_macs``; each item on its own samples, as the runtime runs
+  them) over the fastest fp32 matrix-product rate measured here
+  (``peak_gemm_gmacs``, ``peak_gemm_gmacs`` in the results: the better
+  of onnxruntime and PyTorch on a 2048-square product at ``threads``);
+  ``onnx_fp32_speedup_bound_b1`` / ``_b8``: PyTorch's time over that floor,
+  the largest fp32 speedup any runtime doing the same arithmetic could
+  reach on this CPU; ``onnx_fp32_floor_share_b1`` / ``_b8``: floor over
+  onnxruntime's fp32 time (1.0: at the floor);
 - ``onnx_runtime_install_mb``: installed size of numpy, soundfile, soxr
   and onnxruntime with their dependencies (from the installed
   distributions' file lists), beside ``full_env_install_mb`` (the
@@ -57,7 +67,7 @@ import sysconfig
 import tempfile
 import time
 
-from bench.timing import interleaved, ratio_of, summary
+from bench.timing import interleaved, ratio_of, summary, time_call
 
 SAMPLE_RATE = 16000
 RUNTIME_PACKAGES = ("numpy", "soundfile", "soxr", "onnxruntime")
@@ -195,6 +205,129 @@ QUICK = dict(
 )
 
 
+def encoder_macs(config, samples):
+    """Multiply-adds of one forward pass of a wav2vec2-family SSL model
+    over one utterance, counting the convolutions and matrix products
+    (normalisations, activations and softmax are left out: a floor).
+
+    Arguments
+    ---------
+    config : transformers.PretrainedConfig
+        The SSL model's configuration (``conv_dim``, ``conv_kernel``,
+        ``conv_stride``, ``hidden_size``, ``intermediate_size``,
+        ``num_hidden_layers``, ``num_conv_pos_embeddings``,
+        ``num_conv_pos_embedding_groups``).
+    samples : int
+        Samples of the utterance.
+
+    Returns
+    -------
+    int
+        Multiply-adds: convolutional feature encoder, feature projection,
+        positional convolution, and per transformer layer the query, key,
+        value and output projections, the feed-forward block and the two
+        attention products.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> config = SimpleNamespace(conv_dim=(4, 4), conv_kernel=(10, 3),
+    ...     conv_stride=(5, 2), hidden_size=8, intermediate_size=16,
+    ...     num_hidden_layers=1, num_conv_pos_embeddings=4,
+    ...     num_conv_pos_embedding_groups=2)
+    >>> # conv 19*4*10 + 9*4*4*3, projection 9*4*8, positional 9*8*4*4,
+    >>> # layer 4*9*8*8 + 2*9*8*16 + 2*9*9*8
+    >>> encoder_macs(config, 100) == 760 + 432 + 288 + 1152 + 5904
+    True
+    """
+    frames, channels, macs = samples, 1, 0
+    for dim, kernel, stride in zip(
+        config.conv_dim, config.conv_kernel, config.conv_stride
+    ):
+        frames = (frames - kernel) // stride + 1
+        macs += frames * dim * channels * kernel
+        channels = dim
+    hidden, inner = config.hidden_size, config.intermediate_size
+    macs += frames * channels * hidden  # feature projection
+    macs += (
+        frames
+        * hidden
+        * (hidden // config.num_conv_pos_embedding_groups)
+        * config.num_conv_pos_embeddings
+    )
+    layer = 4 * frames * hidden**2 + 2 * frames * hidden * inner
+    layer += 2 * frames**2 * hidden
+    return macs + config.num_hidden_layers * layer
+
+
+def peak_gemm_gmacs(threads, size=2048, repeats=5):
+    """The fastest fp32 matrix-product rate of this CPU, measured with
+    onnxruntime and with PyTorch (the better of the two).
+
+    Arguments
+    ---------
+    threads : int
+        Intra-op threads of both runtimes.
+    size : int
+        Side of the square matrices.
+    repeats : int
+        Timed products per runtime (after one warm-up); the fastest counts.
+
+    Returns
+    -------
+    dict
+        ``onnxruntime`` and ``torch`` rates and their maximum ``peak``,
+        in billions of multiply-adds per second.
+
+    Example
+    -------
+    >>> rates = peak_gemm_gmacs(1, size=64, repeats=1)
+    >>> rates["peak"] == max(rates["onnxruntime"], rates["torch"]) > 0
+    True
+    """
+    import numpy as np
+    import onnxruntime
+    import torch
+    from onnx import TensorProto, helper, numpy_helper
+
+    from speechbrain_gemo.onnx import OPSET
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(np.float32)
+    b = rng.standard_normal((size, size)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["c"])],
+        "gemm",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [None, size])],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [None, size])],
+        [numpy_helper.from_array(b, "b")],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)]
+    )
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        rates = {}
+        for name, fn in (
+            ("onnxruntime", lambda: session.run(None, {"a": a})),
+            ("torch", lambda: torch.mm(ta, tb)),
+        ):
+            fn()
+            best = min(time_call(fn) for _ in range(repeats))
+            rates[name] = size**3 / best / 1e9
+    finally:
+        torch.set_num_threads(previous)
+    rates["peak"] = max(rates.values())
+    return rates
+
+
 def distribution_closure(names):
     """The installed distributions ``names`` need, themselves included
     (requirements without extras, that are installed).
@@ -306,7 +439,8 @@ def build_export(work, quick, large):
     Returns
     -------
     tuple
-        The export folder and a description of the backbone.
+        The export folder, a description of the backbone and its
+        ``transformers`` configuration.
     """
     import torch
     import transformers
@@ -333,6 +467,7 @@ def build_export(work, quick, large):
         return_attention_mask=True,
     ).save_pretrained(ssl_dir)
     params = sum(p.numel() for p in ssl.parameters())
+    ssl_config = ssl.config
     del ssl
     text_dir = save_tiny_text_model(os.path.join(work, "text"))
     model = GEmoCLAPModel(
@@ -350,7 +485,8 @@ def build_export(work, quick, large):
         {"objective": "sl", "sample_rate": SAMPLE_RATE},
         os.path.join(work, "export"),
     )
-    return folder, f"{name} ({params / 1e6:.1f} M parameters, random)"
+    backbone = f"{name} ({params / 1e6:.1f} M parameters, random)"
+    return folder, backbone, ssl_config
 
 
 def _quantize_all_ops(fp32_path, out_path):
@@ -409,7 +545,7 @@ def run(config):
         result["note"] = "onnx phase runs on the CPU only"
     with tempfile.TemporaryDirectory() as work:
         start = time.perf_counter()
-        export_dir, backbone = build_export(
+        export_dir, backbone, ssl_config = build_export(
             work, quick, bool(getattr(config, "large", False))
         )
         onnx_dir = export_onnx(export_dir, os.path.join(work, "onnx"), True)
@@ -433,6 +569,9 @@ def run(config):
         all_ops_session = onnxruntime.InferenceSession(
             all_ops, options, providers=["CPUExecutionProvider"]
         )
+        gemm = peak_gemm_gmacs(threads)
+        result["peak_gemm_gmacs"] = gemm
+        log(f"  onnx: peak fp32 matrix products {gemm}")
         rng = np.random.default_rng(0)
         samples = int(seconds * SAMPLE_RATE)
         for batch in (1, 8):
@@ -464,6 +603,17 @@ def run(config):
                 result[f"{name}_b{batch}"] = summary(values)
             result.update(speedups(times, batch))
             log(f"  onnx batch {batch}: {speedups(times, batch)}")
+            # Each item on its own samples, as the runtime runs them
+            counts = np.round(lens * samples).astype(int)
+            floor = sum(encoder_macs(ssl_config, int(n)) for n in counts)
+            floor = floor / (gemm["peak"] * 1e9)
+            result[f"onnx_fp32_floor_s_b{batch}"] = floor
+            result[f"onnx_fp32_speedup_bound_b{batch}"] = round(
+                result[f"torch_b{batch}"]["median"] / floor, 4
+            )
+            result[f"onnx_fp32_floor_share_b{batch}"] = round(
+                floor / result[f"fp32_b{batch}"]["median"], 4
+            )
             torch_probs = torch_model.classify_batch(wavs_t, lens_t)[0]
             onnx_probs = models["fp32"].classify_batch(wavs, lens)[0]
             diff = float(np.abs(onnx_probs - torch_probs.numpy()).max())
