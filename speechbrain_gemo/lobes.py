@@ -9,6 +9,8 @@ Authors
 """
 
 import contextlib
+import threading
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +23,20 @@ logger = get_logger(__name__)
 # Length of the probe signal used to count the stacked hidden states: a
 # few frames of 20 ms for every wav2vec 2.0-style CNN.
 _PROBE_SAMPLES = 3200
+
+# One lock per audio encoder, kept outside the module so that it neither
+# pickles nor deep-copies with it (see SSLAudioEncoder.pool)
+_CALL_LOCKS = weakref.WeakKeyDictionary()
+_CALL_LOCKS_GUARD = threading.Lock()
+
+
+def _call_lock(module):
+    """The lock that serialises the stateful part of ``module``'s calls."""
+    with _CALL_LOCKS_GUARD:
+        lock = _CALL_LOCKS.get(module)
+        if lock is None:
+            lock = _CALL_LOCKS[module] = threading.Lock()
+        return lock
 
 
 class ProjectionHead(nn.Module):
@@ -629,7 +645,8 @@ class SSLAudioEncoder(nn.Module):
         Note
         ----
         Each utterance needs at least one frame (400 samples, 25 ms at
-        16 kHz); an utterance without any gives zeros.
+        16 kHz); an utterance without any gives zeros. Threads may share
+        one encoder: their SSL forwards run one at a time.
         """
         if wavs.dim() != 2:
             raise ValueError(
@@ -646,21 +663,25 @@ class SSLAudioEncoder(nn.Module):
 
         frames = self.frame_lengths(samples)
         total_frames = int(self.frame_lengths(torch.tensor([num_samples])))
-        per_utterance = contextlib.nullcontext()
-        if wav_lens is not None:
-            self._frame_mask = length_to_mask(
-                frames, total_frames, dtype=torch.bool
-            )
-            padded = bool((samples < num_samples).any())
-            if self.per_utterance_cnn and padded and frames.max() > 0:
-                per_utterance = self._cnn_on_valid_samples(
-                    samples, frames, total_frames
+        # This call's lengths reach the Hugging Face model's inside as
+        # state on this tower (hooks, the CNN's forward): calls from other
+        # threads wait, so that each sees its own
+        with _call_lock(self):
+            per_utterance = contextlib.nullcontext()
+            if wav_lens is not None:
+                self._frame_mask = length_to_mask(
+                    frames, total_frames, dtype=torch.bool
                 )
-        try:
-            with per_utterance:
-                feats = self.ssl_model(wavs, wav_lens)
-        finally:
-            self._frame_mask = None
+                padded = bool((samples < num_samples).any())
+                if self.per_utterance_cnn and padded and frames.max() > 0:
+                    per_utterance = self._cnn_on_valid_samples(
+                        samples, frames, total_frames
+                    )
+            try:
+                with per_utterance:
+                    feats = self.ssl_model(wavs, wav_lens)
+            finally:
+                self._frame_mask = None
 
         if self.layernorm:
             feats = F.layer_norm(feats, feats.shape[-1:])

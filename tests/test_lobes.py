@@ -616,3 +616,33 @@ def test_text_trainable_layers_bert_minilm(tmp_path):
         encoder.clear_cache()
         full = encoder.pool(PROMPTS)
     torch.testing.assert_close(cached, full.flip(0), atol=1e-5, rtol=0)
+
+
+def test_one_encoder_shared_by_threads(group_norm_dirs):
+    # Servers call one loaded model from several threads: each call's
+    # lengths (the per-utterance CNN, the frame mask) must stay its own
+    import threading
+
+    encoder = SSLAudioEncoder(make_ssl(group_norm_dirs["wavlm"]), 8).eval()
+    batches = [padded_pair(4000 + 1000 * k, 9000) for k in range(4)]
+    with torch.no_grad():
+        expected = [encoder.pool(batch, lens) for _, batch, lens in batches]
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            _, batch, lens = batches[k % 4]
+            with torch.no_grad():
+                results[k] = encoder.pool(batch, lens)
+        except Exception as error:  # reported below, with its thread
+            errors.append((k, error))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for k, pooled in results.items():
+        torch.testing.assert_close(pooled, expected[k % 4], atol=1e-6, rtol=0)
+    assert "forward" not in encoder.ssl_model.model.feature_extractor.__dict__
