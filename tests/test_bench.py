@@ -377,7 +377,7 @@ def test_onnx_floor_counts_what_torch_counts():
     import transformers
     from torch.utils.flop_counter import FlopCounterMode
 
-    config = transformers.WavLMConfig(**onnx_phase.QUICK)
+    config = transformers.WavLMConfig(**common.PROFILES["quick"]["ssl_config"])
     model = transformers.WavLMModel(config).eval()
     samples = 24000
     with torch.no_grad(), FlopCounterMode(display=False) as counter:

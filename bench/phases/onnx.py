@@ -39,8 +39,10 @@ goes under ``details.onnx``:
   ``onnx_runtime_install_share`` (goal <= 0.05).
 
 Models: random-weight WavLM-base built from ``WavLMConfig()`` (the
-architecture of microsoft/wavlm-base), WavLM-large with ``large``, a small
-WavLM with ``quick``; a tiny text model (the text tower is not timed).
+architecture of microsoft/wavlm-base), WavLM-large with ``large``, the
+quick profile's small WavLM with ``quick`` (``bench.common.PROFILES``,
+saved by ``bench.models.save_ssl_model``); a tiny text model (the text
+tower is not timed).
 Runs on the CPU (``threads`` intra-op threads for both runtimes).
 
 It needs the ``onnx`` extra (onnx, onnxruntime, soxr): without it,
@@ -185,24 +187,6 @@ def headline(measured):
     result = {key: measured[key] for key in keys}
     result["details"] = {"onnx": measured}
     return result
-
-
-LARGE = dict(
-    hidden_size=1024,
-    num_hidden_layers=24,
-    num_attention_heads=16,
-    intermediate_size=4096,
-    feat_extract_norm="layer",
-    do_stable_layer_norm=True,
-)
-QUICK = dict(
-    hidden_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    intermediate_size=128,
-    conv_dim=(64,) * 7,
-    num_buckets=32,
-)
 
 
 def encoder_macs(config, samples):
@@ -447,29 +431,23 @@ def build_export(work, quick, large):
     from speechbrain.dataio.encoder import CategoricalEncoder
     from speechbrain.integrations.huggingface import TextEncoder, Wav2Vec2
 
+    from bench.common import PROFILES
+    from bench.models import count_parameters, save_ssl_model
     from speechbrain_gemo.export import export_for_inference
     from speechbrain_gemo.lobes import SSLAudioEncoder, TextPromptEncoder
     from speechbrain_gemo.model import GEmoCLAPModel
     from speechbrain_gemo.prompts import emotion_prompts
     from speechbrain_gemo.testing import save_tiny_text_model
 
-    overrides = QUICK if quick else LARGE if large else {}
-    name = "small WavLM" if quick else "wavlm-large" if large else "wavlm-base"
-    ssl_dir = os.path.join(work, "ssl")
-    torch.manual_seed(0)
-    ssl = transformers.WavLMModel(transformers.WavLMConfig(**overrides))
-    ssl.save_pretrained(ssl_dir)
-    transformers.Wav2Vec2FeatureExtractor(
-        feature_size=1,
-        sampling_rate=SAMPLE_RATE,
-        padding_value=0.0,
-        do_normalize=True,
-        return_attention_mask=True,
-    ).save_pretrained(ssl_dir)
-    params = sum(p.numel() for p in ssl.parameters())
-    ssl_config = ssl.config
-    del ssl
+    profile = PROFILES["quick" if quick else "large" if large else "base"]
+    ssl_dir = save_ssl_model(
+        os.path.join(work, "ssl"), profile["ssl_config"], seed=0
+    )
+    ssl_config = transformers.AutoConfig.from_pretrained(ssl_dir)
+    params = count_parameters(ssl_dir)
+    name = profile["ssl_name"]
     text_dir = save_tiny_text_model(os.path.join(work, "text"))
+    torch.manual_seed(0)
     model = GEmoCLAPModel(
         SSLAudioEncoder(Wav2Vec2(ssl_dir, save_path=ssl_dir), 512),
         TextPromptEncoder(
@@ -485,7 +463,7 @@ def build_export(work, quick, large):
         {"objective": "sl", "sample_rate": SAMPLE_RATE},
         os.path.join(work, "export"),
     )
-    backbone = f"{name} ({params / 1e6:.1f} M parameters, random)"
+    backbone = f"{name}, {params / 1e6:.1f} M parameters, random"
     return folder, backbone, ssl_config
 
 
