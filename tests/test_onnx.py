@@ -352,3 +352,27 @@ def test_runtime_classifies_with_torch_blocked(tiny_export, tmp_path):
         text=True,
     )
     assert out.stdout.split() == ["(1,", "4)", "True"]
+
+
+def test_int8_conversion_drops_only_the_preprocessing_advice(
+    tiny_export, tmp_path, caplog
+):
+    import logging
+
+    from onnxruntime.quantization import quantize_dynamic
+
+    from speechbrain_gemo.onnx import quantize_int8
+
+    fp32 = os.path.join(tiny_export[1], "audio_encoder.onnx")
+    filters = list(logging.getLogger().filters)
+    with caplog.at_level(logging.WARNING):
+        # onnxruntime itself gives the advice (so this test can fail)
+        quantize_dynamic(fp32, str(tmp_path / "direct.onnx"))
+        assert any("pre-processing" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        quantize_int8(fp32, str(tmp_path / "int8.onnx"))
+        logging.getLogger().warning("other warnings still show")
+    messages = [r.getMessage() for r in caplog.records]
+    assert "other warnings still show" in messages
+    assert not any("pre-processing" in m for m in messages)
+    assert logging.getLogger().filters == filters
