@@ -1,6 +1,7 @@
 """Batch runs of ``python -m speechbrain_gemo.infer`` that survive SIGKILL
 and shard across processes with torchrun."""
 
+import json
 import os
 import signal
 import subprocess
@@ -151,6 +152,49 @@ def test_journal_cuts_what_a_kill_left_half_written(tmp_path):
         Journal(out, 1, {"run": 2}, header)
     with pytest.raises(RuntimeError, match="no results"):
         Journal.finalize(out, header, 1)
+
+
+def test_journal_syncs_rows_before_their_progress_line(
+    tmp_path, monkeypatch
+):
+    # What a power cut leaves is what was fsynced: each fsync is recorded
+    # with the bytes its file then held on disk
+    out = str(tmp_path / "p.csv")
+    rows_path, progress_path = part_paths(out, 0)
+    synced, real_fsync = [], os.fsync
+
+    def spy(fd):
+        real_fsync(fd)
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        with open(path, "rb") as f:
+            synced.append((path, f.read()))
+
+    monkeypatch.setattr(os, "fsync", spy)
+    journal = Journal(out, 0, {"run": 1}, "path,label\n")
+    for index, name in enumerate(("a.wav", "b.wav", "c.wav")):
+        journal.add(index, name, f"{name},neu\n{name},sad\n")
+    journal.close()
+    monkeypatch.undo()
+    rows_on_disk = b""
+    records = 0
+    for path, data in synced:
+        if path == rows_path:
+            rows_on_disk = data
+            continue
+        assert path == progress_path
+        lines = data.decode().splitlines()
+        assert "signature" in json.loads(lines[0])
+        for line in lines[1:]:
+            record = json.loads(line)
+            end = record["offset"] + record["length"]
+            # every input the progress file names has its rows on disk
+            assert len(rows_on_disk) >= end, record
+            assert rows_on_disk[record["offset"] : end].startswith(
+                record["path"].encode()
+            )
+        records = len(lines) - 1
+    assert records == 3
+    assert synced[-1][0] == progress_path
 
 
 @pytest.mark.slow

@@ -303,3 +303,25 @@ def test_error_rows_and_the_vad_threshold(export, model, tmp_path):
     (row,) = _read(out)
     assert (row["start"], row["end"], row["label"]) == ("", "", "")
     assert row["error"].startswith("NoSpeech")
+
+
+def test_vad_threshold_reaches_silero(export, recording, tmp_path):
+    """``--vad_threshold`` is Silero's speech probability: a stricter one
+    keeps less of each utterance, and 1.0 (never exceeded) finds no
+    speech."""
+    path = recording[0]
+    out = tmp_path / "out.csv"
+    args = ["--model", export, "--timeline", path, "--vad", "silero"]
+    args += ["--no-progress", "--out", str(out)]
+    speech = {}
+    for threshold in ("0.2", "0.99"):
+        assert main(args + ["--vad_threshold", threshold]) == 0
+        rows = _read(out)
+        speech[threshold] = sum(
+            float(r["end"]) - float(r["start"]) for r in rows
+        )
+    # measured: 15.23 s at 0.2 and 13.06 s at 0.99 (13.1 s of speech)
+    assert speech["0.2"] - speech["0.99"] > 1.0
+    assert main(args + ["--vad_threshold", "1.0"]) == 1
+    (row,) = _read(out)
+    assert row["error"].startswith("NoSpeech")
