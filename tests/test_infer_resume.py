@@ -154,9 +154,7 @@ def test_journal_cuts_what_a_kill_left_half_written(tmp_path):
         Journal.finalize(out, header, 1)
 
 
-def test_journal_syncs_rows_before_their_progress_line(
-    tmp_path, monkeypatch
-):
+def test_journal_syncs_rows_before_their_progress_line(tmp_path, monkeypatch):
     # What a power cut leaves is what was fsynced: each fsync is recorded
     # with the bytes its file then held on disk
     out = str(tmp_path / "p.csv")
