@@ -79,33 +79,61 @@ def _run(command):
     return result
 
 
-def _finished_count(out):
-    progress = part_paths(str(out), 0)[1]
-    if not os.path.exists(progress):
-        return 0
-    with open(progress, "rb") as f:
-        return max(0, f.read().count(b"\n") - 1)  # less the signature
+def _finished_count(out, ranks=1):
+    """Inputs recorded in the progress files of ``ranks`` ranks."""
+    count = 0
+    for rank in range(ranks):
+        progress = part_paths(str(out), rank)[1]
+        if os.path.exists(progress):
+            with open(progress, "rb") as f:
+                count += max(0, f.read().count(b"\n") - 1)  # less signature
+    return count
 
 
-def _kill_after(command, out, finished):
-    """Starts the command and SIGKILLs it once ``finished`` inputs are
-    recorded in its progress file."""
+def _descendants(pid):
+    """The processes started by ``pid``, at any depth (from /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    # the parent follows the parenthesised command name
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_after(command, out, finished, ranks=1):
+    """Starts the command and SIGKILLs it with every process it started
+    (torchrun's workers run in sessions of their own) once ``finished``
+    inputs are recorded in the progress files of ``ranks`` ranks."""
     process = subprocess.Popen(
         command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     deadline = time.time() + 240
     try:
-        while _finished_count(out) < finished:
+        while _finished_count(out, ranks) < finished:
             assert process.poll() is None, process.stderr.read()[-3000:]
             assert time.time() < deadline
             time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
+        for pid in [process.pid] + _descendants(process.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     finally:
         process.wait()
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL
-    return _finished_count(out)
+    return _finished_count(out, ranks)
 
 
 @pytest.mark.slow
@@ -213,6 +241,27 @@ def test_torchrun_two_processes_equal_one(export, recordings, tmp_path):
     assert out.read_bytes() == single.read_bytes()
     assert sorted(os.listdir(tmp_path)) == ["ddp.csv", "single.csv"]
     assert "classified in 8 of 9 files" in result.stderr
+
+
+@pytest.mark.slow
+def test_killed_torchrun_resumed_by_one_process(export, recordings, tmp_path):
+    """Two processes under torchrun, SIGKILLed (launcher and workers)
+    midway; one plain process continues from both ranks' parts and writes
+    the CSV of an uninterrupted single-process run."""
+    mode = ["--timeline", "--vad", "energy"]
+    single = tmp_path / "single.csv"
+    _run(_command(export, recordings, single, *mode))
+    out = tmp_path / "resumed.csv"
+    command = _command(export, recordings, out, *mode)
+    launcher = [sys.executable, "-m", "torch.distributed.run"]
+    launcher += ["--standalone", "--nproc_per_node=2"]
+    done = _kill_after(launcher + command[1:], out, finished=3, ranks=2)
+    assert 3 <= done < len(recordings)
+    assert not out.exists()
+    second = _run(command)
+    assert f"continuing: {done} of {len(recordings)} files" in second.stderr
+    assert out.read_bytes() == single.read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["resumed.csv", "single.csv"]
 
 
 def test_restart_with_other_options_is_refused(
