@@ -157,7 +157,14 @@ def corpus(tmp_path_factory):
 
 
 def run_train(
-    corpus, models, output, *extra, epochs=2, kill_at=None, fast_clock=False
+    corpus,
+    models,
+    output,
+    *extra,
+    epochs=2,
+    kill_at=None,
+    fast_clock=False,
+    num_workers=0,
 ):
     """Runs train.py; with ``kill_at=(moment, n)`` (see KILL_MOMENTS),
     through the kill runner, killed at the n-th call of that moment; with
@@ -187,7 +194,7 @@ def run_train(
         "--expected_utterances=null",
         "--embedding_dim=16",
         "--batch_size=8",
-        "--num_workers=0",
+        f"--num_workers={num_workers}",
         f"--number_of_epochs={epochs}",
         "--device=cpu",
         "--noprogressbar",
@@ -497,6 +504,48 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
     # (resumed within the epoch) included
     assert epoch_lines(output) == epoch_lines(reference)
     assert len(epoch_lines(reference)) == 2
+
+
+@pytest.mark.slow
+def test_killed_run_with_workers_resumes_exactly_at_epoch_boundaries(
+    corpus, models, tmp_path
+):
+    """Two data loader workers (random crops drawn in the workers):
+    killed in epoch 2, the run resumes from the end of epoch 1 and ends
+    exactly as an uninterrupted run with workers does."""
+
+    def run(folder, *extra, kill_at=None):
+        result = run_train(
+            corpus,
+            models,
+            folder,
+            "--max_train_seconds=0.5",
+            *extra,
+            kill_at=kill_at,
+            num_workers=2,
+        )
+        assert result.returncode == (KILLED if kill_at else 0), result.log[
+            -3000:
+        ]
+        return result.log
+
+    output = str(tmp_path / "run")
+    # 35 training utterances: 5 batches an epoch; step 7 is in epoch 2
+    run(output, kill_at=("train_step", 7))
+    assert epochs_logged(output) == [1]
+    assert "Resuming" not in run(output)  # at the epoch boundary
+    reference = str(tmp_path / "uninterrupted")
+    run(reference)
+    for name in ("test_metrics.json", "test_predictions.csv"):
+        with open(os.path.join(output, name)) as f:
+            got = f.read()
+        with open(os.path.join(reference, name)) as f:
+            assert got == f.read(), name
+    assert epoch_lines(output) == epoch_lines(reference)
+    # the crops are random: another seed trains to other statistics
+    other = str(tmp_path / "other_seed")
+    run(other, "--seed=7")
+    assert epoch_lines(other) != epoch_lines(reference)
 
 
 @pytest.mark.slow
