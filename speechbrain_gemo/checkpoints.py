@@ -14,10 +14,14 @@ are never loaded nor kept: :meth:`CompleteCheckpointer.remove_incomplete`
 deletes them (``speechbrain_gemo.brain.RobustBrain`` calls it when
 training starts). This is the workaround listed in UPSTREAM.md.
 
-:class:`RandomStates` is a recoverable holding the process's random
+:class:`RandomStates` is a recoverable holding every process's random
 states (Python's ``random``, NumPy's global generator, torch's CPU and
 CUDA generators), so that a run resumed from a checkpoint draws the same
 random numbers (dropout masks, random crops) as the run that saved it.
+
+Under DDP, every process lists the checkpoints right after a save (to
+delete old ones, a collective call per checkpoint): ``save_checkpoint``
+ends with a barrier, so that all see the new checkpoint's manifest.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -42,7 +46,12 @@ from speechbrain.utils.checkpoints import (
     mark_as_saver,
     register_checkpoint_hooks,
 )
-from speechbrain.utils.distributed import main_process_only
+from speechbrain.utils.distributed import (
+    ddp_barrier,
+    if_main_process,
+    is_distributed_initialized,
+    main_process_only,
+)
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.io import write_json_atomic
@@ -198,6 +207,11 @@ class CompleteCheckpointer(Checkpointer):
         )
         if checkpoint is not None:
             write_manifest(checkpoint.path)
+        # Other processes list the checkpoints next (save_and_keep_only's
+        # deletions): without the manifest they would not see this one,
+        # call the collective _delete_checkpoint a different number of
+        # times than the main process, and hang
+        ddp_barrier()
         return checkpoint
 
     def _list_checkpoint_dirs(self):
@@ -234,9 +248,8 @@ class CompleteCheckpointer(Checkpointer):
         return removed
 
 
-@register_checkpoint_hooks
 class RandomStates:
-    """The random states of the process, as a checkpoint recoverable.
+    """The random states of every process, as a checkpoint recoverable.
 
     Saves and restores Python's ``random`` state, NumPy's global state,
     torch's CPU generator and, when CUDA is available, the generator of
@@ -247,10 +260,13 @@ class RandomStates:
     position (``SaveableDataLoader``) and its sampler, reseeded with the
     seed plus the epoch (``ReproducibleRandomSampler``).
 
-    The file loads with ``torch.load(..., weights_only=True)``. Under DDP
-    only the main process saves, so every process resumes with its
-    states. Data loader workers seed themselves from the loader's base
-    seed, not from these states (see ``speechbrain_gemo.brain.RobustBrain``).
+    Under DDP every process's states are gathered to the main process,
+    which writes them all in the one file; each process resumes with its
+    own (a run resumed with another number of processes: every process
+    with the main process's, and a warning). The file loads with
+    ``torch.load(..., weights_only=True)``. Data loader workers seed
+    themselves from the loader's base seed, not from these states (see
+    ``speechbrain_gemo.brain.RobustBrain``).
 
     Example
     -------
@@ -266,33 +282,25 @@ class RandomStates:
 
     @mark_as_saver
     def save(self, path):
-        """Writes the current random states to ``path``.
+        """Gathers the processes' random states and writes them to
+        ``path`` (on the main process; every process must call it).
 
         Arguments
         ---------
         path : str or pathlib.Path
             The checkpoint file.
         """
-        version, state, gauss = random.getstate()
-        kind, keys, pos, has_gauss, cached = np.random.get_state()
-        states = {
-            "python": {"version": version, "state": state, "gauss": gauss},
-            "numpy": {
-                "kind": kind,
-                "keys": torch.from_numpy(keys.astype(np.int64)),
-                "pos": int(pos),
-                "has_gauss": int(has_gauss),
-                "cached_gaussian": float(cached),
-            },
-            "torch": torch.get_rng_state(),
-        }
-        if torch.cuda.is_available():
-            states["cuda"] = torch.cuda.get_rng_state_all()
-        torch.save(states, path)
+        states = [_current_random_states()]
+        if is_distributed_initialized():
+            gathered = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, states[0])
+            states = gathered
+        if if_main_process():
+            torch.save({"processes": states}, path)
 
     @mark_as_loader
     def load(self, path, end_of_epoch):
-        """Restores the random states saved in ``path``.
+        """Restores this process's random states saved in ``path``.
 
         Arguments
         ---------
@@ -303,29 +311,72 @@ class RandomStates:
             taken.
         """
         del end_of_epoch
-        states = torch.load(path, weights_only=True)
-        python = states["python"]
-        random.setstate(
-            (python["version"], tuple(python["state"]), python["gauss"])
-        )
-        numpy = states["numpy"]
-        np.random.set_state(
-            (
-                numpy["kind"],
-                numpy["keys"].numpy().astype(np.uint32),
-                numpy["pos"],
-                numpy["has_gauss"],
-                numpy["cached_gaussian"],
-            )
-        )
-        torch.set_rng_state(states["torch"])
-        if "cuda" in states and torch.cuda.is_available():
-            cuda = states["cuda"]
-            if len(cuda) == torch.cuda.device_count():
-                torch.cuda.set_rng_state_all(cuda)
-            else:
+        saved = torch.load(path, weights_only=True)
+        processes = saved.get("processes", [saved])  # one-process files
+        rank, world = 0, 1
+        if is_distributed_initialized():
+            rank = torch.distributed.get_rank()
+            world = torch.distributed.get_world_size()
+        if len(processes) != world:
+            if rank == 0:
                 logger.warning(
-                    f"{path} holds the CUDA random states of {len(cuda)} "
-                    f"devices, this process sees {torch.cuda.device_count()}"
-                    ": CUDA random states not restored"
+                    f"{path} holds the random states of {len(processes)} "
+                    f"processes, this run has {world}: every process "
+                    "resumes with the main process's"
                 )
+            rank = 0
+        _restore_random_states(processes[rank], path)
+
+
+# Every process runs the saver: it gathers the states to the main process
+register_checkpoint_hooks(RandomStates, save_on_main_only=False)
+
+
+def _current_random_states():
+    """This process's random states (see ``RandomStates``)."""
+    version, state, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    states = {
+        "python": {"version": version, "state": state, "gauss": gauss},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _restore_random_states(states, path):
+    """Sets this process's random states (see ``RandomStates``) read from
+    the file ``path``."""
+    python = states["python"]
+    random.setstate(
+        (python["version"], tuple(python["state"]), python["gauss"])
+    )
+    numpy = states["numpy"]
+    np.random.set_state(
+        (
+            numpy["kind"],
+            numpy["keys"].numpy().astype(np.uint32),
+            numpy["pos"],
+            numpy["has_gauss"],
+            numpy["cached_gaussian"],
+        )
+    )
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        cuda = states["cuda"]
+        if len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+        else:
+            logger.warning(
+                f"{path} holds the CUDA random states of {len(cuda)} "
+                f"devices, this process sees {torch.cuda.device_count()}: "
+                "CUDA random states not restored"
+            )

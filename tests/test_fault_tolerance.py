@@ -15,6 +15,7 @@ import glob
 import importlib.util
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -51,6 +52,7 @@ whose string or path arguments contain MATCH."""
 import functools
 import importlib
 import os
+import random
 import runpy
 import signal
 import sys
@@ -101,6 +103,7 @@ CLOCK_RUNNER = '''"""clock_runner.py SCRIPT [ARGS...]: runs SCRIPT as __main__
 with speechbrain.core's time.time() advancing 61 s per call."""
 
 import os
+import random
 import runpy
 import sys
 import time
@@ -165,12 +168,21 @@ def run_train(
     kill_at=None,
     fast_clock=False,
     num_workers=0,
+    processes=1,
 ):
     """Runs train.py; with ``kill_at=(moment, n)`` (see KILL_MOMENTS),
-    through the kill runner, killed at the n-th call of that moment; with
-    ``fast_clock``, through the clock runner (see CLOCK_RUNNER)."""
+    through the kill runner, killed at the n-th call of that moment (in
+    every process); with ``fast_clock``, through the clock runner (see
+    CLOCK_RUNNER); with ``processes > 1``, under torchrun (gloo)."""
     ssl_dir, text_dir = models
     launcher = [sys.executable]
+    if processes > 1:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        launcher += ["-m", "torch.distributed.run"]
+        launcher += [f"--nproc_per_node={processes}", f"--master_port={port}"]
+        extra = extra + ("--distributed_backend=gloo",)
     if fast_clock:
         runner = os.path.join(output + ".clock_runner.py")
         with open(runner, "w") as f:
@@ -201,8 +213,14 @@ def run_train(
         *extra,
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    # A hang (e.g. processes calling different collectives) fails the test
     result = subprocess.run(
-        command, cwd=RECIPE, env=env, capture_output=True, text=True
+        command,
+        cwd=RECIPE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     # SpeechBrain logs to stdout, errors go to stderr
     result.log = result.stdout + result.stderr
@@ -549,6 +567,42 @@ def test_killed_run_with_workers_resumes_exactly_at_epoch_boundaries(
 
 
 @pytest.mark.slow
+def test_killed_ddp_run_resumes_exactly(corpus, models, tmp_path):
+    """Two processes (torchrun, gloo), killed in a step of epoch 2: both
+    resume from the main process's checkpoint within the epoch and the
+    run ends exactly as an uninterrupted two-process run."""
+
+    def run(folder, kill_at=None):
+        result = run_train(
+            corpus,
+            models,
+            folder,
+            "--ckpt_interval_steps=2",
+            "--max_train_seconds=0.5",
+            kill_at=kill_at,
+            processes=2,
+        )
+        assert (result.returncode == 0) != bool(kill_at), result.log[-3000:]
+        return result.log
+
+    output = str(tmp_path / "run")
+    # 35 training utterances over 2 processes: 3 steps an epoch each
+    log = run(output, kill_at=("train_step", 6))
+    assert "kill_runner: SIGKILL" in log
+    assert epochs_logged(output) == [1]
+    log = run(output)
+    assert "Resuming epoch 2 after batch 2" in log
+    reference = str(tmp_path / "uninterrupted")
+    run(reference)
+    for name in ("test_metrics.json", "test_predictions.csv"):
+        with open(os.path.join(output, name)) as f:
+            got = f.read()
+        with open(os.path.join(reference, name)) as f:
+            assert got == f.read(), name
+    assert epoch_lines(output) == epoch_lines(reference)
+
+
+@pytest.mark.slow
 def test_killed_run_resumes_within_the_epoch_by_minutes(
     corpus, models, tmp_path
 ):
@@ -626,3 +680,39 @@ def test_wav_removed_after_preparation_stops_the_run(models, tmp_path):
     assert result.returncode == 1
     assert f"Audio file missing: {wav} (utterance {utt_id})" in result.log
     assert not checkpoint_dirs(output)
+
+
+def test_random_states_of_another_process_count(tmp_path, caplog):
+    """A file of two processes' states read by one process: the main
+    process's states, with a warning; a one-process file of an earlier
+    version (the states alone) still loads."""
+    from speechbrain_gemo.checkpoints import RandomStates
+
+    def draws():
+        return (random.random(), np.random.rand(), torch.rand(1).item())
+
+    states = []
+    for seed in (1, 2):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        path = tmp_path / f"process{seed}.ckpt"
+        RandomStates().save(path)
+        states.append(torch.load(path, weights_only=True)["processes"][0])
+    expected = [None, None]
+    for k, seed in enumerate((1, 2)):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        expected[k] = draws()
+    assert expected[0] != expected[1]
+    both = tmp_path / "two_processes.ckpt"
+    torch.save({"processes": states}, both)
+    with caplog.at_level("WARNING"):
+        RandomStates().load(both, end_of_epoch=False)
+    assert draws() == expected[0]
+    assert "random states of 2 processes, this run has 1" in caplog.text
+    single = tmp_path / "states_alone.ckpt"
+    torch.save(states[1], single)
+    RandomStates().load(single, end_of_epoch=False)
+    assert draws() == expected[1]
