@@ -223,6 +223,17 @@ FAKE_PHASES = {
         "prep_seconds_per_1000_utts": 0.04,
         "details": {"prep": {"seconds_per_1000_utts": 0.04}},
     },
+    "features": {
+        "per_utterance_cnn_forward_ratio": 0.9,
+        "per_utterance_cnn_train_ratio": 0.95,
+        "batch_dependence_max_abs_old": 1.2,
+        "batch_dependence_max_abs_new": 5e-7,
+        "details": {"features": {"ratio": 0.9}},
+    },
+    "text_layers": {
+        "train_step_overhead_ratio_by_text_layers": {"2": 1.01},
+        "details": {"text_layers": {"2": {"ratio": 1.01}}},
+    },
 }
 
 
@@ -264,11 +275,7 @@ def test_assembled_results_have_the_keys_of_latest_json():
     assert list(results) == list(latest)
     assert list(results["details"]) == list(latest["details"])
     assert list(results["scaling"]) == list(latest["scaling"])
-    # latest.json predates the features and text_layers phases (issue 17),
-    # whose profile keys the next full run adds
-    newer = {"text_layers", "feature_batch", "feature_seconds"}
-    assert set(latest["settings"]) <= set(results["settings"])
-    assert set(results["settings"]) <= set(latest["settings"]) | newer
+    assert set(latest["settings"]) == set(results["settings"])
     assert results["inference_overhead_ratio"] == 1.02
     assert results["scaling"]["inference_rtf_vs_batch"] == [{"batch_size": 1}]
     assert len(results["scaling"]["step_vs_batch"]) == 2
