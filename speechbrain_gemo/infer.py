@@ -1501,6 +1501,10 @@ def main(argv=None):
     if world > 1:
         import torch.distributed
 
+        # Every process past its last collective before any tears gloo
+        # down: rank 0 aborted otherwise, now and then, at its exit
+        # ("terminate called without an active exception"), as train.py
+        ddp_barrier()
         torch.distributed.destroy_process_group()
     return status
 

@@ -408,6 +408,15 @@ def test_subprocesses_have_no_network():
 # -------------------------------------------------------- end-to-end: kills
 
 
+def assert_same_test_outputs(output, reference):
+    """The test metrics and predictions of two runs are byte-identical."""
+    for name in ("test_metrics.json", "test_predictions.csv"):
+        with open(os.path.join(output, name)) as f:
+            got = f.read()
+        with open(os.path.join(reference, name)) as f:
+            assert got == f.read(), name
+
+
 def epoch_lines(output):
     """The last train_log.txt line of each epoch (a redone epoch is
     logged again)."""
@@ -513,11 +522,7 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
     # save and in validation ends as an uninterrupted run with its seed
     reference = str(tmp_path / "uninterrupted")
     run(folder=reference)
-    for name in ("test_metrics.json", "test_predictions.csv"):
-        with open(os.path.join(output, name)) as f:
-            resumed = f.read()
-        with open(os.path.join(reference, name)) as f:
-            assert resumed == f.read(), name
+    assert_same_test_outputs(output, reference)
     # so do both epochs' training and validation statistics, epoch 1's
     # (resumed within the epoch) included
     assert epoch_lines(output) == epoch_lines(reference)
@@ -554,11 +559,7 @@ def test_killed_run_with_workers_resumes_exactly_at_epoch_boundaries(
     assert "Resuming" not in run(output)  # at the epoch boundary
     reference = str(tmp_path / "uninterrupted")
     run(reference)
-    for name in ("test_metrics.json", "test_predictions.csv"):
-        with open(os.path.join(output, name)) as f:
-            got = f.read()
-        with open(os.path.join(reference, name)) as f:
-            assert got == f.read(), name
+    assert_same_test_outputs(output, reference)
     assert epoch_lines(output) == epoch_lines(reference)
     # the crops are random: another seed trains to other statistics
     other = str(tmp_path / "other_seed")
@@ -594,11 +595,7 @@ def test_killed_ddp_run_resumes_exactly(corpus, models, tmp_path):
     assert "Resuming epoch 2 after batch 2" in log
     reference = str(tmp_path / "uninterrupted")
     run(reference)
-    for name in ("test_metrics.json", "test_predictions.csv"):
-        with open(os.path.join(output, name)) as f:
-            got = f.read()
-        with open(os.path.join(reference, name)) as f:
-            assert got == f.read(), name
+    assert_same_test_outputs(output, reference)
     assert epoch_lines(output) == epoch_lines(reference)
 
 
