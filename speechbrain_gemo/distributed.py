@@ -1,4 +1,5 @@
-"""Gathering embeddings across processes, with gradients.
+"""Gathering embeddings across processes, with gradients; ending a
+process of a torchrun job.
 
 The contrastive targets compare every utterance with every other one in
 the batch, so under DDP each process gathers the audio embeddings and
@@ -11,6 +12,10 @@ gradient of the single-process loss over the global batch.
 Authors
  * speechbrain-gemo developers 2026
 """
+
+import logging
+import os
+import sys
 
 import torch
 import torch.distributed as dist
@@ -55,3 +60,35 @@ def gather_with_grad(tensor):
         tensor = torch.cat([tensor, pad], dim=0)
     gathered = all_gather(tensor)
     return torch.cat([g[:n] for g, n in zip(gathered, sizes)], dim=0)
+
+
+def end_process_group(status=0):
+    """Ends a process of a torchrun job once its work is written: waits for
+    the other processes, destroys the process group, and exits with
+    ``status`` without the interpreter's finalisation. Without a process
+    group it does nothing and returns.
+
+    Gloo's C++ threads can outlive ``destroy_process_group`` and abort the
+    process while the interpreter is torn down ("terminate called without
+    an active exception", exit status -6: seen now and then in this
+    project's torchrun tests after every output was written; see
+    pytorch/pytorch#179291). Exiting with ``os._exit`` after flushing the
+    logs and the standard streams skips that teardown.
+
+    Arguments
+    ---------
+    status : int
+        The exit status.
+
+    Example
+    -------
+    >>> end_process_group()  # no process group: returns
+    """
+    if not is_distributed_initialized():
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

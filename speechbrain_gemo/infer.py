@@ -1499,13 +1499,9 @@ def main(argv=None):
         status = _report(args, labelled, labels, len(paths), cross)
     status = ddp_broadcast(status)
     if world > 1:
-        import torch.distributed
+        from speechbrain_gemo.distributed import end_process_group
 
-        # Every process past its last collective before any tears gloo
-        # down: rank 0 aborted otherwise, now and then, at its exit
-        # ("terminate called without an active exception"), as train.py
-        ddp_barrier()
-        torch.distributed.destroy_process_group()
+        end_process_group(status)  # exits this process
     return status
 
 

@@ -40,7 +40,6 @@ from speechbrain.nnet.schedulers import update_learning_rate
 from speechbrain.utils.distributed import (
     ddp_barrier,
     if_main_process,
-    is_distributed_initialized,
     run_on_main,
 )
 from speechbrain.utils.logger import get_logger
@@ -61,6 +60,7 @@ from speechbrain_gemo.data.labels import (
     keep_classes,
     load_or_create_label_encoder,
 )
+from speechbrain_gemo.distributed import end_process_group
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.io import write_json_atomic
 from speechbrain_gemo.metrics import EmotionClassificationStats
@@ -498,7 +498,5 @@ if __name__ == "__main__":
             folder=hparams["export_folder"],
         )
     ddp_barrier()
-    # A process group left to the interpreter's exit can abort in gloo's
-    # threads ("terminate called without an active exception")
-    if is_distributed_initialized():
-        torch.distributed.destroy_process_group()
+    # Under torchrun: exits here (see end_process_group)
+    end_process_group()
