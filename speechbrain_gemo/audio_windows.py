@@ -1,16 +1,19 @@
 """Torch-free pieces shared by the PyTorch and the ONNX classifiers: the
-error for audio that cannot be classified and the windowing rule for long
-audio (window lengths in samples, and where the windows fall).
+error for audio that cannot be classified, the check of a batch's relative
+lengths and the windowing rule for long audio (window lengths in samples,
+and where the windows fall).
 
 ``speechbrain_gemo.inference`` (PyTorch) and
 ``speechbrain_gemo.onnx_runtime`` (onnxruntime, no torch) both import them
-from here, so both backends reject the same audio with the same message and
-cut long files into the same windows. This module imports nothing beyond
-the standard library.
+from here, so both backends reject the same audio and the same lengths with
+the same message and cut long files into the same windows. This module
+imports nothing beyond the standard library.
 
 Authors
  * speechbrain-gemo developers 2026
 """
+
+import math
 
 
 class AudioInputError(ValueError):
@@ -34,6 +37,51 @@ class AudioInputError(ValueError):
         self.path = None if path is None else str(path)
         self.reason = message
         super().__init__(message if path is None else f"{path}: {message}")
+
+
+def check_relative_lengths(wav_lens, batch_size):
+    """Checks the SpeechBrain relative lengths of a batch: one per
+    waveform, each between 0 and 1 (the item's samples over the padded
+    length). Other values would index past the padded batch or, negative,
+    silently cut the wrong samples.
+
+    Arguments
+    ---------
+    wav_lens : sequence of float
+        The relative lengths, flat (``wav_lens.reshape(-1).tolist()``).
+    batch_size : int
+        The number of waveforms of the batch.
+
+    Raises
+    ------
+    ValueError
+        Naming the offending value and what is expected.
+
+    Example
+    -------
+    >>> check_relative_lengths([1.0, 0.5, 0.0], 3)
+    >>> check_relative_lengths([1.0, 0.5], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: wav_lens has 2 values for a batch of 3 waveforms: ...
+    >>> check_relative_lengths([1.0, 1.5], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: wav_lens[1] = 1.5: expected a relative length between 0...
+    """
+    wav_lens = list(wav_lens)
+    if len(wav_lens) != batch_size:
+        raise ValueError(
+            f"wav_lens has {len(wav_lens)} values for a batch of "
+            f"{batch_size} waveforms: give one relative length per waveform"
+        )
+    for i, value in enumerate(wav_lens):
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(
+                f"wav_lens[{i}] = {value:g}: expected a relative length "
+                "between 0 and 1 (the item's samples over the padded "
+                "length of the batch)"
+            )
 
 
 def window_bounds(num_samples, window, overlap):

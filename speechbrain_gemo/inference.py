@@ -7,11 +7,21 @@ Loading (no network needed for a local folder)::
     model = GEmoCLAP.from_hparams(source="results/.../export")
     out_prob, score, index, text_lab = model.classify_file("x.wav")
 
-or through SpeechBrain's ``foreign_class(source=folder,
-pymodule_file="custom_interface.py", classname="GEmoCLAP")``. SpeechBrain's
-``Pretrainer`` fetches and loads ``model.ckpt``, ``prompt_embeddings.ckpt``
-and ``label_encoder.ckpt``; the towers are built from the Hugging Face
-folders ``ssl_model/`` and ``text_model/`` beside them.
+``source`` is a local folder, or a Hugging Face Hub repository written
+``hf://owner/name`` (optionally ``hf://owner/name@revision``, the URL form
+of huggingface_hub's ``HfFileSystem``). Nothing else is looked up on the
+hub: a local path that does not exist, ``exports/gemo`` included, is an
+error naming it, never a download of whatever repository has that name
+(see :func:`hub_repository`).
+
+Or through SpeechBrain's ``foreign_class(source=folder,
+pymodule_file="custom_interface.py", classname="GEmoCLAP")`` with a local
+folder. SpeechBrain's ``Pretrainer`` fetches and loads ``model.ckpt``,
+``prompt_embeddings.ckpt`` and ``label_encoder.ckpt``; the towers are built
+from the Hugging Face folders ``ssl_model/`` and ``text_model/`` beside
+them, in the folder where the file is named ``model.ckpt`` (in a Hugging
+Face cache, a DVC or a git-annex folder that file is a link into a store of
+blobs named by their hashes: see :func:`export_folder_of`).
 
 What is loaded when:
 
@@ -60,6 +70,7 @@ from speechbrain.utils.fetching import FetchConfig
 
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
+    check_relative_lengths,
     window_bounds,
     window_samples,
 )
@@ -266,7 +277,9 @@ def check_batch(wavs, wav_lens, sample_rate, min_samples, names, device):
     wavs : torch.Tensor
         ``N x T`` (or ``T``, or ``N x T x C``, averaged over channels).
     wav_lens : torch.Tensor
-        SpeechBrain relative lengths (None: all full length).
+        SpeechBrain relative lengths (None: all full length), one per
+        waveform, each between 0 and 1 (else ValueError, see
+        ``audio_windows.check_relative_lengths``).
     sample_rate : int
         The sample rate.
     min_samples : int
@@ -305,7 +318,8 @@ def check_batch(wavs, wav_lens, sample_rate, min_samples, names, device):
     wavs = wavs.to(device).float()
     if wav_lens is None:
         wav_lens = torch.ones(wavs.shape[0])
-    wav_lens = torch.as_tensor(wav_lens, device=device).float()
+    wav_lens = torch.as_tensor(wav_lens, device=device).float().reshape(-1)
+    check_relative_lengths(wav_lens.tolist(), wavs.shape[0])
     samples = torch.round(wav_lens * wavs.shape[1]).long()
     # One finiteness check for the batch; per item only to name it
     finite = bool(torch.isfinite(wavs).all())
@@ -366,6 +380,110 @@ def embed_audio(model, wavs, wav_lens, window, overlap):
     return torch.stack(out)
 
 
+HUB_PREFIX = "hf://"
+
+
+def hub_repository(source):
+    """The Hugging Face Hub repository a model ``source`` names, or None
+    for a local path.
+
+    The one rule: a source written ``hf://owner/name`` (or
+    ``hf://owner/name@revision``) is a hub repository; anything else is a
+    local path, used only if it exists. A path that merely looks like
+    ``owner/name`` is never sent to the hub, where whoever owns that name
+    would have their ``hyperparams.yaml`` (code) run.
+
+    Arguments
+    ---------
+    source : str
+        A local path or ``hf://owner/name[@revision]``.
+
+    Returns
+    -------
+    tuple or None
+        ``(repo_id, revision)`` (revision None: the default branch), or
+        None for a local path.
+
+    Example
+    -------
+    >>> hub_repository("hf://org/gemo-clap")
+    ('org/gemo-clap', None)
+    >>> hub_repository("hf://org/gemo-clap@v1.0")
+    ('org/gemo-clap', 'v1.0')
+    >>> hub_repository("exports/gemo") is None
+    True
+    >>> hub_repository("hf://org/gemo/ssl_model")
+    Traceback (most recent call last):
+    ...
+    ValueError: hf://org/gemo/ssl_model: not a Hugging Face Hub model ...
+    """
+    source = os.fspath(source)
+    if not source.startswith(HUB_PREFIX):
+        return None
+    repo_id, _, revision = source[len(HUB_PREFIX) :].partition("@")
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        if not repo_id or revision == "" and source.endswith("@"):
+            raise HFValidationError("empty repository id or revision")
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise ValueError(
+            f"{source}: not a Hugging Face Hub model (expected "
+            f"{HUB_PREFIX}owner/name or {HUB_PREFIX}owner/name@revision; "
+            f"{_first_sentence(err)})"
+        ) from err
+    return repo_id, revision or None
+
+
+def export_folder_of(fetched):
+    """The export folder of a fetched ``model.ckpt``: the first folder,
+    along the file's chain of links, that holds ``ssl_model/``.
+
+    ``from_hparams`` with ``savedir`` links the small files there; a
+    Hugging Face cache snapshot (and a DVC or git-annex folder) links each
+    file into a store of blobs named by their hashes. The towers are
+    beside the link named ``model.ckpt`` in the export folder, not beside
+    the blob it resolves to. When no folder of the chain has ``ssl_model/``,
+    the last one where the file is called ``model.ckpt`` is returned (the
+    error then names it).
+
+    Arguments
+    ---------
+    fetched : str
+        The path SpeechBrain's ``Pretrainer`` fetched ``model.ckpt`` to.
+
+    Returns
+    -------
+    str
+        The absolute folder.
+
+    Example
+    -------
+    >>> tmp = getfixture("tmp_path")
+    >>> os.makedirs(tmp / "blobs"); os.makedirs(tmp / "snap/ssl_model")
+    >>> (tmp / "blobs/9f2c").write_bytes(b"weights")
+    7
+    >>> os.symlink("../blobs/9f2c", tmp / "snap/model.ckpt")
+    >>> export_folder_of(str(tmp / "snap/model.ckpt")) == str(tmp / "snap")
+    True
+    """
+    path = os.path.abspath(fetched)
+    name = os.path.basename(path)
+    chain = [path]
+    # A loop of links ends the walk (os.path.realpath would not raise)
+    while os.path.islink(path) and len(chain) < 40:
+        target = os.readlink(path)
+        path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+        chain.append(path)
+    for link in chain:
+        folder = os.path.dirname(link)
+        if os.path.isdir(os.path.join(folder, "ssl_model")):
+            return folder
+    named = [link for link in chain if os.path.basename(link) == name]
+    return os.path.dirname(named[-1])
+
+
 def _build_tower(builder, folder, what):
     """Builds a tower from a Hugging Face folder of the export, with errors
     naming the folder (the SpeechBrain wrappers would otherwise fail
@@ -402,6 +520,46 @@ def _load_heads(module, state, prefix, backbone, path):
         )
 
 
+def _missing_folder_message(source):
+    """The error for a local source that is not a folder."""
+    what = "is not a folder" if os.path.exists(source) else "does not exist"
+    message = f"GEmo-CLAP export folder {source} {what}"
+    if not os.path.isabs(source) and source.count("/") == 1:
+        message += (
+            f" (a model on the Hugging Face Hub is written {HUB_PREFIX}"
+            f"{source}; a path is never looked up on the hub)"
+        )
+    return message
+
+
+def _download(source, repository, savedir, kwargs):
+    """Downloads a hub repository whole (``savedir``, else the Hugging
+    Face cache) and returns its local folder."""
+    import huggingface_hub
+
+    repo_id, revision = repository
+    fetch_config = kwargs.get("fetch_config")
+    asked = getattr(fetch_config, "revision", None)
+    if revision and asked and asked != revision:
+        raise ValueError(
+            f"{source} names revision {revision!r} but fetch_config asks "
+            f"for {asked!r}"
+        )
+    try:
+        return huggingface_hub.snapshot_download(
+            repo_id=repo_id,
+            revision=revision or asked,
+            local_dir=savedir,
+            cache_dir=getattr(fetch_config, "huggingface_cache_dir", None),
+            token=getattr(fetch_config, "token", None) or None,
+        )
+    except Exception as err:
+        raise OSError(
+            f"downloading {source} failed ({type(err).__name__}: "
+            f"{_first_sentence(err)})"
+        ) from err
+
+
 class GEmoCLAP(Pretrained):
     """A GEmo-CLAP speech emotion recogniser, loaded from an exported
     folder (see ``speechbrain_gemo.export``), with the calls of
@@ -419,9 +577,10 @@ class GEmoCLAP(Pretrained):
 
     Inputs to the ``*_batch`` calls are ``N x T`` waveforms at
     ``sample_rate``, mono (``N x T x C`` is averaged over channels), with
-    SpeechBrain relative lengths. Audio that cannot be used raises
-    :class:`AudioInputError` naming the file or batch item; a damaged
-    export raises :class:`ExportLoadError` naming the file.
+    SpeechBrain relative lengths (one per waveform, each between 0 and 1;
+    other lengths raise ValueError naming the value). Audio that cannot be
+    used raises :class:`AudioInputError` naming the file or batch item; a
+    damaged export raises :class:`ExportLoadError` naming the file.
 
     Arguments
     ---------
@@ -454,7 +613,7 @@ class GEmoCLAP(Pretrained):
         hparams = self.hparams
         # The folder the Pretrainer's files come from (through its links)
         fetched = hparams.pretrainer.paths["model"]
-        self.export_folder = os.path.dirname(os.path.realpath(fetched))
+        self.export_folder = export_folder_of(fetched)
         audio_encoder = _build_tower(
             hparams.audio_encoder,
             os.path.join(self.export_folder, "ssl_model"),
@@ -488,49 +647,47 @@ class GEmoCLAP(Pretrained):
     def from_hparams(cls, source, savedir=None, **kwargs):
         """Loads an exported folder with SpeechBrain's ``from_hparams``.
 
-        A local folder is used in place (with ``savedir``, its small files
-        are linked there, again at each load). A model-hub id
-        (``owner/name``) is first downloaded whole into ``savedir``: the
-        towers are Hugging Face folders, which SpeechBrain's per-file
-        ``fetch`` does not download.
+        ``source`` is either a local folder, used in place (with
+        ``savedir``, its small files are linked there, again at each load),
+        or a Hugging Face Hub repository written ``hf://owner/name`` (or
+        ``hf://owner/name@revision``), downloaded whole into ``savedir``,
+        or into the Hugging Face cache without it (the towers are Hugging
+        Face folders, which SpeechBrain's per-file ``fetch`` does not
+        download). A source without ``hf://`` is always a local path: one
+        that does not exist raises FileNotFoundError naming it, even when
+        it looks like ``owner/name`` (see :func:`hub_repository`).
 
         Arguments
         ---------
         source : str
-            The export folder, or a Hugging Face Hub model id.
+            The export folder, or ``hf://owner/name[@revision]``.
         savedir : str, optional
             Where to link the small files (local source) or download the
-            repository (hub id).
+            repository (hub source).
         **kwargs : dict
             Passed to ``Pretrained.from_hparams`` (e.g. ``overrides``,
-            ``run_opts={"device": "cuda:0"}``, ``fetch_config``).
+            ``run_opts={"device": "cuda:0"}``, ``fetch_config``; its
+            ``revision`` and ``token`` apply to a hub download).
 
         Returns
         -------
         GEmoCLAP
             The loaded interface.
+
+        Example
+        -------
+        >>> GEmoCLAP.from_hparams(source="exports/gemo")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: GEmo-CLAP export folder exports/gemo does not ...
         """
         source = os.fspath(source)
-        if not os.path.isdir(source):
-            if source.count("/") != 1 or os.path.isabs(source):
-                raise FileNotFoundError(
-                    f"GEmo-CLAP export folder {source} does not exist"
-                )
-            import huggingface_hub
-
-            try:
-                fetch_config = kwargs.get("fetch_config")
-                source = huggingface_hub.snapshot_download(
-                    repo_id=source,
-                    local_dir=savedir,
-                    revision=getattr(fetch_config, "revision", None),
-                    token=getattr(fetch_config, "token", None) or None,
-                )
-            except Exception as err:
-                raise OSError(
-                    f"{source!r} is not a local folder, and downloading it "
-                    f"failed ({type(err).__name__}: {_first_sentence(err)})"
-                ) from err
+        repository = hub_repository(source)
+        if repository is None:
+            if not os.path.isdir(source):
+                raise FileNotFoundError(_missing_folder_message(source))
+        else:
+            source = _download(source, repository, savedir, kwargs)
             savedir = None  # the files are where they are to be read
         if savedir is not None:
             # A savedir reused for another folder must not keep its links
@@ -774,7 +931,8 @@ class GEmoCLAP(Pretrained):
         wavs : torch.Tensor
             ``N x T`` waveforms at ``sample_rate`` (or ``T``).
         wav_lens : torch.Tensor, optional
-            SpeechBrain relative lengths (None: all full length).
+            SpeechBrain relative lengths (None: all full length): one
+            per waveform, each between 0 and 1 (else ValueError).
         window_seconds : float, optional
             Items longer than this are embedded in windows (default: the
             export's ``window_seconds``; ``0`` never splits).

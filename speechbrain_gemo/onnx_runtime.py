@@ -36,6 +36,7 @@ import numpy as np
 
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
+    check_relative_lengths,
     window_bounds,
     window_samples,
 )
@@ -298,10 +299,7 @@ class EmotionClassifierONNX:
         if wav_lens is None:
             wav_lens = np.ones(wavs.shape[0], dtype=np.float32)
         wav_lens = np.asarray(wav_lens, dtype=np.float32).reshape(-1)
-        if wav_lens.shape[0] != wavs.shape[0]:
-            raise ValueError(
-                f"{wavs.shape[0]} waveforms but {wav_lens.shape[0]} lengths"
-            )
+        check_relative_lengths(wav_lens.tolist(), wavs.shape[0])
         # float32 products, as the graph (and PyTorch) compute them
         samples = np.round(wav_lens * np.float32(wavs.shape[1])).astype(int)
         for i, count in enumerate(samples):
@@ -384,7 +382,8 @@ class EmotionClassifierONNX:
         wavs : numpy.ndarray
             ``N x T`` waveforms at ``sample_rate`` (or ``T``).
         wav_lens : numpy.ndarray, optional
-            SpeechBrain relative lengths (None: all full length).
+            SpeechBrain relative lengths (None: all full length): one
+            per waveform, each between 0 and 1 (else ValueError).
         window_seconds : float, optional
             Items longer than this are embedded in windows.
         overlap_seconds : float, optional
