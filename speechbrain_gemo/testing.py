@@ -344,3 +344,61 @@ def load_recipe_script(path):
     finally:
         sys.path.remove(folder)
     return module
+
+
+def save_hub_cache(folder, cache_dir, repo_id, commit="0" * 40):
+    """Puts a model folder into a Hugging Face cache, in the layout
+    ``huggingface_hub`` downloads to, so that it resolves ``repo_id``
+    offline (``HF_HUB_CACHE=cache_dir``, ``HF_HUB_OFFLINE=1``).
+
+    The layout: ``models--owner--name/blobs/<hash>`` holds each file's
+    bytes under its SHA-256, ``snapshots/<commit>/`` the repository's tree
+    made of relative links into ``blobs/``, and ``refs/main`` the commit.
+
+    Arguments
+    ---------
+    folder : str
+        The model folder (e.g. an export).
+    cache_dir : str
+        The cache (``HF_HUB_CACHE``); created if needed.
+    repo_id : str
+        The repository, ``owner/name``.
+    commit : str
+        The commit hash of the snapshot (40 hex digits).
+
+    Returns
+    -------
+    str
+        The snapshot folder.
+
+    Example
+    -------
+    >>> tmp = getfixture("tmp_path")
+    >>> os.makedirs(tmp / "m/sub")
+    >>> _ = (tmp / "m/sub/config.json").write_text("{}")
+    >>> snapshot = save_hub_cache(str(tmp / "m"), str(tmp / "hub"), "org/m")
+    >>> link = os.path.join(snapshot, "sub", "config.json")
+    >>> os.path.islink(link), os.readlink(link)[:21]
+    (True, '../../../blobs/44136f')
+    """
+    import hashlib
+
+    storage = os.path.join(cache_dir, "models--" + repo_id.replace("/", "--"))
+    blobs = os.path.join(storage, "blobs")
+    snapshot = os.path.join(storage, "snapshots", commit)
+    os.makedirs(blobs, exist_ok=True)
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+            blob = os.path.join(blobs, hashlib.sha256(data).hexdigest())
+            with open(blob, "wb") as f:
+                f.write(data)
+            rel = os.path.relpath(os.path.join(root, name), folder)
+            link = os.path.join(snapshot, rel)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(os.path.relpath(blob, os.path.dirname(link)), link)
+    os.makedirs(os.path.join(storage, "refs"), exist_ok=True)
+    with open(os.path.join(storage, "refs", "main"), "w") as f:
+        f.write(commit)
+    return snapshot

@@ -121,18 +121,18 @@ def test_hub_id_is_downloaded_whole_then_loaded(tmp_path, monkeypatch):
     import huggingface_hub
 
     repo = save_tiny_export(str(tmp_path / "repo"), gender=False)
-    asked = {}
+    asked = []
 
-    def snapshot_download(repo_id, local_dir=None, **kwargs):
+    def snapshot_download(repo_id, local_dir=None, revision=None, **kwargs):
         """Stands for the hub: copies the repository (offline test)."""
-        asked["repo_id"] = repo_id
+        asked.append((repo_id, revision))
         shutil.copytree(repo, local_dir)
         return local_dir
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     savedir = str(tmp_path / "savedir")
-    model = GEmoCLAP.from_hparams(source="org/gemo", savedir=savedir)
-    assert asked["repo_id"] == "org/gemo"
+    model = GEmoCLAP.from_hparams(source="hf://org/gemo", savedir=savedir)
+    assert asked == [("org/gemo", None)]
     assert model.export_folder == os.path.realpath(savedir)
     assert model.labels == ("neu", "hap", "ang", "sad")
     wavs = torch.randn(1, 8000)
@@ -140,3 +140,85 @@ def test_hub_id_is_downloaded_whole_then_loaded(tmp_path, monkeypatch):
         model.classify_batch(wavs)[0],
         GEmoCLAP.from_hparams(source=repo).classify_batch(wavs)[0],
     )
+    # a revision after @, as in huggingface_hub's hf:// URLs
+    GEmoCLAP.from_hparams(
+        source="hf://org/gemo@v1.0", savedir=str(tmp_path / "savedir2")
+    )
+    assert asked[-1] == ("org/gemo", "v1.0")
+
+
+def test_hub_source_resolves_from_a_real_hugging_face_cache(
+    tmp_path, monkeypatch
+):
+    """``hf://owner/name`` without savedir: huggingface_hub itself resolves
+    it, offline, from a cache whose snapshot is a tree of links into
+    ``blobs/``; the towers are found in the snapshot, not beside the blob
+    that ``model.ckpt`` resolves to."""
+    import huggingface_hub
+
+    from speechbrain_gemo.testing import save_hub_cache
+
+    repo = save_tiny_export(str(tmp_path / "repo"), gender=False)
+    cache = str(tmp_path / "hub")
+    snapshot = save_hub_cache(repo, cache, "org/gemo")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", cache)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    assert os.path.islink(os.path.join(snapshot, "model.ckpt"))
+    assert os.path.islink(os.path.join(snapshot, "ssl_model", "config.json"))
+
+    model = GEmoCLAP.from_hparams(source="hf://org/gemo")
+    assert os.path.samefile(model.export_folder, snapshot)
+    reference = GEmoCLAP.from_hparams(source=repo)
+    wavs, prompts = torch.randn(2, 8000), {"calm": "A calm voice."}
+    torch.testing.assert_close(
+        model.classify_batch(wavs)[0], reference.classify_batch(wavs)[0]
+    )
+    # the text tower too is read from the snapshot
+    torch.testing.assert_close(
+        model.classify_batch(wavs, prompts=prompts)[0],
+        reference.classify_batch(wavs, prompts=prompts)[0],
+    )
+    # the snapshot given as a local folder, its files linked again into a
+    # savedir: model.ckpt is then two links away from its blob
+    again = GEmoCLAP.from_hparams(
+        source=snapshot, savedir=str(tmp_path / "savedir")
+    )
+    assert os.path.samefile(again.export_folder, snapshot)
+    # a repository the cache does not hold: the error names it
+    try:
+        GEmoCLAP.from_hparams(source="hf://org/other")
+    except OSError as err:
+        assert "hf://org/other" in str(err)
+    else:
+        raise AssertionError("hf://org/other is not in the cache")
+
+
+def test_a_missing_local_path_is_never_sent_to_the_hub(tmp_path, monkeypatch):
+    import huggingface_hub
+    import pytest
+
+    asked = []
+
+    def snapshot_download(repo_id, **kwargs):
+        """Records any hub look-up."""
+        asked.append(repo_id)
+        raise AssertionError(f"{repo_id} was looked up on the hub")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.chdir(tmp_path)
+    # the README's own example, before the folder exists
+    with pytest.raises(FileNotFoundError) as err:
+        GEmoCLAP.from_hparams(source="exports/gemo")
+    assert "exports/gemo does not exist" in str(err.value)
+    assert "hf://exports/gemo" in str(err.value)  # how to ask for the hub
+    with pytest.raises(FileNotFoundError, match="/no/such/export"):
+        GEmoCLAP.from_hparams(source="/no/such/export")
+    # an existing folder that looks like a hub id is that folder
+    save_tiny_export(str(tmp_path / "org" / "gemo"), gender=False)
+    assert GEmoCLAP.from_hparams(source="org/gemo").labels[0] == "neu"
+    assert asked == []
+    # only hf:// reaches the hub, and only with a well-formed id
+    for bad in ("hf://org/gemo/ssl_model", "hf://", "hf://org/gemo@"):
+        with pytest.raises(ValueError, match="not a Hugging Face Hub model"):
+            GEmoCLAP.from_hparams(source=bad)
+    assert asked == []
