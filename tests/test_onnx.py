@@ -219,6 +219,50 @@ def test_both_backends_share_one_window_rule_and_error():
     assert window_bounds(160000, 32000, 3200)[-1] == (128000, 160000)
 
 
+@pytest.mark.parametrize(
+    "lens, message",
+    [
+        ([1.0, 1.5], r"wav_lens\[1\] = 1.5: expected a relative length"),
+        ([1.0, -0.5], r"wav_lens\[1\] = -0.5: expected a relative length"),
+        ([1.0, float("nan")], r"wav_lens\[1\] = nan: expected a relative"),
+        ([1.0], "wav_lens has 1 values for a batch of 2 waveforms"),
+        ([1.0, 0.5, 0.5], "wav_lens has 3 values for a batch of 2"),
+    ],
+)
+def test_bad_relative_lengths_are_refused_by_both_backends(
+    tiny_export, lens, message
+):
+    """Lengths above 1 or too many used to index past the batch
+    (IndexError), negative ones to classify the wrong samples silently:
+    both backends refuse them with the one shared check."""
+    export_dir, onnx_dir = tiny_export
+    torch_model = GEmoCLAP.from_hparams(source=export_dir)
+    onnx_model = EmotionClassifierONNX(onnx_dir, precision="fp32")
+    wavs = np.random.default_rng(0).standard_normal((2, 8000))
+    wavs = wavs.astype(np.float32)
+    calls = [
+        lambda: torch_model.classify_batch(torch.from_numpy(wavs), lens),
+        lambda: torch_model.encode_batch(
+            torch.from_numpy(wavs), torch.tensor(lens)
+        ),
+        lambda: onnx_model.classify_batch(wavs, np.array(lens)),
+        lambda: onnx_model.encode_batch(wavs, lens),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=message) as err:
+            call()
+        assert not isinstance(err.value, AudioInputError)
+    assert inference.check_relative_lengths is (
+        audio_windows.check_relative_lengths
+    )
+    # in range, they still classify (0 is an empty item, named as such)
+    good = np.array([1.0, 0.5], dtype=np.float32)
+    assert onnx_model.classify_batch(wavs, good)[0].shape == (2, 4)
+    assert torch_model.classify_batch(torch.from_numpy(wavs), good)[0].shape[0]
+    with pytest.raises(AudioInputError, match="batch item 1: the audio is"):
+        onnx_model.classify_batch(wavs, np.array([1.0, 0.0]))
+
+
 def test_classify_file_any_rate_and_channels(tiny_export, tmp_path):
     export_dir, onnx_dir = tiny_export
     rng = np.random.default_rng(0)
