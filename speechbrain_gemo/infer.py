@@ -12,6 +12,11 @@ one row per file, or per speech segment of long recordings.
     python -m speechbrain_gemo.infer --model M --labels other/test.json \\
         --data_root /data/other [--zero_shot]
 
+``--model`` is an export folder or, for a model on the Hugging Face Hub,
+``hf://owner/name`` (downloaded into ``--savedir``, else into the Hugging
+Face cache); a path that does not exist is an error (exit status 2), never
+a hub look-up.
+
 Inputs are audio files, folders (searched recursively for .wav, .flac,
 .ogg and .mp3), CSV lists (a ``path``, ``wav`` or ``file`` column) or
 SpeechBrain JSON manifests (entries with a ``wav`` key). ``{data_root}``
@@ -61,8 +66,9 @@ labels' corpus with prompts made from its words.
 
 ``--backend onnx --model DIR`` classifies with a folder written by
 ``python -m speechbrain_gemo.onnx`` (``EmotionClassifierONNX``, CPU,
-stored prompts only: no ``--prompts`` or ``--zero_shot``; ``--precision
-int8`` for the int8 graph) and writes the same CSV. The command line
+stored prompts only: no ``--prompts`` or ``--zero_shot``; the fp32 graph
+unless ``--precision int8``; the run says which it uses) and writes the
+same CSV. The command line
 itself needs the full install (torch, SpeechBrain) with either backend.
 
 Exit status: 0 when at least one file was classified (even if others
@@ -894,7 +900,12 @@ def parse_args(argv=None):
         "--timeline / --segments.",
     )
     parser.add_argument("inputs", nargs="*", help="files, folders, .csv/.json")
-    parser.add_argument("--model", required=True, help="export folder/hub id")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="export folder, or hf://owner/name[@revision] for a model on "
+        "the Hugging Face Hub (a path is never looked up on the hub)",
+    )
     parser.add_argument("--out", default="predictions.csv", help="output CSV")
     parser.add_argument(
         "--labels", help="JSON manifest or CSV with the true labels"
@@ -923,7 +934,11 @@ def parse_args(argv=None):
         help="e.g. cpu, cuda, cuda:0 (under torchrun, cuda means "
         "cuda:LOCAL_RANK)",
     )
-    parser.add_argument("--savedir", help="download folder for hub ids")
+    parser.add_argument(
+        "--savedir",
+        help="download folder for an hf:// model (default: the Hugging Face "
+        "cache)",
+    )
     parser.add_argument(
         "--backend",
         choices=("pytorch", "onnx"),
@@ -935,7 +950,8 @@ def parse_args(argv=None):
         "--precision",
         choices=("fp32", "int8"),
         default=None,
-        help="graph of an ONNX folder (default: the folder's default)",
+        help="graph of an ONNX folder: fp32 (the default) or int8 (a "
+        "folder converted with --int8)",
     )
     cross = parser.add_argument_group(
         "cross-corpus evaluation",
@@ -1406,6 +1422,15 @@ def main(argv=None):
     rank, world, device = _start_distributed(args.device)
     try:
         model = load_model(args, device)
+        if args.backend == "onnx":
+            # Said, and recorded for a resume, as the graph actually used
+            args.precision = model.precision
+            if rank == 0:
+                graph = model.config["graphs"][model.precision]
+                print(
+                    f"ONNX backend: {model.precision} graph ({graph})",
+                    file=sys.stderr,
+                )
         if prompts:
             from speechbrain_gemo.inference import prompt_dict
 
@@ -1413,7 +1438,8 @@ def main(argv=None):
         else:
             classes = list(model.labels)
         cross = _cross_corpus(args, model, labelled, classes)
-    except ValueError as err:
+    except (ValueError, OSError) as err:
+        # A missing model folder, an hf:// model that cannot be fetched
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.zero_shot:

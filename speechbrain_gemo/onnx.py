@@ -20,9 +20,12 @@ only through ``GEmoCLAP.from_hparams``). ``DIR`` gets:
   dynamic;
 - ``audio_encoder.int8.onnx`` (with ``--int8``): the same graph with
   onnxruntime's dynamic int8 quantisation of its matrix products
-  (``MatMul``, signed 8-bit weights). Quantising the convolutions too is
-  slower than fp32 on CPUs (the convolutional feature encoder does not
-  gain; see bench/README.md), so they stay in fp32;
+  (``MatMul``, signed 8-bit weights), used only when asked for
+  (``EmotionClassifierONNX(folder, precision="int8")``, ``infer --backend
+  onnx --precision int8``): fp32 is the default of every folder.
+  Quantising the convolutions too is slower than fp32 on CPUs (the
+  convolutional feature encoder does not gain; see bench/README.md), so
+  they stay in fp32;
 - ``projection.onnx``: ``pooled`` to unit-norm ``embeddings``, for long
   audio classified window by window (the windows' pooled features are
   averaged, weighted by their frames, before the projection);
@@ -350,7 +353,8 @@ def export_onnx(model_dir, out_dir, int8=False, example_seconds=1.0):
     out_dir : str
         The ONNX folder to write; replaced if it exists.
     int8 : bool
-        Also write the int8 graph, and make it the default.
+        Also write the int8 graph (used when asked for; fp32 stays the
+        default).
     example_seconds : float
         Length of the example batch traced (any length works later).
 
@@ -458,7 +462,8 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         "logit_scale": parts["logit_scale"],
         "graphs": graphs,
         "projection_graph": PROJECTION_GRAPH,
-        "default_precision": "int8" if "int8" in graphs else "fp32",
+        # Read by runtimes of format 1 before fp32 became the one default
+        "default_precision": "fp32",
     }
     gender_line = gender_files = ""
     if "gender_labels" in parts:
@@ -478,9 +483,10 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         json.dump(config, f, indent=2)
         f.write("\n")
     int8_line = (
-        f"\n- `{GRAPH_INT8}`: the same with int8 matrix products (the\n"
-        "  default; `EmotionClassifierONNX(folder, precision='fp32')` uses\n"
-        "  the fp32 graph);"
+        f"\n- `{GRAPH_INT8}`: the same with int8 matrix products, used\n"
+        "  when asked for: `EmotionClassifierONNX(folder, "
+        "precision='int8')`\n"
+        "  (fp32 is the default);"
         if "int8" in graphs
         else ""
     )
@@ -619,14 +625,21 @@ def main(argv=None):
     parser.add_argument(
         "--int8",
         action="store_true",
-        help="also write a dynamically int8-quantised graph (the default "
-        "one of the folder)",
+        help="also write a dynamically int8-quantised graph, used when asked "
+        "for (precision='int8', infer --precision int8); fp32 stays the "
+        "default",
     )
     args = parser.parse_args(argv)
     if not os.path.isdir(args.model):
         parser.error(f"--model {args.model}: no such folder")
     out = export_onnx(args.model, args.out, int8=args.int8)
-    print(f"wrote {out}")
+    print(f"wrote {out}: fp32 graph {GRAPH_FP32} (the default precision)")
+    if args.int8:
+        print(
+            f"and int8 graph {GRAPH_INT8}, used when asked for "
+            "(EmotionClassifierONNX(folder, precision='int8'), "
+            "python -m speechbrain_gemo.infer --backend onnx --precision int8)"
+        )
     return 0
 
 

@@ -30,6 +30,7 @@ Authors
 """
 
 import json
+import logging
 import os
 
 import numpy as np
@@ -42,6 +43,10 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
 )
 
 FORMAT = "speechbrain-gemo-onnx"
+# The graph used unless another is asked for, whatever the folder holds
+DEFAULT_PRECISION = "fp32"
+
+logger = logging.getLogger(__name__)
 
 
 def softmax_probabilities(embeddings, class_embeddings, scale):
@@ -127,8 +132,8 @@ class EmotionClassifierONNX:
     folder : str
         The ONNX folder.
     precision : str, optional
-        ``"fp32"`` or ``"int8"`` (a folder converted with ``--int8``);
-        default: the folder's default (int8 when it has it).
+        ``"fp32"`` (the default, for every folder) or ``"int8"`` (a folder
+        converted with ``--int8``); the graph used is logged (INFO).
     threads : int, optional
         onnxruntime intra-op threads (default: onnxruntime's choice).
     providers : list of str, optional
@@ -178,12 +183,33 @@ class EmotionClassifierONNX:
                 f"{FORMAT!r}"
             )
         self.config = config
-        self.precision = precision or config["default_precision"]
+        self.precision = precision or DEFAULT_PRECISION
         if self.precision not in config["graphs"]:
             raise ValueError(
                 f"{self.folder} has no {self.precision!r} graph (it has "
                 f"{sorted(config['graphs'])}); convert with --int8 for int8"
             )
+        if precision is None and config.get("default_precision") not in (
+            None,
+            DEFAULT_PRECISION,
+        ):
+            # Folders converted with --int8 before fp32 became the one
+            # default named int8 as theirs
+            logger.warning(
+                "%s: its config.json names %s as the default precision, "
+                "which is no longer read: using %s (ask for precision=%r "
+                "for the other graph)",
+                self.folder,
+                config["default_precision"],
+                DEFAULT_PRECISION,
+                config["default_precision"],
+            )
+        logger.info(
+            "%s: %s graph %s",
+            self.folder,
+            self.precision,
+            config["graphs"][self.precision],
+        )
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)

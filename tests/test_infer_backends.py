@@ -246,10 +246,14 @@ def test_onnx_backend_refuses_what_needs_torch(
     assert message in capsys.readouterr().err
 
 
-def test_onnx_backend_int8_precision_uses_the_int8_graph(models, tmp_path):
+def test_onnx_backend_int8_precision_uses_the_int8_graph(
+    models, tmp_path, capsys
+):
     """``--precision int8`` classifies with the folder's int8 graph: its
     CSV gives ``EmotionClassifierONNX(precision="int8")``'s probabilities
-    and differs from the fp32 graph's."""
+    and differs from the fp32 graph's. Without ``--precision``, a folder
+    converted with ``--int8`` is still classified with fp32, and each run
+    says which graph it uses."""
     from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
 
     export, _ = models
@@ -261,11 +265,17 @@ def test_onnx_backend_int8_precision_uses_the_int8_graph(models, tmp_path):
     # one file per batch: int8 activation ranges depend on the padding
     argv = ["--model", onnx_dir, "--backend", "onnx", "--no-progress"]
     argv += ["--max_batch_size", "1", *wavs]
-    rows = {}
-    for precision in ("fp32", "int8"):
+    rows, said = {}, {}
+    for precision in ("fp32", "int8", None):
         out = str(tmp_path / f"{precision}.csv")
-        assert main(argv + ["--precision", precision, "--out", out]) == 0
+        asked = ["--precision", precision] if precision else []
+        assert main(argv + asked + ["--out", out]) == 0
         rows[precision] = _read(out)
+        said[precision] = capsys.readouterr().err
+    assert "ONNX backend: fp32 graph (audio_encoder.onnx)" in said["fp32"]
+    assert "ONNX backend: int8 graph (audio_encoder.int8.onnx)" in said["int8"]
+    assert "ONNX backend: fp32 graph (audio_encoder.onnx)" in said[None]
+    assert rows[None] == rows["fp32"]
     int8 = EmotionClassifierONNX(onnx_dir, precision="int8")
     keys = [f"prob_{label}" for label in int8.labels]
     gaps = []

@@ -159,7 +159,7 @@ def test_folder_layout_and_metadata(tiny_export):
     ref = GEmoCLAP.from_hparams(source=export_dir)
     assert config["labels"] == list(ref.labels)
     assert config["gender_labels"] == list(ref.gender_labels)
-    assert config["default_precision"] == "int8"
+    assert config["default_precision"] == "fp32"
     assert config["logit_scale"] == pytest.approx(ref.mods.model.scale())
     stored = torch.load(
         os.path.join(export_dir, "prompt_embeddings.ckpt"), weights_only=True
@@ -182,13 +182,57 @@ def test_folder_layout_and_metadata(tiny_export):
 def test_int8_agrees_with_fp32(tiny_export):
     _, onnx_dir = tiny_export
     fp32 = EmotionClassifierONNX(onnx_dir, precision="fp32")
-    int8 = EmotionClassifierONNX(onnx_dir)
-    assert int8.precision == "int8"
+    int8 = EmotionClassifierONNX(onnx_dir, precision="int8")
     wavs = np.random.default_rng(0).standard_normal((16, 8000))
     emb32 = fp32.encode_batch(wavs.astype(np.float32))
     emb8 = int8.encode_batch(wavs.astype(np.float32))
     cosine = (emb32 * emb8).sum(axis=-1)
     assert cosine.min() > 0.99, cosine
+
+
+def test_fp32_is_the_one_default_precision_and_runs_say_so(
+    tiny_export, tmp_path, capsys, caplog
+):
+    """A folder converted with ``--int8`` is classified with its fp32 graph
+    unless int8 is asked for; the conversion and the runtime say which
+    graph is which and which one is used."""
+    import logging
+    import shutil
+
+    export_dir, onnx_dir = tiny_export
+    out = str(tmp_path / "onnx")
+    assert main(["--model", export_dir, "--out", out, "--int8"]) == 0
+    printed = capsys.readouterr().out
+    assert "fp32 graph audio_encoder.onnx (the default precision)" in printed
+    assert "int8 graph audio_encoder.int8.onnx, used when asked for" in printed
+    with open(os.path.join(out, "README.md")) as f:
+        assert "(fp32 is the default)" in f.read()
+
+    wavs = np.random.default_rng(2).standard_normal((4, 8000))
+    wavs = wavs.astype(np.float32)
+    with caplog.at_level(logging.INFO, "speechbrain_gemo.onnx_runtime"):
+        default = EmotionClassifierONNX(out)
+    assert default.precision == "fp32"
+    assert f"{out}: fp32 graph audio_encoder.onnx" in caplog.text
+    # the choice itself: the fp32 graph's embeddings, not the int8 one's
+    fp32 = EmotionClassifierONNX(out, precision="fp32").encode_batch(wavs)
+    int8 = EmotionClassifierONNX(out, precision="int8").encode_batch(wavs)
+    assert np.array_equal(default.encode_batch(wavs), fp32)
+    assert not np.array_equal(fp32, int8)
+
+    # a folder converted before, whose config.json named int8 its default
+    old = str(tmp_path / "old")
+    shutil.copytree(out, old)
+    with open(os.path.join(old, "config.json")) as f:
+        config = json.load(f)
+    config["default_precision"] = "int8"
+    with open(os.path.join(old, "config.json"), "w") as f:
+        json.dump(config, f)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, "speechbrain_gemo.onnx_runtime"):
+        assert EmotionClassifierONNX(old).precision == "fp32"
+    assert "names int8 as the default precision" in caplog.text
+    assert "using fp32" in caplog.text
 
 
 def test_long_files_are_windowed_like_pytorch(tiny_export):
