@@ -34,6 +34,7 @@ from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.distributed import gather_with_grad
 from speechbrain_gemo.io import write_text_atomic
+from speechbrain_gemo.known_warnings import silence_known_warnings
 
 logger = get_logger(__name__)
 
@@ -61,6 +62,8 @@ class RobustBrain(sb.Brain):
       ``DynamicBatchSampler``) gets it called every epoch, as a
       ``sampler`` does; SpeechBrain 1.1.2 calls it only for samplers, so
       dynamic batches came in the same order every epoch.
+    - Two messages that read as faults are silenced
+      (:mod:`speechbrain_gemo.known_warnings`).
 
     Same arguments as ``sb.Brain``.
 
@@ -83,6 +86,10 @@ class RobustBrain(sb.Brain):
     >>> brain.skipped_batches, bool(torch.isfinite(weight).all())
     (1, True)
     """
+
+    def __init__(self, *args, **kwargs):
+        silence_known_warnings()
+        super().__init__(*args, **kwargs)
 
     @property
     def model(self):

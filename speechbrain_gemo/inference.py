@@ -74,6 +74,7 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_bounds,
     window_samples,
 )
+from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
 
 # Prompt sets whose embeddings are kept besides the stored ones
@@ -609,6 +610,7 @@ class GEmoCLAP(Pretrained):
     HPARAMS_NEEDED = ["sample_rate", "audio_encoder", "text_encoder", "model"]
 
     def __init__(self, *args, **kwargs):
+        silence_known_warnings()
         super().__init__(*args, **kwargs)
         hparams = self.hparams
         # The folder the Pretrainer's files come from (through its links)

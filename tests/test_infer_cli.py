@@ -231,3 +231,88 @@ def test_cross_corpus_report_repicks_among_the_shared_classes(tmp_path):
     assert report["labels"] == ["ANG", "HAP"]
     assert report["WAR"] == pytest.approx(2 / 3)
     assert report["UAR"] == pytest.approx((1 / 2 + 1) / 2)
+
+
+def test_a_missing_model_path_is_an_error_not_a_hub_look_up(
+    audio_dir, tmp_path, monkeypatch, capsys
+):
+    import huggingface_hub
+
+    def snapshot_download(repo_id, **kwargs):
+        """Fails the test on any hub look-up."""
+        raise AssertionError(f"{repo_id} was looked up on the hub")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.chdir(tmp_path)
+    out = str(tmp_path / "p.csv")
+    # the README's own --model, before the export exists
+    argv = ["--model", "exports/gemo", str(audio_dir / "a.wav"), "--out", out]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "error: GEmo-CLAP export folder exports/gemo does not exist" in err
+    assert "hf://exports/gemo" in err
+    assert not os.path.exists(out)
+
+
+@pytest.mark.slow
+def test_hub_model_from_the_hugging_face_cache_without_savedir(
+    export, audio_dir, tmp_path
+):
+    """``--model hf://org/name`` and no ``--savedir``: huggingface_hub
+    resolves the model offline from a cache (``HF_HUB_CACHE``) whose
+    snapshot is links into ``blobs/``, as a download leaves it."""
+    from speechbrain_gemo.testing import save_hub_cache
+
+    cache = str(tmp_path / "hub")
+    save_hub_cache(export, cache, "org/gemo")
+    out = str(tmp_path / "p.csv")
+    wav = str(audio_dir / "a.wav")
+    env = dict(os.environ, HF_HUB_CACHE=cache, HF_HUB_OFFLINE="1")
+    env.pop("HF_HOME", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "speechbrain_gemo.infer"]
+        + ["--model", "hf://org/gemo", wav, "--out", out, "--no-progress"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _read(out)
+    local = str(tmp_path / "local.csv")
+    assert main(["--model", export, wav, "--out", local, "--no-progress"]) == 0
+    assert rows == _read(local)
+    assert rows[0]["label"] in LABELS
+
+
+@pytest.mark.slow
+def test_a_run_prints_neither_known_warning_while_others_show(
+    export, audio_dir, tmp_path
+):
+    """A real run used to print PyTorch's key_padding_mask UserWarning and
+    SpeechBrain's expect_len reminder; both are silenced, and other
+    warnings of the same module and logger still show."""
+    code = (
+        "import logging, sys, warnings\n"
+        "from speechbrain_gemo.infer import main\n"
+        "status = main(sys.argv[1:])\n"
+        "warnings.warn_explicit('another torch warning', UserWarning,\n"
+        "    'functional.py', 1, module='torch.nn.functional')\n"
+        "logging.getLogger('speechbrain.dataio.encoder').warning(\n"
+        "    'another encoder warning')\n"
+        "sys.exit(status)\n"
+    )
+    out = str(tmp_path / "p.csv")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--model", export, "--out", out]
+        + [str(audio_dir / "a.wav"), str(audio_dir / "sub" / "b.flac")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert "2 of 2 files classified" in output
+    assert "key_padding_mask" not in output
+    assert "expect_len" not in output
+    assert "another torch warning" in output
+    assert "another encoder warning" in output

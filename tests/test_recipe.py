@@ -346,6 +346,28 @@ def test_cross_validate_runs_folds_and_aggregates(
 
 
 @pytest.mark.slow
+def test_training_prints_neither_known_warning(
+    corpus, tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    """Training (WavLM attention, the label encoders) used to print
+    PyTorch's key_padding_mask UserWarning and SpeechBrain's expect_len
+    reminder; the inference side, and that other warnings still show, are
+    in tests/test_infer_cli.py."""
+    output = str(tmp_path / "quiet")
+    result = run_train(
+        ["hparams/sl_wavlm.yaml", "--number_of_epochs=1"],
+        corpus,
+        tiny_wavlm_dir,
+        tiny_roberta_dir,
+        output,
+    )
+    text = result.stdout + result.stderr
+    assert "Epoch loaded: 1 - test loss" in text  # the run's log is here
+    assert "key_padding_mask" not in text
+    assert "expect_len" not in text
+
+
+@pytest.mark.slow
 def test_ddp_two_processes_on_cpu(
     corpus, tiny_wavlm_dir, tiny_roberta_dir, tmp_path
 ):
