@@ -446,8 +446,9 @@ def model_card(settings, hparams, metrics=None):
         The template values (see :func:`model_settings`).
     hparams : dict
         The recipe hyperparameters: optional ``audio_source``,
-        ``text_source``, ``hub_id`` (the repository name for the usage
-        examples) and the corpus keys of :func:`corpus_description`.
+        ``text_source``, ``hub_id`` (the repository, ``owner/name``, for
+        the usage examples: ``source="hf://owner/name"``) and the corpus
+        keys of :func:`corpus_description`.
     metrics : dict, optional
         The test metrics (``WAR``, ``UAR``, ``per_class_recall``), as in
         ``test_metrics.json``.
@@ -468,6 +469,8 @@ def model_card(settings, hparams, metrics=None):
     ---
     >>> "| UAR | 25.00 |" in card, "ML-GEmo-CLAP" in card
     (True, True)
+    >>> 'source="hf://<owner>/<name>"' in card
+    True
     """
     name, objective_text = OBJECTIVES.get(
         settings["objective"], (settings["objective"], "")
@@ -483,6 +486,11 @@ def model_card(settings, hparams, metrics=None):
             + "\n"
         )
     corpus, dataset_tag, recipe = corpus_description(hparams)
+    from speechbrain_gemo.inference import HUB_PREFIX
+
+    hub_id = hparams.get("hub_id") or "<owner>/<name>"
+    if not hub_id.startswith(HUB_PREFIX):
+        hub_id = HUB_PREFIX + hub_id
     if metrics:
         rows = [(name, f"{100 * metrics[name]:.2f}") for name in ("WAR", "UAR")]
         for label, recall in metrics.get("per_class_recall", {}).items():
@@ -509,7 +517,7 @@ def model_card(settings, hparams, metrics=None):
         "recipe": recipe,
         "corpus": corpus,
         "metrics_section": metrics_section,
-        "usage_source": hparams.get("hub_id", "<org>/<name>"),
+        "usage_source": hub_id,
         "sample_rate": settings["sample_rate"],
         "window_seconds": settings.get("window_seconds", 20.0),
     }

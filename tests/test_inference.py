@@ -405,9 +405,9 @@ def test_damaged_ssl_model_is_named(run, tmp_path):
 def test_sources_that_are_not_there():
     with pytest.raises(FileNotFoundError, match="does not exist"):
         GEmoCLAP.from_hparams(source="/no/such/export")
-    # a hub id, offline: a clear error, no traceback from deep inside
-    with pytest.raises(OSError, match="not a local folder"):
-        GEmoCLAP.from_hparams(source="nobody-here/no-such-gemo-model")
+    # a hub model, offline: a clear error, no traceback from deep inside
+    with pytest.raises(OSError, match="downloading hf://nobody-here/no-such"):
+        GEmoCLAP.from_hparams(source="hf://nobody-here/no-such-gemo-model")
 
 
 def test_export_round_trip_of_other_settings(
