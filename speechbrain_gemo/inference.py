@@ -457,7 +457,7 @@ def export_folder_of(fetched):
     Returns
     -------
     str
-        The absolute folder.
+        The folder, its links resolved (the folder itself, not a blob).
 
     Example
     -------
@@ -466,23 +466,24 @@ def export_folder_of(fetched):
     >>> (tmp / "blobs/9f2c").write_bytes(b"weights")
     7
     >>> os.symlink("../blobs/9f2c", tmp / "snap/model.ckpt")
-    >>> export_folder_of(str(tmp / "snap/model.ckpt")) == str(tmp / "snap")
+    >>> folder = export_folder_of(str(tmp / "snap/model.ckpt"))
+    >>> folder == os.path.realpath(tmp / "snap")
     True
     """
     path = os.path.abspath(fetched)
     name = os.path.basename(path)
     chain = [path]
-    # A loop of links ends the walk (os.path.realpath would not raise)
-    while os.path.islink(path) and len(chain) < 40:
-        target = os.readlink(path)
-        path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    while os.path.islink(path) and len(chain) < 40:  # 40: a loop of links
+        # Joined, not normalised: the system resolves "../" from the
+        # link's real folder, which normpath would not
+        path = os.path.join(os.path.dirname(path), os.readlink(path))
         chain.append(path)
     for link in chain:
         folder = os.path.dirname(link)
         if os.path.isdir(os.path.join(folder, "ssl_model")):
-            return folder
+            return os.path.realpath(folder)
     named = [link for link in chain if os.path.basename(link) == name]
-    return os.path.dirname(named[-1])
+    return os.path.realpath(os.path.dirname(named[-1]))
 
 
 def _build_tower(builder, folder, what):
