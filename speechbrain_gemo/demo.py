@@ -259,10 +259,20 @@ def main(argv=None):
     parser.add_argument("--out", default="results/demo")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None, help="training seed")
+    parser.add_argument(
+        "--telephone_prob",
+        type=float,
+        default=None,
+        help="the recipe's telephone augmentation (default 0)",
+    )
     args = parser.parse_args(argv)
     changes = {}
     if args.epochs is not None:
         changes["number_of_epochs"] = args.epochs
+    for key in ("seed", "telephone_prob"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
     run_demo(args.out, threads=args.threads, **changes)
 
 

@@ -57,6 +57,7 @@ from speechbrain_gemo.data.labels import (
     keep_classes,
     load_or_create_label_encoder,
 )
+from speechbrain_gemo.data.telephone import telephone_augment
 from speechbrain_gemo.distributed import end_process_group
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.io import write_json_atomic
@@ -289,7 +290,9 @@ def dataio_prep(hparams, emotion_labels):
     @sb.utils.data_pipeline.provides("sig")
     def train_audio_pipeline(utt_id, wav):
         """Reads a training utterance, cropped to a random window of
-        ``max_train_seconds`` (which bounds the memory of a batch).
+        ``max_train_seconds`` (which bounds the memory of a batch) and,
+        with probability ``telephone_prob``, turned into telephone audio
+        (``speechbrain_gemo.data.telephone``).
 
         Arguments
         ---------
@@ -303,8 +306,8 @@ def dataio_prep(hparams, emotion_labels):
         torch.Tensor
             The waveform, or a window of it.
         """
-        sig = read_utterance(wav, utt_id, sample_rate)
-        return random_crop(sig, max_samples)
+        sig = random_crop(read_utterance(wav, utt_id, sample_rate), max_samples)
+        return telephone_augment(sig, sample_rate, hparams["telephone_prob"])
 
     emo_encoder = load_or_create_label_encoder(
         os.path.join(hparams["save_folder"], "label_encoder.txt"),

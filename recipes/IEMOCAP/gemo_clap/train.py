@@ -54,6 +54,7 @@ from speechbrain_gemo.brain import (
 )
 from speechbrain_gemo.data.audio import random_crop, read_utterance
 from speechbrain_gemo.data.labels import load_or_create_label_encoder
+from speechbrain_gemo.data.telephone import telephone_augment
 from speechbrain_gemo.distributed import end_process_group
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.io import write_json_atomic
@@ -280,7 +281,9 @@ def dataio_prep(hparams, emotion_labels):
     @sb.utils.data_pipeline.provides("sig")
     def train_audio_pipeline(utt_id, wav):
         """Reads a training utterance, cropped to a random window of
-        ``max_train_seconds`` (which bounds the memory of a batch).
+        ``max_train_seconds`` (which bounds the memory of a batch) and,
+        with probability ``telephone_prob``, turned into telephone audio
+        (``speechbrain_gemo.data.telephone``).
 
         Arguments
         ---------
@@ -294,7 +297,10 @@ def dataio_prep(hparams, emotion_labels):
         torch.Tensor
             The waveform, or a window of it.
         """
-        return random_crop(read_utterance(wav, utt_id), max_samples)
+        sig = random_crop(read_utterance(wav, utt_id), max_samples)
+        return telephone_augment(
+            sig, hparams["sample_rate"], hparams["telephone_prob"]
+        )
 
     emo_encoder = load_or_create_label_encoder(
         os.path.join(hparams["save_folder"], "label_encoder.txt"),
