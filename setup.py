@@ -33,6 +33,8 @@ setup(
         # voice activity detection; its extras would pin an older torchaudio
         "silero-vad>=6.0",
         "soundfile",
+        # the one resampler of every reader (speechbrain_gemo.resampling)
+        "soxr",
         "tqdm",
     ],
     extras_require={

@@ -4,7 +4,7 @@ the recipes' training augmentation with it.
 
 The chain (``telephone_audio``), as a telephone network treats a call:
 
-1. the channels' mean, resampled to 8 kHz (``speechbrain_gemo.resampling``,
+1. the channels' mean, resampled to 8 kHz (``speechbrain_gemo.audio_format``,
    the resampler every reader of the project uses);
 2. band-limited to 300-3400 Hz (the telephone band of ITU-T G.712): an
    8th-order Butterworth band-pass (-3 dB at the band's edges, 24 dB per
@@ -44,6 +44,8 @@ Authors
 
 import argparse
 import functools
+import glob
+import io
 import json
 import os
 import random
@@ -52,12 +54,12 @@ import sys
 import numpy as np
 import soundfile
 
+from speechbrain_gemo.audio_format import resample, to_mono_at
 from speechbrain_gemo.io import (
     write_json_atomic,
     write_text_atomic,
     write_wav_atomic,
 )
-from speechbrain_gemo.resampling import resample, to_mono_at
 
 TELEPHONE_RATE = 8000
 # The telephone band (ITU-T G.712), Hz
@@ -171,8 +173,14 @@ def check_codec(codec):
 
 
 def code(narrow, codec):
-    """Codes and decodes 8 kHz samples with a telephone codec, in memory
-    (SpeechBrain's ``CodecAugment`` with the codec's WAV subtype).
+    """Codes and decodes 8 kHz samples with a telephone codec, in memory:
+    written as a WAV file of the codec's subtype and read back, so the
+    samples are exactly those a file of that codec holds.
+
+    (SpeechBrain's ``CodecAugment`` does the same round trip through
+    soundfile, then cuts or pads the result to the input's length; a GSM
+    06.10 file holds whole blocks of 320 samples, more than the input, and
+    the chain must give what a reader of such a file gets.)
 
     Arguments
     ---------
@@ -184,7 +192,7 @@ def code(narrow, codec):
     Returns
     -------
     numpy.ndarray
-        float32 samples, as many: what a file of that codec holds.
+        float32 samples: as many for G.711, whole blocks for GSM.
 
     Example
     -------
@@ -192,17 +200,16 @@ def code(narrow, codec):
     >>> y = code(x, "mulaw")
     >>> y.shape, bool(np.abs(y - x).max() < 0.02), bool((y != x).any())
     ((800,), True, True)
+    >>> code(x, "gsm").shape
+    (960,)
     """
-    import torch
-    from speechbrain.augment.codec import CodecAugment
-
     subtype = check_codec(codec)
-    coded = CodecAugment(TELEPHONE_RATE).apply_codec(
-        torch.from_numpy(np.ascontiguousarray(narrow, dtype=np.float32)),
-        format="WAV",
-        encoder=subtype,
+    buffer = io.BytesIO()
+    soundfile.write(
+        buffer, narrow, TELEPHONE_RATE, format="WAV", subtype=subtype
     )
-    return coded.numpy()
+    buffer.seek(0)
+    return soundfile.read(buffer, dtype="float32")[0]
 
 
 def telephone_augment(sig, sample_rate, prob, rng=random):
@@ -374,6 +381,14 @@ def _check_options(out, opts):
         write_json_atomic(path, opts)
 
 
+def _remove_stale_temporaries(path):
+    """Removes the temporary files of ``path`` that a killed run left
+    (``speechbrain_gemo.io`` writes ``.<name>.<random>.tmp`` beside it)."""
+    folder, name = os.path.split(path)
+    for stale in glob.glob(os.path.join(folder, f".{glob.escape(name)}.*.tmp")):
+        os.remove(stale)
+
+
 def _is_written(path, codec):
     """Whether a file of a previous run is there in the expected format
     (files are renamed into place only once complete)."""
@@ -439,14 +454,22 @@ def make_telephone_test_set(
             f"--out {out} would overwrite the manifest {manifest}: give "
             "another folder"
         )
+    # every entry checked before anything is written
+    plan = [
+        (
+            utt_id,
+            entry,
+            telephone_path(out, utt_id),
+            _source_path(entry["wav"], data_root, manifest, utt_id),
+        )
+        for utt_id, entry in entries.items()
+    ]
     os.makedirs(out, exist_ok=True)
     _check_options(out, {"codec": codec, "seed": seed})
     result = {"written": 0, "done": 0, "skipped": [], "codecs": {}}
     telephone = {}
-    for utt_id, entry in entries.items():
-        relative = telephone_path(out, utt_id)
+    for utt_id, entry, relative, source in plan:
         target = os.path.join(out, *relative.split("/"))
-        source = _source_path(entry["wav"], data_root, manifest, utt_id)
         chosen = utterance_codec(utt_id, codec, seed)
         if _is_written(target, chosen):
             result["done"] += 1
@@ -463,6 +486,7 @@ def make_telephone_test_set(
                 result["skipped"].append((utt_id, source, reason))
                 continue
             os.makedirs(os.path.dirname(target), exist_ok=True)
+            _remove_stale_temporaries(target)
             write_wav_atomic(
                 target,
                 telephone_audio(samples, rate),

@@ -1,4 +1,5 @@
-"""The one place where audio changes rate and channel count.
+"""The one place where audio is brought to the model's format: channels
+mixed down, rate changed.
 
 Every reader of the project brings audio to the model's format here: the
 recipes' training reader, ``GEmoCLAP.load_audio`` (PyTorch), the torch-free
@@ -12,14 +13,20 @@ will be given.
   resampling (the two commute; mixing first resamples one channel).
 - Rates change with soxr (libsoxr, high quality: ``HQ``), in float32.
   soxr needs only numpy, so the torch-free ONNX runtime uses it too.
+- Files are read with soundfile as float32 (``read_audio``): WAV of any
+  subtype (PCM, float, G.711 mu-law and A-law, GSM 06.10), FLAC, OGG, MP3.
 
-This module imports numpy and soxr only (no torch).
+This module imports numpy, soundfile and soxr only (no torch).
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
+import os
+
 import numpy as np
+
+from speechbrain_gemo.audio_windows import AudioInputError
 
 # soxr's "high quality" setting (its default): 20-bit precision, passband
 # to 91.3 % of the lower Nyquist frequency, linear phase
@@ -114,3 +121,55 @@ def to_mono_at(signal, orig_freq, new_freq):
     (16000,)
     """
     return resample(mix_to_mono(signal), orig_freq, new_freq)
+
+
+def read_audio(path, sample_rate):
+    """Reads an audio file as a mono float32 waveform at ``sample_rate``
+    (``to_mono_at`` of its samples).
+
+    Arguments
+    ---------
+    path : str
+        Any file soundfile reads, of any sample rate and channel count.
+    sample_rate : int
+        The rate to return.
+
+    Returns
+    -------
+    numpy.ndarray
+        The waveform, shape ``T``.
+
+    Raises
+    ------
+    AudioInputError
+        Naming the file: missing, unreadable, or without samples.
+
+    Example
+    -------
+    >>> import soundfile, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> stereo = np.zeros((8000, 2), dtype=np.float32)
+    >>> soundfile.write(path, stereo, 8000, subtype="ULAW")
+    >>> read_audio(path, 16000).shape
+    (16000,)
+    >>> try:
+    ...     read_audio("/nonexistent.wav", 16000)
+    ... except AudioInputError as err:
+    ...     print(err)
+    /nonexistent.wav: no such file
+    """
+    import soundfile
+
+    path = str(path)
+    if not os.path.isfile(path):
+        raise AudioInputError("no such file", path)
+    try:
+        signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except Exception as err:  # libsndfile raises several error types
+        reason = " ".join(str(err).split())
+        raise AudioInputError(
+            f"cannot read audio ({type(err).__name__}: {reason})", path
+        ) from err
+    if signal.size == 0:
+        raise AudioInputError("the file has no audio samples", path)
+    return to_mono_at(signal, rate, sample_rate)
