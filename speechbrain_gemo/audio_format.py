@@ -167,6 +167,7 @@ def read_audio(path, sample_rate):
         signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except Exception as err:  # libsndfile raises several error types
         reason = " ".join(str(err).split())
+        reason = reason if len(reason) <= 200 else reason[:200] + "..."
         raise AudioInputError(
             f"cannot read audio ({type(err).__name__}: {reason})", path
         ) from err

@@ -1,18 +1,20 @@
 """Reading long recordings piece by piece, so that memory does not grow
 with their length: headers, blocks for a detector, and single spans.
 
-Everything returns mono float32 torch tensors (channels averaged), as
-SpeechBrain's ``AudioNormalizer`` does for whole files.
+Everything returns mono float32 torch tensors at the asked rate, made by
+``speechbrain_gemo.audio_format`` (channels' mean, soxr), as every reader
+of the project makes them.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
-import functools
 import os
 
-import numpy as np
+import numpy as np  # noqa: F401 (the examples use it)
 import torch
+
+from speechbrain_gemo.audio_format import to_mono_at
 
 
 class AudioReadError(ValueError):
@@ -106,28 +108,18 @@ def audio_duration(path):
         return f.frames / f.samplerate
 
 
-@functools.lru_cache(maxsize=16)
-def _normalizer(sample_rate, device):
-    """SpeechBrain's normaliser (what ``Pretrained.load_audio`` applies),
-    one per target rate so that its resampling filters are reused, and
-    per device, since its resamplers move to the device of their input."""
-    from speechbrain.dataio.preprocess import AudioNormalizer
-
-    return AudioNormalizer(sample_rate=int(sample_rate))
-
-
 def to_mono(block, orig_freq, new_freq):
-    """Resamples and averages the channels with SpeechBrain's
-    ``AudioNormalizer`` (torchaudio), as ``Pretrained.load_audio`` does:
-    the PyTorch side's resampling, the one place it happens (files of
-    ``GEmoCLAP.load_audio``, timeline segments and detector blocks, for
-    either backend). The ONNX backend resamples files with soxr
-    (``speechbrain_gemo.onnx_runtime.resample``).
+    """The channels' mean at ``new_freq``, as a torch tensor: the PyTorch
+    side's door to ``speechbrain_gemo.audio_format.to_mono_at``, the one
+    resampler of every reader (files of ``GEmoCLAP.load_audio``, timeline
+    segments and detector blocks, for either backend; the ONNX backend
+    calls it directly), so both backends give their networks the same
+    samples.
 
     Arguments
     ---------
     block : numpy.ndarray or torch.Tensor
-        ``T`` or ``T x C`` samples (a tensor stays on its device).
+        ``T`` or ``T x C`` samples (a tensor's result goes to its device).
     orig_freq : int
         Their sample rate.
     new_freq : int
@@ -145,14 +137,12 @@ def to_mono(block, orig_freq, new_freq):
     >>> len(to_mono(np.zeros(8000), 8000, 16000))
     16000
     """
+    device = None
     if torch.is_tensor(block):
-        signal = block.float()
-    else:
-        signal = torch.as_tensor(np.asarray(block, dtype=np.float32))
-    if not len(signal):
-        return signal.reshape(0)
-    normalizer = _normalizer(new_freq, str(signal.device))
-    return normalizer(signal, int(orig_freq)).float()
+        device = block.device
+        block = block.detach().float().cpu().numpy()
+    signal = torch.from_numpy(to_mono_at(block, orig_freq, new_freq))
+    return signal if device is None else signal.to(device)
 
 
 def read_span(path, start, end, sample_rate):

@@ -60,14 +60,15 @@ import os
 
 import torch
 import torch.nn.functional as F
-from speechbrain.dataio import audio_io
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.checkpoints import (
     mark_as_transfer,
     register_checkpoint_hooks,
 )
-from speechbrain.utils.fetching import FetchConfig
+from speechbrain.utils.data_utils import split_path
+from speechbrain.utils.fetching import FetchConfig, fetch
 
+from speechbrain_gemo.audio_format import read_audio
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
     check_audio,
@@ -76,7 +77,6 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_bounds,
     window_samples,
 )
-from speechbrain_gemo.blocks import to_mono
 from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
 
@@ -855,7 +855,9 @@ class GEmoCLAP(Pretrained):
 
     def load_audio(self, path, savedir=None):
         """Reads an audio file as a mono waveform at ``sample_rate``, with
-        errors naming the file.
+        errors naming the file: the channels' mean, resampled with soxr
+        (``speechbrain_gemo.audio_format.read_audio``, the reader of the
+        ONNX backend too, so both classify the same samples).
 
         Arguments
         ---------
@@ -873,14 +875,11 @@ class GEmoCLAP(Pretrained):
         path = str(path)
         try:
             if "://" in path and not os.path.exists(path):
-                signal = super().load_audio(path, savedir=savedir)
-            elif not os.path.isfile(path):
-                raise AudioInputError("no such file", path)
-            else:
-                signal, sr = audio_io.load(path, channels_first=False)
-                if signal.numel() == 0:
-                    raise AudioInputError("the file has no audio samples", path)
-                signal = to_mono(signal.to(self.device), sr, self.sample_rate)
+                source, name = split_path(path)
+                path = str(fetch(name, source=source, savedir=savedir))
+            # the one reader of both backends (speechbrain_gemo.audio_format)
+            signal = torch.from_numpy(read_audio(path, self.sample_rate))
+            signal = signal.to(self.device)
         except AudioInputError:
             raise
         except Exception as err:

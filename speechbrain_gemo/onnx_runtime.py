@@ -20,11 +20,12 @@ utterance's own samples, the padded items of a batch are run one by one
 windowing rule come from ``speechbrain_gemo.audio_windows``, shared with
 ``GEmoCLAP``.
 
-Files of any sample rate and channel count are read with soundfile,
-averaged over channels and resampled with soxr (``resample``, its default
-high quality; the PyTorch backend resamples with torchaudio, so files not
-at the model's rate give slightly different, not identical,
-probabilities).
+Files of any sample rate and channel count (WAV of any subtype, G.711
+mu-law and A-law and GSM 06.10 included, FLAC, OGG, MP3) are read with
+soundfile, averaged over channels and resampled with soxr by
+``speechbrain_gemo.audio_format.read_audio``, the reader of the PyTorch
+backend and of training too: both backends classify the same samples, at
+any rate.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -36,6 +37,10 @@ import os
 
 import numpy as np
 
+from speechbrain_gemo.audio_format import (  # noqa: F401 (re-exported)
+    read_audio,
+    resample,
+)
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
     check_audio,
@@ -79,80 +84,6 @@ def softmax_probabilities(embeddings, class_embeddings, scale):
     logits -= logits.max(axis=-1, keepdims=True)
     exp = np.exp(logits)
     return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
-
-
-def read_audio(path, sample_rate):
-    """Reads an audio file as a mono float32 waveform at ``sample_rate``.
-
-    Arguments
-    ---------
-    path : str
-        Any file soundfile reads (WAV, FLAC, OGG, MP3 with libsndfile >=
-        1.1), of any sample rate and channel count.
-    sample_rate : int
-        The rate to resample to (soxr, high quality).
-
-    Returns
-    -------
-    numpy.ndarray
-        The waveform, shape ``T``.
-
-    Example
-    -------
-    >>> import soundfile, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
-    >>> stereo = np.zeros((8000, 2), dtype=np.float32)
-    >>> soundfile.write(path, stereo, 8000)
-    >>> read_audio(path, 16000).shape
-    (16000,)
-    """
-    import soundfile
-
-    path = str(path)
-    if not os.path.isfile(path):
-        raise AudioInputError("no such file", path)
-    try:
-        signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except Exception as err:
-        raise AudioInputError(
-            f"cannot read audio ({type(err).__name__}: {err})", path
-        ) from err
-    if signal.size == 0:
-        raise AudioInputError("the file has no audio samples", path)
-    return resample(signal.mean(axis=1), rate, sample_rate)
-
-
-def resample(signal, orig_freq, new_freq):
-    """The ONNX backend's resampling, the one place it happens: soxr at
-    its default high quality. (The PyTorch side resamples with
-    SpeechBrain's ``AudioNormalizer``, torchaudio, in
-    ``speechbrain_gemo.blocks.to_mono``: files not at the model's rate
-    give slightly different, not identical, probabilities.)
-
-    Arguments
-    ---------
-    signal : numpy.ndarray
-        Mono samples.
-    orig_freq : int
-        Their sample rate.
-    new_freq : int
-        The rate to return.
-
-    Returns
-    -------
-    numpy.ndarray
-        Contiguous float32 samples at ``new_freq``.
-
-    Example
-    -------
-    >>> resample(np.zeros(8000, dtype=np.float32), 8000, 16000).shape
-    (16000,)
-    """
-    import soxr
-
-    if orig_freq != new_freq:
-        signal = soxr.resample(signal, orig_freq, new_freq)
-    return np.ascontiguousarray(signal, dtype=np.float32)
 
 
 class EmotionClassifierONNX:

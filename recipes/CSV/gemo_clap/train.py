@@ -22,7 +22,7 @@ To run this recipe:
     >     --csv_file=/path/to/labels.csv
 
 Only the data preparation differs from recipes/IEMOCAP/gemo_clap/train.py
-(and the data pipeline's class filter, resampling and unknown genders).
+(and the data pipeline's class filter and unknown genders).
 All folds: cross_validate.py.
 
 Authors

@@ -18,7 +18,7 @@ To run this recipe:
     >     --data_folder=/path/to/EmoDB --test_fold=1 --num_folds=10
 
 Only the data preparation differs from recipes/IEMOCAP/gemo_clap/train.py
-(and the data pipeline's class filter, resampling and unknown genders).
+(and the data pipeline's class filter and unknown genders).
 All ten folds: cross_validate.py.
 
 Authors

@@ -253,6 +253,7 @@ def dataio_prep(hparams, emotion_labels):
     emo_encoder : CategoricalEncoder
         The emotion label encoder, saved in ``save_folder``.
     """
+    sample_rate = hparams["sample_rate"]
     max_samples = None
     if hparams["max_train_seconds"]:
         max_samples = int(hparams["max_train_seconds"] * hparams["sample_rate"])
@@ -260,8 +261,9 @@ def dataio_prep(hparams, emotion_labels):
     @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
     def audio_pipeline(utt_id, wav):
-        """Reads a validation or test utterance whole; a missing or
-        unreadable file stops the run with an error naming it.
+        """Reads a validation or test utterance whole, mono at
+        ``sample_rate``; a missing or unreadable file stops the run with an
+        error naming it.
 
         Arguments
         ---------
@@ -275,7 +277,7 @@ def dataio_prep(hparams, emotion_labels):
         torch.Tensor
             The waveform.
         """
-        return read_utterance(wav, utt_id)
+        return read_utterance(wav, utt_id, sample_rate)
 
     @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
@@ -297,10 +299,8 @@ def dataio_prep(hparams, emotion_labels):
         torch.Tensor
             The waveform, or a window of it.
         """
-        sig = random_crop(read_utterance(wav, utt_id), max_samples)
-        return telephone_augment(
-            sig, hparams["sample_rate"], hparams["telephone_prob"]
-        )
+        sig = random_crop(read_utterance(wav, utt_id, sample_rate), max_samples)
+        return telephone_augment(sig, sample_rate, hparams["telephone_prob"])
 
     emo_encoder = load_or_create_label_encoder(
         os.path.join(hparams["save_folder"], "label_encoder.txt"),

@@ -19,7 +19,7 @@ To run this recipe:
     >     --data_folder=/path/to/MSP-Podcast --test_set=Test1
 
 Only the data preparation differs from recipes/IEMOCAP/gemo_clap/train.py
-(and the data pipeline's class filter, resampling and unknown genders).
+(and the data pipeline's class filter and unknown genders).
 One run per test set (the partitions are fixed: no cross-validation).
 
 Authors

@@ -20,7 +20,7 @@ To run this recipe:
     >     --data_folder=/path/to/RAVDESS --test_fold=1 --num_folds=5
 
 Only the data preparation differs from recipes/IEMOCAP/gemo_clap/train.py
-(and the data pipeline's class filter, resampling and unknown genders).
+(and the data pipeline's class filter and unknown genders).
 All folds: cross_validate.py.
 
 Authors
