@@ -10,6 +10,7 @@ Authors
 """
 
 import os
+import tempfile
 
 import numpy as np  # noqa: F401 (the examples use it)
 import torch
@@ -81,6 +82,102 @@ def open_audio(path):
         handle.close()
         raise AudioReadError(path, "cannot read audio (no sample rate)")
     return handle
+
+
+def read_blocks(handle, frames):
+    """Yields an open file's samples in consecutive blocks, without seeking
+    (soundfile's own ``blocks`` seeks, which libsndfile refuses for GSM
+    06.10 WAV files).
+
+    Arguments
+    ---------
+    handle : soundfile.SoundFile
+        As ``open_audio`` returns it.
+    frames : int
+        Frames per block (the last block may be shorter).
+
+    Yields
+    ------
+    numpy.ndarray
+        ``frames x channels`` float32 samples.
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> gsm = os.path.join(tempfile.mkdtemp(), "call.wav")
+    >>> soundfile.write(gsm, np.zeros(800), 8000, subtype="GSM610")
+    >>> with open_audio(gsm) as f:
+    ...     sizes = [block.shape[0] for block in read_blocks(f, 500)]
+    ...     sizes[:2], sum(sizes) == f.frames
+    ([500, 500], True)
+    """
+    while True:
+        block = handle.read(frames, dtype="float32", always_2d=True)
+        if not len(block):
+            return
+        yield block
+
+
+def open_seekable(path):
+    """Opens an audio file for reading spans by seeking (``read_from``).
+
+    libsndfile cannot seek in some formats (GSM 06.10 WAV, the codec of
+    many telephone recordings): such a file is first decoded, block by
+    block, into a temporary float32 WAV file, which is opened instead and
+    removed from the file system at once (it disappears when closed).
+    Memory stays bounded; the temporary file takes 4 bytes per sample and
+    channel (115 MB per hour of 8 kHz mono).
+
+    Arguments
+    ---------
+    path : str
+        The file.
+
+    Returns
+    -------
+    soundfile.SoundFile
+        A seekable open file with the same samples (use it as a context
+        manager).
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> gsm = os.path.join(tempfile.mkdtemp(), "call.wav")
+    >>> soundfile.write(gsm, np.zeros(8000), 8000, subtype="GSM610")
+    >>> with open_audio(gsm) as f:
+    ...     f.seekable()
+    False
+    >>> with open_seekable(gsm) as f:
+    ...     f.seekable(), f.samplerate, f.frames >= 8000
+    (True, 8000, True)
+    """
+    import soundfile
+
+    handle = open_audio(path)
+    if handle.seekable():
+        return handle
+    with handle:
+        fd, copy = tempfile.mkstemp(prefix="gemo_seekable_", suffix=".wav")
+        os.close(fd)
+        try:
+            with soundfile.SoundFile(
+                copy,
+                "w",
+                samplerate=handle.samplerate,
+                channels=handle.channels,
+                subtype="FLOAT",
+                format="WAV",
+            ) as out:
+                for block in read_blocks(handle, 65536):
+                    out.write(block)
+            return soundfile.SoundFile(copy)
+        except Exception as err:
+            raise AudioReadError(
+                path,
+                f"cannot read audio ({type(err).__name__}: {_short(err)})",
+            ) from err
+        finally:
+            os.remove(copy)
 
 
 def audio_duration(path):
@@ -173,7 +270,7 @@ def read_span(path, start, end, sample_rate):
     >>> len(span), round(float(span[0]), 4)
     (4000, 0.25)
     """
-    with open_audio(path) as f:
+    with open_seekable(path) as f:
         return read_from(f, start, end, sample_rate, name=path)
 
 
@@ -183,7 +280,7 @@ def read_from(handle, start, end, sample_rate, name=None):
     Arguments
     ---------
     handle : soundfile.SoundFile
-        As ``open_audio`` returns it.
+        As ``open_seekable`` returns it.
     start : float
         Start in seconds.
     end : float
@@ -252,5 +349,5 @@ def iter_blocks(path, sample_rate, block_seconds=30.0):
     with open_audio(path) as f:
         rate = f.samplerate
         frames = max(1, int(block_seconds * rate))
-        for block in f.blocks(blocksize=frames, dtype="float32", always_2d=1):
+        for block in read_blocks(f, frames):
             yield to_mono(block, rate, sample_rate)

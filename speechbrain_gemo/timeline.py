@@ -17,7 +17,7 @@ import os
 import sys
 
 from speechbrain_gemo.batching import classify_items
-from speechbrain_gemo.blocks import audio_duration, open_audio, read_from
+from speechbrain_gemo.blocks import audio_duration, open_seekable, read_from
 from speechbrain_gemo.rows import csv_text, error_text
 from speechbrain_gemo.segments import fit_segments
 from speechbrain_gemo.vad import detect_speech
@@ -196,7 +196,7 @@ def classify_segments(
         """
         return f"{path} [{segment.start:.2f}-{segment.end:.2f} s]"
 
-    with open_audio(path) as handle:
+    with open_seekable(path) as handle:
         for batch, fields in classify_items(
             model,
             segments,
