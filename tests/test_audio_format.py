@@ -129,3 +129,30 @@ def test_both_backends_agree_within_1e_4_at_any_rate(name, audio_files, models):
     torch_probs = torch_model.classify_file(path, **windows)[0].numpy()
     onnx_probs = onnx_model.classify_file(path, **windows)[0]
     assert np.abs(torch_probs - onnx_probs).max() <= 1e-4
+
+
+def test_remote_files_are_fetched_then_read_alike(
+    audio_files, models, monkeypatch, tmp_path
+):
+    """A URL given to GEmoCLAP.load_audio is fetched (SpeechBrain's
+    ``fetch``, replaced here by a local copy: the suite is offline) and
+    read by the same reader as a local file."""
+    import shutil
+
+    from speechbrain_gemo import inference
+
+    torch_model, _ = models
+    fetched = []
+
+    def fetch(filename, source, savedir=None):
+        fetched.append((source, filename, savedir))
+        target = tmp_path / filename
+        shutil.copy(audio_files["call_mulaw8k_stereo.wav"], target)
+        return target
+
+    monkeypatch.setattr(inference, "fetch", fetch)
+    url = "https://example.org/calls/call.wav"
+    signal = torch_model.load_audio(url, savedir=str(tmp_path)).numpy()
+    assert fetched == [("https://example.org/calls", "call.wav", str(tmp_path))]
+    expected = read_audio(audio_files["call_mulaw8k_stereo.wav"], RATE)
+    np.testing.assert_array_equal(signal, expected)
