@@ -280,7 +280,8 @@ def test_csv_recipe_any_rate_stereo_and_class_subset(
     tmp_path, tiny_wavlm_dir, tiny_roberta_dir
 ):
     """A user's CSV (relative paths, Windows line ends, 8/22.05/44.1 kHz,
-    stereo, unknown genders), trained on a subset of its labels given on
+    stereo, telephone codecs: mu-law (stereo), A-law and GSM 06.10 WAV,
+    FLAC, unknown genders), trained on a subset of its labels given on
     the command line: the other labels' utterances are dropped."""
     folder = tmp_path / "my_data"
     lines = ["path,emotion,gender,speaker"]
@@ -290,7 +291,11 @@ def test_csv_recipe_any_rate_stereo_and_class_subset(
         for k in range(6):
             rate, channels = rates[(speaker + k) % 3]
             name = f"calls/s{speaker}_{k}.{'flac' if k % 2 else 'wav'}"
-            write_wav(str(folder / name), rate // 4, rate, channels)
+            subtype = None
+            if rate == 8000 and name.endswith(".wav"):
+                subtype = ("ULAW", "ALAW", "GSM610")[speaker % 3]
+                channels = 2 if subtype == "ULAW" else channels
+            write_wav(str(folder / name), rate // 4, rate, channels, subtype)
             gender = "" if speaker == 3 else "FM"[speaker % 2]
             lines.append(f"{name},{labels[k % 3]},{gender},agent{speaker}")
     csv_file = folder / "labels.csv"
