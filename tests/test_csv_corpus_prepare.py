@@ -52,13 +52,13 @@ def write_corpus(
                     full = os.path.join(
                         outside, f"{speaker}_{emotion}_{take}.{ext}"
                     )
-                    written, utt_id = full, os.path.splitext(full)[0]
+                    written, utt_id = full, full
                     wav = full
                 elif k % 11 == 5:  # absolute, inside the CSV's folder
-                    written, utt_id = full, os.path.splitext(rel)[0]
+                    written, utt_id = full, rel
                     wav = "{data_root}/" + rel
                 else:
-                    written, utt_id = rel, os.path.splitext(rel)[0]
+                    written, utt_id = rel, rel
                     wav = "{data_root}/" + rel
                 frames = sr // 10 + 37 * k
                 duration = write_wav(full, frames, sr, channels)
@@ -158,7 +158,7 @@ def test_split_column_honoured(tmp_path):
         split = ("train", "train", "valid", "test")[i % 4]
         write_wav(str(root / "a" / f"{i}.wav"), 800)
         rows.append(f"a/{i}.wav,{'xy'[i % 2]},s{i % 3},{spellings[split]}")
-        want.setdefault(split, []).append(f"a/{i}")
+        want.setdefault(split, []).append(f"a/{i}.wav")
     (root / "l.csv").write_text("\n".join(rows) + "\n")
     save = tmp_path / "save"
     prepare_csv_corpus(str(root / "l.csv"), str(save), test_fold=3)
@@ -178,7 +178,7 @@ def test_split_without_valid_rows_draws_valid_from_train(tmp_path):
     save = tmp_path / "save"
     prepare_csv_corpus(str(root / "l.csv"), str(save), valid_ratio=0.25)
     folds = load_manifests(save)
-    assert sorted(folds["test"]) == ["0", "1"]
+    assert sorted(folds["test"]) == ["0.wav", "1.wav"]
     # 4 training utterances per class: round(0.25 * 4) = 1 each to valid.
     assert len(folds["valid"]) == 2
     assert {folds["valid"][i]["emo"] for i in folds["valid"]} == {"x", "y"}
@@ -224,7 +224,11 @@ def _csv(tmp_path, text, wavs=("a.wav", "b.wav")):
             FileNotFoundError,
             "line 3: .*missing.wav",
         ),
-        ("path,emotion\na.wav,x\n./a.wav,y\n", ValueError, "lines 2 and 3"),
+        (
+            "path,emotion\na.wav,x\n./a.wav,y\n",
+            ValueError,
+            "'./a.wav' on line 3 .* is 'a.wav', listed already on line 2",
+        ),
         (
             "path,emotion,speaker\na.wav,x,s1\nb.wav,y,\n",
             ValueError,
@@ -281,4 +285,4 @@ def test_speaker_in_train_and_test_is_a_warning(tmp_path, caplog):
     assert "s1" in shared[0] and "s2" not in shared[0]
     assert "s3" not in shared[0]
     folds = load_manifests(tmp_path / "save")
-    assert sorted(folds["test"]) == ["2", "3", "6", "7"]
+    assert sorted(folds["test"]) == ["2.wav", "3.wav", "6.wav", "7.wav"]

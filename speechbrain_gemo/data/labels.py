@@ -1,5 +1,13 @@
-"""The emotion labels of a recipe: the label encoder saved beside its
-checkpoints, and the utterances kept for the recipe's class set.
+"""The emotion labels of a recipe: how label spellings make classes, the
+label encoder saved beside its checkpoints, and the utterances kept for the
+recipe's class set.
+
+Labels that differ only in case or spaces (``Angry``, ``angry``,
+``angry `` and `` ANGRY``; ``very  angry`` and ``Very angry``) are one
+class: ``label_key`` is what they share. A user's CSV names the class by
+its most frequent spelling (``merge_spellings``, with a warning naming the
+spellings merged); a corpus with fixed class codes maps any spelling to
+its code (``known_label``).
 
 Authors
  * speechbrain-gemo developers 2026
@@ -11,7 +19,116 @@ import os
 from speechbrain.dataio.encoder import CategoricalEncoder
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.checkpoints import CheckpointDataMismatch, afresh_advice
+from speechbrain_gemo.errors import PreparationError
+
 logger = get_logger(__name__)
+_MAX_LISTED = 5
+
+
+def label_key(label):
+    """What labels that differ only in case or spaces have in common.
+
+    Arguments
+    ---------
+    label : str
+        A label as written.
+
+    Returns
+    -------
+    str
+        The label casefolded, without spaces around it, each run of spaces
+        inside it made one space.
+
+    Example
+    -------
+    >>> label_key(" Very  ANGRY "), label_key("very angry")
+    ('very angry', 'very angry')
+    """
+    return " ".join(str(label).split()).casefold()
+
+
+def merge_spellings(labels, what="", warn=True):
+    """The class of each spelling of the labels: spellings that differ only
+    in case or spaces are one class, named by its most frequent spelling
+    (spaces tidied; on a tie, the first one met). A warning names each set
+    of spellings merged, with their counts and first lines.
+
+    Arguments
+    ---------
+    labels : list of tuple
+        ``(label, line)`` per row, in file order; ``line`` may be None.
+    what : str
+        Where the labels come from, for the warning.
+    warn : bool
+        Whether to log the warnings.
+
+    Returns
+    -------
+    dict
+        Each label as written to its class.
+
+    Example
+    -------
+    >>> rows = [("angry", 2), ("Angry ", 3), ("sad", 4), ("angry", 5)]
+    >>> merge_spellings(rows, "labels.csv")
+    {'angry': 'angry', 'Angry ': 'angry', 'sad': 'sad'}
+    """
+    spellings = collections.defaultdict(collections.Counter)
+    first_line = {}
+    for label, line in labels:
+        tidy = " ".join(str(label).split())
+        spellings[label_key(label)][tidy] += 1
+        first_line.setdefault(tidy, line)
+    name = {}
+    for key, counts in spellings.items():
+        # Counter keeps insertion order: max() picks the first on a tie
+        name[key] = max(counts, key=counts.get)
+        if warn and len(counts) > 1:
+            listed = ", ".join(
+                f"{tidy!r} ({n} row(s)"
+                + (
+                    f", first on line {first_line[tidy]})"
+                    if first_line[tidy] is not None
+                    else ")"
+                )
+                for tidy, n in counts.items()
+            )
+            logger.warning(
+                "%slabels %s differ only in case or spaces: one class, %r",
+                f"{what}: " if what else "",
+                listed,
+                name[key],
+            )
+    return {label: name[label_key(label)] for label, _ in labels}
+
+
+def known_label(label, known):
+    """The class code of ``known`` that a label spells, case and spaces
+    ignored, or None.
+
+    Arguments
+    ---------
+    label : str
+        A label as written (e.g. in a corpus' label file).
+    known : iterable of str
+        The codes of the corpus' classes.
+
+    Returns
+    -------
+    str or None
+        The code, or None when the label spells none of them.
+
+    Example
+    -------
+    >>> known_label(" neu", ["neu", "ang"]), known_label("Fru", ["neu"])
+    ('neu', None)
+    """
+    key = label_key(label)
+    for code in known:
+        if label_key(code) == key:
+            return code
+    return None
 
 
 def load_or_create_label_encoder(path, labels):
@@ -38,8 +155,9 @@ def load_or_create_label_encoder(path, labels):
 
     Raises
     ------
-    ValueError
-        If an existing file holds other classes.
+    CheckpointDataMismatch
+        If an existing file holds other classes: the checkpoints beside it
+        were trained on those (also a ``ValueError``).
 
     Example
     -------
@@ -49,9 +167,9 @@ def load_or_create_label_encoder(path, labels):
     {'neu': 0, 'sad': 1}
     >>> try:
     ...     load_or_create_label_encoder(path, ["sad", "neu"])
-    ... except ValueError as err:
-    ...     print(str(err)[-31:])
-    ['sad', 'neu']: remove the file
+    ... except CheckpointDataMismatch as err:
+    ...     print(str(err)[:70])
+    This run's classes ['sad', 'neu'] are not those of the run that wrote
     """
     encoder = CategoricalEncoder()
     save_in_place = encoder.save
@@ -80,9 +198,11 @@ def load_or_create_label_encoder(path, labels):
         del encoder.save
     stored = [encoder.ind2lab[i] for i in sorted(encoder.ind2lab)]
     if stored != list(labels):
-        raise ValueError(
-            f"{path} holds the classes {stored}, not the prompt classes "
-            f"{list(labels)}: remove the file"
+        folder = os.path.dirname(os.path.abspath(path))
+        raise CheckpointDataMismatch(
+            f"This run's classes {list(labels)} are not those of the run "
+            f"that wrote {path} ({stored}); its checkpoints, if any, were "
+            f"trained on those. {afresh_advice(folder)}"
         )
     return encoder
 
@@ -113,8 +233,8 @@ def keep_classes(dataset, classes, name):
 
     Raises
     ------
-    ValueError
-        If no utterance is left.
+    PreparationError
+        If no utterance is left (also a ``ValueError``).
 
     Example
     -------
@@ -140,7 +260,7 @@ def keep_classes(dataset, classes, name):
         f"{len(kept)} kept"
     )
     if len(kept) == 0:
-        raise ValueError(
+        raise PreparationError(
             f"No {name} utterance has one of the classes {list(classes)} "
             f"(its labels: {sorted(dropped)}): check emotion_classes"
         )

@@ -53,12 +53,14 @@ from speechbrain_gemo.brain import (
     trainable_parameter_groups,
     write_test_predictions,
 )
+from speechbrain_gemo.checkpoints import data_fingerprint
 from speechbrain_gemo.data.audio import random_crop, read_utterance
 from speechbrain_gemo.data.labels import (
     keep_classes,
     load_or_create_label_encoder,
 )
 from speechbrain_gemo.distributed import end_process_group
+from speechbrain_gemo.errors import exit_on_user_error
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.io import write_json_atomic
 from speechbrain_gemo.metrics import EmotionClassificationStats
@@ -426,75 +428,81 @@ def resolve_checkpoint_interval(hparams, run_opts):
 
 
 if __name__ == "__main__":
-    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    # A user's error (bad data, another run's checkpoints) is one line
+    with exit_on_user_error():
+        hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+        sb.utils.distributed.ddp_init_group(run_opts)
+        with open(hparams_file, encoding="utf-8") as fin:
+            hparams = load_hyperpyyaml(fin, overrides)
 
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-
-    # The corpus-specific part: manifests with wav, duration, emo, gender
-    if not hparams["skip_prep"]:
-        run_on_main(
-            prepare_ravdess,
-            kwargs={
-                "data_folder": hparams["data_folder"],
-                "save_folder": hparams["save_folder"],
-                "test_fold": hparams["test_fold"],
-                "num_folds": hparams["num_folds"],
-                "valid_ratio": hparams["valid_ratio"],
-                "seed": hparams["seed"],
-            },
+        sb.create_experiment_directory(
+            experiment_directory=hparams["output_folder"],
+            hyperparams_to_save=hparams_file,
+            overrides=overrides,
         )
 
-    datasets, emo_encoder = dataio_prep(
-        hparams, hparams["model"].emotion_labels
-    )
-    resolve_checkpoint_interval(hparams, run_opts)
+        # The corpus-specific part: manifests with wav, duration, emo, gender
+        if not hparams["skip_prep"]:
+            run_on_main(
+                prepare_ravdess,
+                kwargs={
+                    "data_folder": hparams["data_folder"],
+                    "save_folder": hparams["save_folder"],
+                    "test_fold": hparams["test_fold"],
+                    "num_folds": hparams["num_folds"],
+                    "valid_ratio": hparams["valid_ratio"],
+                    "seed": hparams["seed"],
+                },
+            )
 
-    brain = GEmoCLAPBrain(
-        modules=hparams["modules"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.fit(
-        brain.hparams.epoch_counter,
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=loader_kwargs(
-            hparams, datasets["train"], sb.Stage.TRAIN
-        ),
-        valid_loader_kwargs=loader_kwargs(
-            hparams, datasets["valid"], sb.Stage.VALID
-        ),
-    )
-
-    brain.evaluate(
-        datasets["test"],
-        max_key="UAR",
-        test_loader_kwargs=loader_kwargs(
-            hparams, datasets["test"], sb.Stage.TEST
-        ),
-    )
-    if if_main_process():
-        write_test_predictions(
-            hparams["test_predictions_file"],
-            brain.error_metrics,
-            brain.test_probabilities,
-            brain.model.emotion_labels,
+        datasets, emo_encoder = dataio_prep(
+            hparams, hparams["model"].emotion_labels
         )
-        write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
-        export_for_inference(
-            model=brain.model,
-            label_encoder=emo_encoder,
+        # Checkpoints made on other data or classes are refused, never resumed
+        hparams["checkpointer"].data_fingerprint = data_fingerprint(
+            datasets, hparams["model"].emotion_labels
+        )
+        resolve_checkpoint_interval(hparams, run_opts)
+
+        brain = GEmoCLAPBrain(
+            modules=hparams["modules"],
             hparams=hparams,
-            folder=hparams["export_folder"],
+            run_opts=run_opts,
+            checkpointer=hparams["checkpointer"],
         )
-    ddp_barrier()
-    # Under torchrun: exits here (see end_process_group)
-    end_process_group()
+        brain.fit(
+            brain.hparams.epoch_counter,
+            datasets["train"],
+            datasets["valid"],
+            train_loader_kwargs=loader_kwargs(
+                hparams, datasets["train"], sb.Stage.TRAIN
+            ),
+            valid_loader_kwargs=loader_kwargs(
+                hparams, datasets["valid"], sb.Stage.VALID
+            ),
+        )
+
+        brain.evaluate(
+            datasets["test"],
+            max_key="UAR",
+            test_loader_kwargs=loader_kwargs(
+                hparams, datasets["test"], sb.Stage.TEST
+            ),
+        )
+        if if_main_process():
+            write_test_predictions(
+                hparams["test_predictions_file"],
+                brain.error_metrics,
+                brain.test_probabilities,
+                brain.model.emotion_labels,
+            )
+            write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
+            export_for_inference(
+                model=brain.model,
+                label_encoder=emo_encoder,
+                hparams=hparams,
+                folder=hparams["export_folder"],
+            )
+        ddp_barrier()
+        # Under torchrun: exits here (see end_process_group)
+        end_process_group()
