@@ -19,13 +19,15 @@ Authors
 """
 
 import contextlib
+import logging
 import os
 import sys
 import traceback
 
-from speechbrain.utils.logger import get_logger
-
-logger = get_logger(__name__)
+# A plain logger, not SpeechBrain's get_logger (which sets its level to INFO
+# unless SB_LOG_LEVEL says otherwise): the traceback is logged at debug
+# level, which SpeechBrain's log file keeps and its console does not show
+logger = logging.getLogger(__name__)
 
 TRACEBACK_VARIABLE = "GEMO_TRACEBACK"
 EXIT_STATUS = 2
