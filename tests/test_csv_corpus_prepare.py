@@ -439,3 +439,33 @@ def test_class_missing_from_a_folds_train_or_test_is_warned(
         "(1 in all: 0 in valid, 1 in test): the model trained on it cannot "
         "learn that class"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["recipes/CSV/gemo_clap/csv_prepare.py"],
+        ["-m", "speechbrain_gemo.data.csv_corpus"],
+    ],
+)
+def test_preparation_command_reports_one_line(tmp_path, command):
+    """A preparation error from the command line is one ``error:`` line
+    naming the file and line, status 2, no traceback (issue 22)."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    csv_file = _csv(tmp_path, "path,emotion\na.wav,x\ngone.wav,y\n")
+    result = subprocess.run(
+        [sys.executable, *command, csv_file, str(tmp_path / "save")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: 1 audio file(s) labelled in {csv_file} are missing, first: "
+        f"line 3: {tmp_path / 'gone.wav'}\n"
+    )

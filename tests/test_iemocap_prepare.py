@@ -759,3 +759,24 @@ def test_recipe_module(corpus, tmp_path, monkeypatch):
     test = load(tmp_path, "test")
     assert {e["speaker"] for e in test.values()} == {"Ses05M"}
     assert paths["valid"] == str(tmp_path / "valid.json")
+
+
+def test_labels_in_any_case(corpus, tmp_path):
+    """A label written ``Neu`` or `` EXC`` is neu or hap, as in lower case
+    (issue 22: labels that differ only in case are one class)."""
+    data, expected = corpus
+    path = os.path.join(data, "Session1", "dialog", "EmoEvaluation")
+    path = os.path.join(path, "Ses01F_impro01.txt")
+    with open(path) as f:
+        text = f.read()
+    changed = text.replace("\tneu\t", "\tNeu\t").replace("\texc\t", "\tEXC\t")
+    assert changed != text
+    with open(path, "w") as f:
+        f.write(changed)
+    prep(data, tmp_path)
+    everything = {
+        k: v for f in load_all(tmp_path).values() for k, v in f.items()
+    }
+    assert sorted(everything) == sorted(expected)
+    for utt_id, entry in everything.items():
+        assert entry["emo"] == expected[utt_id]["emo"]
