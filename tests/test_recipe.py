@@ -91,8 +91,7 @@ def expected_test_ids(row, root):
     # a file outside the CSV's folder is named by its absolute path
     folder = os.path.dirname(csv_file)
     return sorted(
-        os.path.splitext(os.path.normpath(os.path.join(folder, r["path"])))[0]
-        for r in rows
+        os.path.normpath(os.path.join(folder, r["path"])) for r in rows
     )
 
 
