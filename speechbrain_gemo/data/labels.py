@@ -23,7 +23,6 @@ from speechbrain_gemo.checkpoints import CheckpointDataMismatch, afresh_advice
 from speechbrain_gemo.errors import PreparationError
 
 logger = get_logger(__name__)
-_MAX_LISTED = 5
 
 
 def label_key(label):
