@@ -9,8 +9,9 @@ Authors
 """
 
 import contextlib
-import threading
-import weakref
+import contextvars
+import functools
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -24,19 +25,76 @@ logger = get_logger(__name__)
 # few frames of 20 ms for every wav2vec 2.0-style CNN.
 _PROBE_SAMPLES = 3200
 
-# One lock per audio encoder, kept outside the module so that it neither
-# pickles nor deep-copies with it (see SSLAudioEncoder.pool)
-_CALL_LOCKS = weakref.WeakKeyDictionary()
-_CALL_LOCKS_GUARD = threading.Lock()
+
+class SSLCallLengths(NamedTuple):
+    """The lengths of one SSL forward, for the parts of the Hugging Face
+    model that are called without them (see ``ssl_call_lengths``).
+
+    Arguments
+    ---------
+    frame_mask : torch.Tensor or None
+        ``B x F`` valid frames (bool), re-applied before each stacked
+        positional convolution.
+    cnn : tuple or None
+        ``(num_samples, num_frames, total_frames)`` to run the CNN on each
+        utterance's valid samples (``cnn_per_utterance``); None: batched.
+    """
+
+    frame_mask: object = None
+    cnn: object = None
 
 
-def _call_lock(module):
-    """The lock that serialises the stateful part of ``module``'s calls."""
-    with _CALL_LOCKS_GUARD:
-        lock = _CALL_LOCKS.get(module)
-        if lock is None:
-            lock = _CALL_LOCKS[module] = threading.Lock()
-        return lock
+# The lengths of the SSL forward running in this thread (or asyncio task):
+# a context variable is never shared between threads, so concurrent calls
+# on one encoder each see their own, with no lock and no module state.
+_SSL_CALL = contextvars.ContextVar("speechbrain_gemo_ssl_call", default=None)
+
+
+@contextlib.contextmanager
+def ssl_call_lengths(frame_mask=None, cnn=None):
+    """Within this context, in this thread only, the SSL models of audio
+    towers see these lengths: Hugging Face calls their CNN and positional
+    convolutions with the hidden states alone, so the lengths cannot reach
+    them as arguments.
+
+    Arguments
+    ---------
+    frame_mask : torch.Tensor, optional
+        ``B x F`` valid frames (bool), for stacked positional
+        convolutions.
+    cnn : tuple, optional
+        ``(num_samples, num_frames, total_frames)`` for a CNN prepared by
+        ``run_cnn_per_utterance`` (None: it runs batched).
+
+    Example
+    -------
+    >>> with ssl_call_lengths(frame_mask=torch.ones(1, 3, dtype=torch.bool)):
+    ...     current_ssl_call().frame_mask.shape
+    torch.Size([1, 3])
+    >>> current_ssl_call() is None
+    True
+    """
+    token = _SSL_CALL.set(SSLCallLengths(frame_mask, cnn))
+    try:
+        yield
+    finally:
+        _SSL_CALL.reset(token)
+
+
+def current_ssl_call():
+    """The lengths of the SSL forward running in this thread.
+
+    Returns
+    -------
+    SSLCallLengths or None
+        None outside ``ssl_call_lengths``.
+
+    Example
+    -------
+    >>> current_ssl_call() is None
+    True
+    """
+    return _SSL_CALL.get()
 
 
 class ProjectionHead(nn.Module):
@@ -338,6 +396,96 @@ def cnn_per_utterance(cnn, wavs, num_samples, num_frames, total_frames):
     return torch.cat(padded).index_select(0, inverse)
 
 
+class _PerUtteranceCNN:
+    """The forward of a CNN prepared by ``run_cnn_per_utterance``: within
+    ``ssl_call_lengths(cnn=...)`` each utterance runs on its own valid
+    samples (``cnn_per_utterance``), otherwise the class's own forward
+    runs."""
+
+    def forward(self, input_values):
+        """The CNN's frames of a batch of waveforms.
+
+        Arguments
+        ---------
+        input_values : torch.Tensor
+            ``B x T`` waveforms.
+
+        Returns
+        -------
+        torch.Tensor
+            ``B x C x F`` frames.
+        """
+        call = _SSL_CALL.get()
+        if call is None or call.cnn is None:
+            return super().forward(input_values)
+        return cnn_per_utterance(super().forward, input_values, *call.cnn)
+
+
+@functools.cache
+def _per_utterance_class(plain):
+    """The subclass of a CNN class with ``_PerUtteranceCNN``'s forward."""
+    return type(
+        f"PerUtterance{plain.__name__}",
+        (_PerUtteranceCNN, plain),
+        {"__module__": __name__},
+    )
+
+
+def run_cnn_per_utterance(hf_model):
+    """Prepares a Hugging Face model's CNN feature encoder, once, to run on
+    each utterance's valid samples whenever ``ssl_call_lengths`` gives it
+    the lengths: its class becomes a subclass whose ``forward`` reads them
+    from there (its parameters, their names and its state stay as they
+    are). Nothing of the model changes during a call.
+
+    Arguments
+    ---------
+    hf_model : transformers.PreTrainedModel
+        A wav2vec 2.0-family model with a ``feature_extractor`` CNN.
+
+    Returns
+    -------
+    torch.nn.Module
+        The CNN.
+
+    Example
+    -------
+    >>> import transformers
+    >>> config = transformers.WavLMConfig(
+    ...     hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+    ...     intermediate_size=16, conv_dim=(8,) * 7,
+    ...     feat_extract_norm="group")
+    >>> hf_model = transformers.WavLMModel(config).eval()
+    >>> cnn = run_cnn_per_utterance(hf_model)
+    >>> wavs = torch.randn(2, 4000)
+    >>> wavs[0, 2000:] = 0.0
+    >>> lengths = (torch.tensor([2000, 4000]), torch.tensor([6, 12]), 12)
+    >>> with torch.no_grad(), ssl_call_lengths(cnn=lengths):
+    ...     frames = cnn(wavs)
+    >>> with torch.no_grad():
+    ...     alone = cnn(wavs[:1, :2000])
+    >>> torch.allclose(frames[0, :, :6], alone[0], atol=1e-6)
+    True
+    >>> "forward" in cnn.__dict__
+    False
+    """
+    cnn = hf_model.feature_extractor
+    if not isinstance(cnn, _PerUtteranceCNN):
+        cnn.__class__ = _per_utterance_class(type(cnn))
+    return cnn
+
+
+def _mask_pos_conv_input(module, args):
+    """Forward pre-hook of a stacked positional convolution: zeroes the
+    padded frames again, as they are for the unpadded utterance."""
+    call = _SSL_CALL.get()
+    mask = None if call is None else call.frame_mask
+    if mask is None or args[0].shape[-1] != mask.shape[-1]:
+        return None
+    hidden = args[0] * mask[:, None, :].to(args[0].dtype)
+    return (hidden,) + tuple(args[1:])
+
+
 class SSLAudioEncoder(nn.Module):
     """Audio tower: a SpeechBrain Hugging Face SSL wrapper, pooling over the
     valid frames, and a projection head.
@@ -374,6 +522,11 @@ class SSLAudioEncoder(nn.Module):
       positional convolution, transformer) runs batched with the
       attention mask, through the unchanged wrapper and Hugging Face
       forward (SpecAugment, LayerDrop, hidden states, freezing as usual).
+      The CNN is prepared for this once, at construction
+      (``run_cnn_per_utterance``); each call hands it its lengths through
+      ``ssl_call_lengths``, a context variable of the calling thread, so
+      threads sharing one encoder run at the same time, each with its
+      own lengths, without a lock.
       Models with a per-frame layer-norm CNN (``feat_extract_norm=
       "layer"``: WavLM-large, HuBERT-large, wav2vec2-large(-lv60/xlsr),
       data2vec-audio, whose CNN is always layer-norm) run the CNN batched,
@@ -480,6 +633,8 @@ class SSLAudioEncoder(nn.Module):
         if per_utterance_cnn is None:
             per_utterance_cnn = cnn_normalises_over_time(hf_model)
         self.per_utterance_cnn = bool(per_utterance_cnn)
+        if self.per_utterance_cnn:
+            run_cnn_per_utterance(hf_model)
         if ssl_model.freeze_feature_extractor and not ssl_model.freeze:
             if hasattr(hf_model, "freeze_feature_encoder"):
                 hf_model.freeze_feature_encoder()
@@ -502,15 +657,14 @@ class SSLAudioEncoder(nn.Module):
             hidden_size, output_size, projection_hidden_size, dropout
         )
 
-        # Frame mask of the current forward, read by the hooks below.
-        self._frame_mask = None
+        # The frame mask of each call reaches them in ssl_call_lengths
         pos_conv = getattr(
             getattr(hf_model, "encoder", None), "pos_conv_embed", None
         )
         stack = getattr(pos_conv, "layers", None)
         if isinstance(stack, nn.ModuleList) and len(stack) > 1:
             for layer in stack:
-                layer.register_forward_pre_hook(self._mask_pos_conv_input)
+                layer.register_forward_pre_hook(_mask_pos_conv_input)
         self._keep_frozen_parts_in_eval()
 
     @property
@@ -578,37 +732,6 @@ class SSLAudioEncoder(nn.Module):
             )
         return out.shape[0], out.shape[-1]
 
-    def _mask_pos_conv_input(self, module, args):
-        mask = self._frame_mask
-        if mask is None or args[0].shape[-1] != mask.shape[-1]:
-            return None
-        hidden = args[0] * mask[:, None, :].to(args[0].dtype)
-        return (hidden,) + tuple(args[1:])
-
-    @contextlib.contextmanager
-    def _cnn_on_valid_samples(self, samples, frames, total_frames):
-        """Within this context the SSL model's CNN runs per utterance
-        (``cnn_per_utterance``), so the wrapper's and the Hugging Face
-        model's own forward stay unchanged around it."""
-        cnn = self.ssl_model.model.feature_extractor
-        batched_forward = cnn.forward
-        replaced = cnn.__dict__.get("forward")
-
-        def forward(input_values):
-            """The CNN on each utterance's valid samples alone."""
-            return cnn_per_utterance(
-                batched_forward, input_values, samples, frames, total_frames
-            )
-
-        cnn.forward = forward
-        try:
-            yield
-        finally:
-            if replaced is None:
-                del cnn.forward
-            else:
-                cnn.forward = replaced
-
     def frame_lengths(self, num_samples):
         """Number of SSL frames computed from each utterance's samples.
 
@@ -646,7 +769,9 @@ class SSLAudioEncoder(nn.Module):
         ----
         Each utterance needs at least one frame (400 samples, 25 ms at
         16 kHz); an utterance without any gives zeros. Threads may share
-        one encoder: their SSL forwards run one at a time.
+        one encoder and run at the same time: each call's lengths reach
+        the SSL model through ``ssl_call_lengths``, never through the
+        encoder's state.
         """
         if wavs.dim() != 2:
             raise ValueError(
@@ -663,25 +788,16 @@ class SSLAudioEncoder(nn.Module):
 
         frames = self.frame_lengths(samples)
         total_frames = int(self.frame_lengths(torch.tensor([num_samples])))
-        # This call's lengths reach the Hugging Face model's inside as
-        # state on this tower (hooks, the CNN's forward): calls from other
-        # threads wait, so that each sees its own
-        with _call_lock(self):
-            per_utterance = contextlib.nullcontext()
-            if wav_lens is not None:
-                self._frame_mask = length_to_mask(
-                    frames, total_frames, dtype=torch.bool
-                )
-                padded = bool((samples < num_samples).any())
-                if self.per_utterance_cnn and padded and frames.max() > 0:
-                    per_utterance = self._cnn_on_valid_samples(
-                        samples, frames, total_frames
-                    )
-            try:
-                with per_utterance:
-                    feats = self.ssl_model(wavs, wav_lens)
-            finally:
-                self._frame_mask = None
+        # This call's lengths reach the inside of the Hugging Face model
+        # through a context variable: its own, whatever other threads run
+        frame_mask, cnn = None, None
+        if wav_lens is not None:
+            frame_mask = length_to_mask(frames, total_frames, dtype=torch.bool)
+            padded = bool((samples < num_samples).any())
+            if self.per_utterance_cnn and padded and frames.max() > 0:
+                cnn = (samples, frames, total_frames)
+        with ssl_call_lengths(frame_mask, cnn):
+            feats = self.ssl_model(wavs, wav_lens)
 
         if self.layernorm:
             feats = F.layer_norm(feats, feats.shape[-1:])

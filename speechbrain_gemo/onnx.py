@@ -54,7 +54,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechbrain_gemo.lobes import lengths_to_mask, normalize_waveforms
+from speechbrain_gemo.lobes import (
+    lengths_to_mask,
+    normalize_waveforms,
+    ssl_call_lengths,
+)
 
 FORMAT = "speechbrain-gemo-onnx"
 FORMAT_VERSION = 1
@@ -218,16 +222,14 @@ class AudioTowerGraph(nn.Module):
         # From the traced shape, not a Python int: the time axis stays dynamic
         padded = (lengths[0] * 0 + waveforms.shape[1]).long()
         total = hf_model._get_feat_extract_output_lengths(padded)
-        # Read by the tower's hooks on stacked positional convolutions
-        encoder._frame_mask = lengths_to_mask(frames, total)
-        try:
+        # Read by the tower's hooks on stacked positional convolutions; the
+        # CNN runs batched (the runtime runs padded items one by one)
+        with ssl_call_lengths(frame_mask=lengths_to_mask(frames, total)):
             out = hf_model(
                 waveforms,
                 attention_mask=sample_mask.long(),
                 output_hidden_states=encoder.layer_weighting,
             )
-        finally:
-            encoder._frame_mask = None
         if encoder.layer_weighting:
             feats = torch.stack(list(out.hidden_states), dim=0)
         else:

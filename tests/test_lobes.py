@@ -646,3 +646,108 @@ def test_one_encoder_shared_by_threads(group_norm_dirs):
     for k, pooled in results.items():
         torch.testing.assert_close(pooled, expected[k % 4], atol=1e-6, rtol=0)
     assert "forward" not in encoder.ssl_model.model.feature_extractor.__dict__
+
+
+@pytest.mark.parametrize("kind", ["wavlm", "data2vec"])
+def test_threads_run_the_tower_at_once_each_with_its_lengths(
+    group_norm_dirs, tiny_ssl_dirs, kind
+):
+    # Safe by construction, not by a lock: the calls of four threads are
+    # inside the SSL model at the same moment (a barrier there would time
+    # out if they ran one at a time), each sees its own lengths, and the
+    # CNN's forward is never reassigned. WavLM's group-norm CNN runs per
+    # utterance; data2vec's stacked positional convolutions need the
+    # frame mask of the call.
+    import threading
+
+    from speechbrain_gemo.lobes import current_ssl_call
+
+    folder = (group_norm_dirs if kind == "wavlm" else tiny_ssl_dirs)[kind]
+    encoder = SSLAudioEncoder(make_ssl(folder, kind), 8).eval()
+    hf_model = encoder.ssl_model.model
+    cnn = hf_model.feature_extractor
+    cnn_class = type(cnn)
+    # lengths differ in valid and in padded samples between the threads
+    batches = [padded_pair(4000 + 1100 * k, 9000 + 700 * k) for k in range(4)]
+    with torch.no_grad():
+        expected = [encoder.pool(batch, lens) for _, batch, lens in batches]
+
+    if kind == "wavlm":
+        assert encoder.per_utterance_cnn
+        meeting_point = cnn.conv_layers[0]  # inside the per-utterance CNN
+    else:
+        meeting_point = hf_model.encoder.pos_conv_embed.layers[1]
+    barrier = threading.Barrier(len(batches), timeout=60)
+    seen, errors = {}, []
+
+    def meet(module, args):
+        call = current_ssl_call()
+        thread = threading.current_thread().name
+        seen.setdefault(thread, []).append(
+            (
+                call.frame_mask.sum(dim=1).tolist(),
+                None if call.cnn is None else call.cnn[0].tolist(),
+                "forward" in cnn.__dict__,
+                type(cnn) is cnn_class,
+            )
+        )
+        barrier.wait()
+
+    def work(k):
+        try:
+            _, batch, lens = batches[k]
+            with torch.no_grad():
+                results[k] = encoder.pool(batch, lens)
+        except Exception as error:  # reported below, with its thread
+            errors.append((k, error))
+
+    handle = meeting_point.register_forward_pre_hook(meet)
+    results = {}
+    threads = [
+        threading.Thread(target=work, args=(k,), name=str(k))
+        for k in range(len(batches))
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        handle.remove()
+    assert not errors
+    assert not barrier.broken
+    for k, pooled in results.items():
+        torch.testing.assert_close(pooled, expected[k], atol=1e-6, rtol=0)
+        _, batch, lens = batches[k]
+        samples = torch.round(lens * batch.shape[1]).long()
+        frames = encoder.frame_lengths(samples).tolist()
+        for frame_counts, cnn_samples, reassigned, same_class in seen[str(k)]:
+            assert frame_counts == frames
+            if kind == "wavlm":
+                assert cnn_samples == samples.tolist()
+            assert not reassigned and same_class
+    assert len(results) == len(batches)
+
+
+def test_prepared_cnn_deep_copies(group_norm_dirs):
+    # The per-utterance CNN is prepared once, at construction; a copy of
+    # the tower keeps it, and the parameters keep their names. (Pickling
+    # is not an option: the models' weight-normed positional convolution
+    # refuses it.)
+    import copy
+
+    encoder = SSLAudioEncoder(make_ssl(group_norm_dirs["hubert"], "hubert"), 8)
+    encoder.eval()
+    _, batch, lens = padded_pair(5000, 9000)
+    with torch.no_grad():
+        expected = encoder.pool(batch, lens)
+    names = list(encoder.state_dict())
+    for other in (copy.deepcopy(encoder),):
+        cnn = other.ssl_model.model.feature_extractor
+        assert type(cnn) is type(encoder.ssl_model.model.feature_extractor)
+        assert cnn is not encoder.ssl_model.model.feature_extractor
+        assert list(other.state_dict()) == names
+        with torch.no_grad():
+            torch.testing.assert_close(
+                other.pool(batch, lens), expected, atol=1e-6, rtol=0
+            )
