@@ -18,6 +18,8 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
+import sys
+
 from speechbrain_gemo.prompts import (
     CORPUS_CLASSES,
     EMOTION_TEMPLATES,
@@ -209,3 +211,97 @@ def zero_shot_prompts(manifest_labels, corpus=None, templates=None):
         classes = list(dict.fromkeys(str(x) for x in manifest_labels))
         return emotion_prompts(templates, classes=classes, words={})
     return emotion_prompts(templates, classes=corpus, words=corpus)
+
+
+def scoring_plan(
+    classes,
+    labelled,
+    model_corpus=None,
+    labels_corpus=None,
+    zero_shot=False,
+    stored_prompts=None,
+):
+    """How the labels of a list (``infer --labels``) meet the classes
+    that are predicted.
+
+    Arguments
+    ---------
+    classes : list of str
+        The model's labels, or the keys of the prompts given.
+    labelled : list of dict
+        ``{"path", "label"}`` entries (labels may be None).
+    model_corpus : str, optional
+        Corpus of ``classes`` (default: detected).
+    labels_corpus : str, optional
+        Corpus of the labels (default: detected).
+    zero_shot : bool
+        Score every class of the labels' corpus with prompts made from
+        its words.
+    stored_prompts : dict, optional
+        The model's stored emotion prompts (their templates make the
+        zero-shot prompts).
+
+    Returns
+    -------
+    dict or None
+        None without labels; else ``mapping`` (label to scored class;
+        None when the labels are the model's own codes and no corpus was
+        named), ``table``, ``corpora`` and, with ``zero_shot``,
+        ``prompts`` for every class of the labels' corpus (scored as
+        themselves).
+
+    Example
+    -------
+    >>> plan = scoring_plan(["neu", "hap", "ang", "sad"],
+    ...     [{"path": "a.wav", "label": "03"}, {"path": "b.wav",
+    ...      "label": "08"}], labels_corpus="RAVDESS")
+    >>> plan["mapping"], plan["corpora"]
+    ({'03': 'hap'}, {'model': 'IEMOCAP', 'labels': 'RAVDESS'})
+    """
+    found = [e["label"] for e in labelled if e["label"] is not None]
+    if not found:
+        return None
+    found = list(dict.fromkeys(found))
+    match = class_mapping(classes, found, model_corpus, labels_corpus)
+    corpora = {
+        "model": match["model_corpus"],
+        "labels": match["manifest_corpus"],
+    }
+    if zero_shot:
+        stored = (stored_prompts or {}).get("emotion", {})
+        words = {row["model"]: row["word"] for row in match["table"]}
+        prompts = zero_shot_prompts(
+            found,
+            match["manifest_corpus"],
+            prompt_templates(stored, words),
+        )
+        table = [
+            {"word": word, "model": label, "manifest": label}
+            for label, word in class_words(
+                list(prompts), match["manifest_corpus"]
+            ).items()
+        ]
+        return {
+            "prompts": prompts,
+            "mapping": {label: label for label in prompts},
+            "table": table,
+            "corpora": corpora,
+        }
+    same = set(found) <= set(classes) and (
+        corpora["model"] == corpora["labels"]
+    )
+    if same and not (model_corpus or labels_corpus):
+        return {"mapping": None, "table": None, "corpora": corpora}
+    if not match["mapping"]:
+        # Classified all the same; the report then says nothing was shared
+        print(
+            f"warning: the classes {classes} and the labels {sorted(found)} "
+            "share no class word (see speechbrain_gemo.cross_corpus); "
+            "--zero_shot scores the labels' classes",
+            file=sys.stderr,
+        )
+    return {
+        "mapping": match["mapping"],
+        "table": match["table"],
+        "corpora": corpora,
+    }

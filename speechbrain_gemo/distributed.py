@@ -1,5 +1,5 @@
-"""Gathering embeddings across processes, with gradients; ending a
-process of a torchrun job.
+"""Gathering embeddings across processes, with gradients; starting and
+ending a process of a torchrun job.
 
 The contrastive targets compare every utterance with every other one in
 the batch, so under DDP each process gathers the audio embeddings and
@@ -60,6 +60,46 @@ def gather_with_grad(tensor):
         tensor = torch.cat([tensor, pad], dim=0)
     gathered = all_gather(tensor)
     return torch.cat([g[:n] for g, n in zip(gathered, sizes)], dim=0)
+
+
+def start_process_group(device):
+    """Joins the torchrun process group if there is one (gloo on the CPU,
+    NCCL on GPUs).
+
+    Arguments
+    ---------
+    device : str
+        The device asked for (``cuda`` means ``cuda:LOCAL_RANK``).
+
+    Returns
+    -------
+    tuple
+        ``(rank, world_size, device)``; ``(0, 1, device)`` outside
+        torchrun.
+
+    Example
+    -------
+    >>> start_process_group("cpu")  # not under torchrun
+    (0, 1, 'cpu')
+    """
+    from speechbrain.utils.distributed import (
+        ddp_init_group,
+        get_local_rank,
+        get_rank,
+    )
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or get_rank() is None:
+        return 0, 1, device
+    local_rank = int(get_local_rank() or 0)
+    backend = "gloo"
+    if device.startswith("cuda"):
+        device = f"cuda:{local_rank}" if device == "cuda" else device
+        backend = "nccl"
+        torch.cuda.set_device(torch.device(device))
+    if not is_distributed_initialized():
+        ddp_init_group({"distributed_backend": backend})
+    return int(get_rank()), world, device
 
 
 def end_process_group(status=0):

@@ -1,4 +1,5 @@
-"""Speech emotion recognition metrics: WAR, UAR and the confusion matrix.
+"""Speech emotion recognition metrics: WAR, UAR and the confusion matrix;
+per-class precision, recall and F1 (``classification_report``).
 
 WAR (weighted average recall) is the overall accuracy; UAR (unweighted
 average recall) is the mean of the per-class recalls, so that every class
@@ -73,6 +74,65 @@ def recall_metrics(predictions, targets, labels):
         "labels": list(labels),
         "num_utterances": len(targets),
     }
+
+
+def classification_report(predictions, targets, labels):
+    """Per-class precision, recall and F1 with WAR and UAR.
+
+    Arguments
+    ---------
+    predictions : list of str
+        Predicted labels.
+    targets : list of str
+        True labels (each one of ``labels``).
+    labels : list of str
+        The classes, in confusion-matrix order.
+
+    Returns
+    -------
+    dict
+        ``WAR`` (accuracy), ``UAR`` (mean of the defined per-class
+        recalls), ``per_class_recall`` (None for a class without
+        utterances), ``confusion_matrix`` (rows: true class, columns:
+        predicted class),
+        ``labels``, ``num_utterances``, ``per_class`` (label to
+        ``precision``, ``recall``, ``f1``,
+        ``support``; None where undefined: no prediction of the class,
+        no utterance of it, neither) and ``macro_f1`` (over the classes
+        with a defined F1).
+
+    Example
+    -------
+    >>> r = classification_report(["a", "a", "b"], ["a", "b", "b"], ["a", "b"])
+    >>> r["WAR"], r["UAR"], r["per_class"]["a"]["precision"]
+    (0.6666666666666666, 0.75, 0.5)
+    """
+    report = recall_metrics(predictions, targets, labels)
+    # None, not NaN, for an undefined recall: the report is written as JSON
+    report["per_class_recall"] = {
+        label: None if math.isnan(recall) else recall
+        for label, recall in report["per_class_recall"].items()
+    }
+    matrix = report["confusion_matrix"]
+    per_class = {}
+    for k, label in enumerate(labels):
+        support = sum(matrix[k])
+        predicted = sum(row[k] for row in matrix)
+        hits = matrix[k][k]
+        precision = hits / predicted if predicted else None
+        recall = hits / support if support else None
+        # 2 TP / (2 TP + FP + FN): defined unless the class never occurs
+        f1 = 2 * hits / (support + predicted) if support + predicted else None
+        per_class[label] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": support,
+        }
+    f1s = [v["f1"] for v in per_class.values() if v["f1"] is not None]
+    report["per_class"] = per_class
+    report["macro_f1"] = sum(f1s) / len(f1s) if f1s else None
+    return report
 
 
 class EmotionClassificationStats(ClassificationStats):

@@ -264,3 +264,60 @@ def fit_segments(segments, min_seconds, max_seconds, max_gap, duration=None):
             end = seg.end if k == parts - 1 else seg.start + (k + 1) * step
             out.append(Segment(seg.start + k * step, end, seg.speaker))
     return sorted(out, key=_by_time)
+
+
+def segments_of_inputs(source, paths, data_root=None):
+    """The segments of each input, from an RTTM file (recordings named by
+    ``recording_id``) or a segment CSV (by path).
+
+    Arguments
+    ---------
+    source : str
+        The RTTM or ``.csv`` file (``infer --segments``).
+    paths : list of str
+        The inputs; with a CSV, none means the CSV's recordings.
+    data_root : str, optional
+        Replaces ``{data_root}`` in the CSV's paths.
+
+    Returns
+    -------
+    segments : list
+        Per input, its list of Segment (None where the file names none).
+    paths : list of str
+        The inputs (from the CSV when none were given).
+    speaker : bool
+        Whether the segments carry speakers.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> rttm = os.path.join(tempfile.mkdtemp(), "d.rttm")
+    >>> with open(rttm, "w") as f:
+    ...     _ = f.write("SPEAKER call 1 0.5 2.0 <NA> <NA> A <NA> <NA>")
+    >>> found, paths, speaker = segments_of_inputs(
+    ...     rttm, ["calls/call.wav", "other.wav"])
+    >>> found, speaker
+    ([[Segment(start=0.5, end=2.5, speaker='A')], None], True)
+    """
+    from speechbrain_gemo.inputs import path_key
+
+    if source.lower().endswith(".csv"):
+        table = read_segment_csv(source, data_root)
+        if not paths:
+            paths = list(table)
+        by_key = {}
+        for name, segments in table.items():
+            by_key.setdefault(path_key(name), []).extend(segments)
+        found = [by_key.get(path_key(p)) for p in paths]
+    else:
+        if not paths:
+            raise ValueError(
+                f"{source}: an RTTM file names recordings by id only; give "
+                "the audio files as inputs"
+            )
+        table = read_rttm(source)
+        found = [table.get(recording_id(p)) for p in paths]
+    speaker = any(
+        seg.speaker is not None for segs in found if segs for seg in segs
+    )
+    return found, paths, speaker

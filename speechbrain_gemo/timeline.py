@@ -1,46 +1,26 @@
-"""Emotion over time in a long recording: its speech segments (from a
-voice-activity detector or from outside, e.g. diarization), each read on
-its own from the file and classified, and a summary of the share of
-speech time per emotion and speaker.
+"""Emotion over time in long recordings: the speech segments of each
+(from a voice-activity detector or from outside, e.g. diarization), each
+read on its own from the file and classified, a summary of the share of
+speech time per emotion and speaker, and the runs of ``infer
+--timeline`` over many recordings (``run_timelines``, with plots).
 
 Only one batch of segments is in memory at a time, so memory does not
-grow with the length of the recording.
+grow with the length of the recording. Segments are batched and
+classified by the engine of every run (``speechbrain_gemo.batching``)
+and become rows of ``speechbrain_gemo.rows``.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
-import torch
+import os
+import sys
 
-from speechbrain_gemo.batching import make_batches
+from speechbrain_gemo.batching import classify_items
 from speechbrain_gemo.blocks import audio_duration, open_audio, read_from
+from speechbrain_gemo.rows import csv_text, error_text
 from speechbrain_gemo.segments import fit_segments
 from speechbrain_gemo.vad import detect_speech
-
-
-def error_text(err):
-    """The text of the ``error`` column: the exception's type and the
-    reason (the row already names the file).
-
-    Arguments
-    ---------
-    err : Exception
-        The error.
-
-    Returns
-    -------
-    str
-        One line.
-
-    Example
-    -------
-    >>> error_text(ValueError("a.wav: too short"))
-    'ValueError: a.wav: too short'
-    """
-    message = getattr(err, "reason", None) or " ".join(str(err).split())
-    if len(message) > 300:
-        message = message[:300] + "..."
-    return f"{type(err).__name__}: {message}"
 
 
 def model_sample_rate(model):
@@ -189,104 +169,54 @@ def classify_segments(
     (True, 'AudioInputError')
     """
     rate = model_sample_rate(model)
-    rows = [None] * len(segments)
-    durations = [s.end - s.start for s in segments]
-    window = (window_seconds, overlap_seconds)
+    rows = [_segment_row(path, segment) for segment in segments]
+
+    def read(segment):
+        """The segment's samples, read from the open file.
+
+        Arguments
+        ---------
+        segment : Segment
+            The segment.
+
+        Returns
+        -------
+        torch.Tensor
+            Mono samples at the model's rate.
+        """
+        return read_from(handle, segment.start, segment.end, rate, path)
+
+    def name(segment):
+        """The segment, for error messages.
+
+        Arguments
+        ---------
+        segment : Segment
+            The segment.
+
+        Returns
+        -------
+        str
+            The file and the times.
+        """
+        return f"{path} [{segment.start:.2f}-{segment.end:.2f} s]"
+
     with open_audio(path) as handle:
-        for batch in make_batches(
-            durations, max_batch_seconds, max_batch_size, window_seconds
-        ):
-            done = _classify_batch(
-                model,
-                handle,
-                path,
-                [segments[i] for i in batch],
-                prompts,
-                window,
-                rate,
-            )
-            for i, row in zip(batch, done):
-                rows[i] = row
-    return rows
-
-
-def _classify_batch(model, handle, path, segments, prompts, window, rate):
-    """Rows for one batch of segments; a failing segment gets an error."""
-    rows = [_segment_row(path, s) for s in segments]
-    signals, ok = [], []
-    for k, segment in enumerate(segments):
-        try:
-            signals.append(
-                read_from(handle, segment.start, segment.end, rate, path)
-            )
-            ok.append(k)
-        except Exception as err:
-            rows[k]["error"] = error_text(err)
-    if not ok:
-        return rows
-    try:
-        lengths = torch.tensor([len(s) for s in signals], dtype=torch.float)
-        wavs = torch.nn.utils.rnn.pad_sequence(signals, batch_first=True)
-        names = [
-            f"{path} [{segments[k].start:.2f}-{segments[k].end:.2f} s]"
-            for k in ok
-        ]
-        out = model.predict_batch(
-            wavs,
-            lengths / lengths.max(),
+        for batch, fields in classify_items(
+            model,
+            segments,
+            [s.end - s.start for s in segments],
+            read,
+            name,
             prompts=prompts,
-            window_seconds=window[0],
-            overlap_seconds=window[1],
-            names=names,
-        )
-    except Exception as err:
-        if len(ok) == 1:
-            rows[ok[0]]["error"] = error_text(err)
-            return rows
-        # Isolate the segment that breaks the batch
-        for k in ok:
-            rows[k] = _classify_batch(
-                model, handle, path, [segments[k]], prompts, window, rate
-            )[0]
-        return rows
-    for j, k in enumerate(ok):
-        rows[k].update(prediction_fields(out, j))
+            max_batch_seconds=max_batch_seconds,
+            max_batch_size=max_batch_size,
+            window_seconds=window_seconds,
+            overlap_seconds=overlap_seconds,
+        ):
+            for i, one in zip(batch, fields):
+                rows[i].update(one)
     return rows
-
-
-def prediction_fields(out, i):
-    """The prediction of item ``i`` of ``GEmoCLAP.predict_batch`` output.
-
-    Arguments
-    ---------
-    out : dict
-        As ``predict_batch`` returns it.
-    i : int
-        The item.
-
-    Returns
-    -------
-    dict
-        ``label``, ``score``, ``probs`` (class to probability), ``error``
-        (empty) and, with a gender branch, ``gender`` and ``gender_score``.
-
-    Example
-    -------
-    >>> out = {"text_lab": ["sad"], "score": torch.tensor([0.7]),
-    ...        "labels": ("neu", "sad"), "probs": torch.tensor([[0.3, 0.7]])}
-    >>> prediction_fields(out, 0)["probs"]["sad"]
-    0.699999988079071
-    """
-    row = {
-        "label": out["text_lab"][i],
-        "score": float(out["score"][i]),
-        "probs": dict(zip(out["labels"], out["probs"][i].tolist())),
-        "error": "",
-    }
-    if "gender_probs" in out:
-        row["gender"] = out["gender_lab"][i]
-        row["gender_score"] = float(out["gender_score"][i])
-    return row
 
 
 def recording_timeline(model, path, segments=None, options=None):
@@ -391,3 +321,210 @@ def speech_summary(rows, labels):
                 }
             )
     return out
+
+
+def timeline_options(args, prompts=None):
+    """The options of ``recording_timeline`` from the command line's.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        ``vad``, ``vad_threshold``, ``min_segment``, ``max_segment``,
+        ``merge_gap``, ``max_batch_seconds``, ``max_batch_size``,
+        ``window_seconds``, ``overlap_seconds`` (as ``infer`` has them).
+    prompts : dict, optional
+        Zero-shot classes.
+
+    Returns
+    -------
+    dict
+        ``segmentation`` and ``classification`` options.
+
+    Example
+    -------
+    >>> from speechbrain_gemo.infer import parse_args
+    >>> args = parse_args(["--model", "m", "--timeline", "--vad", "energy",
+    ...                    "--vad_threshold", "9", "a.wav"])
+    >>> timeline_options(args)["segmentation"]["vad_options"]
+    {'margin_db': 9.0}
+    """
+    vad_options = {}
+    if args.vad_threshold is not None:
+        key = "threshold" if args.vad == "silero" else "margin_db"
+        vad_options[key] = args.vad_threshold
+    return {
+        "segmentation": {
+            "vad": args.vad,
+            "min_segment": args.min_segment,
+            "max_segment": args.max_segment,
+            "max_gap": args.merge_gap,
+            "vad_options": vad_options,
+        },
+        "classification": {
+            "prompts": prompts,
+            "max_batch_seconds": args.max_batch_seconds,
+            "max_batch_size": args.max_batch_size,
+            "window_seconds": args.window_seconds,
+            "overlap_seconds": args.overlap_seconds,
+        },
+    }
+
+
+def run_timelines(model, paths, todo, save, options, context):
+    """Segments, classifies and saves each input of ``todo``, one at a
+    time.
+
+    Arguments
+    ---------
+    model : speechbrain_gemo.inference.GEmoCLAP or EmotionClassifierONNX
+        The model.
+    paths : list of str
+        Every input of the run.
+    todo : list of int
+        The indices of the inputs to do.
+    save : callable
+        ``save(index, path, rows)``, called as each input is done.
+    options : dict
+        See ``timeline_options``.
+    context : dict
+        ``segments`` (per input its list of Segment, None where a
+        ``segments_source`` names none; or None: detect speech),
+        ``segments_source`` (the file they come from, for the error),
+        ``plot`` (a folder for ``write_plots``, or None), ``labels`` (the
+        classes, for the plots) and ``quiet`` (no progress bar).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_gemo.export import save_tiny_export
+    >>> from speechbrain_gemo.inference import GEmoCLAP
+    >>> model = GEmoCLAP.from_hparams(save_tiny_export(tempfile.mkdtemp()))
+    >>> saved = []
+    >>> run_timelines(model, ["none.wav"], [0],
+    ...               lambda i, path, rows: saved.append(rows), {},
+    ...               {"segments": None, "plot": None, "quiet": True})
+    >>> saved[0][0]["error"]
+    'AudioReadError: no such file'
+    """
+    from tqdm import tqdm
+
+    stems = plot_names(paths) if context["plot"] else None
+    for index in tqdm(todo, unit="file", disable=context["quiet"]):
+        path = paths[index]
+        segments = None
+        if context["segments"] is not None:
+            segments = context["segments"][index]
+            if segments is None:
+                rows = [
+                    {
+                        "path": path,
+                        "start": None,
+                        "end": None,
+                        "error": f"NoSegments: {context['segments_source']} "
+                        "has no segments for this recording",
+                    }
+                ]
+                save(index, path, rows)
+                continue
+        rows = recording_timeline(model, path, segments, options)
+        if context["plot"]:
+            folder, stem = context["plot"], stems[index]
+            write_plots(rows, context["labels"], folder, stem, path)
+        save(index, path, rows)
+
+
+def plot_names(paths):
+    """File stems for the plots of each input: the recording's name,
+    with ``-<index>`` added where two inputs share a name.
+
+    Arguments
+    ---------
+    paths : list of str
+        The inputs.
+
+    Returns
+    -------
+    list of str
+        One stem per input.
+
+    Example
+    -------
+    >>> plot_names(["a/x.wav", "b/x.wav", "y.flac"])
+    ['x-0', 'x-1', 'y']
+    """
+    from collections import Counter
+
+    from speechbrain_gemo.segments import recording_id
+
+    names = [recording_id(p) for p in paths]
+    counts = Counter(names)
+    return [
+        f"{name}-{i}" if counts[name] > 1 else name
+        for i, name in enumerate(names)
+    ]
+
+
+def write_plots(rows, labels, folder, stem, title):
+    """Writes the timeline PNG and the speech-time summary CSV of one
+    recording.
+
+    Arguments
+    ---------
+    rows : list of dict
+        Its segment rows.
+    labels : list of str
+        The classes.
+    folder : str
+        The plot folder.
+    stem : str
+        The file stem (see ``plot_names``).
+    title : str
+        The figure title.
+
+    Returns
+    -------
+    list of str
+        The files written.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> rows = [{"path": "a.wav", "start": 0.0, "end": 2.0, "speaker": None,
+    ...          "label": "sad", "probs": {"neu": 0.3, "sad": 0.7},
+    ...          "error": ""}]
+    >>> files = write_plots(rows, ["neu", "sad"], folder, "a", "a.wav")
+    >>> print(open(files[1]).read(), end="")
+    speaker,label,seconds,share
+    *,neu,0.000,0.0000
+    *,sad,2.000,1.0000
+    """
+    from speechbrain_gemo.io import write_text_atomic
+
+    os.makedirs(folder, exist_ok=True)
+    summary = os.path.join(folder, f"{stem}_summary.csv")
+    lines = [["speaker", "label", "seconds", "share"]]
+    for entry in speech_summary(rows, labels):
+        lines.append(
+            [
+                entry["speaker"],
+                entry["label"],
+                f"{entry['seconds']:.3f}",
+                f"{entry['share']:.4f}",
+            ]
+        )
+    write_text_atomic(summary, csv_text(lines))
+    png = os.path.join(folder, f"{stem}.png")
+    try:
+        from speechbrain_gemo.blocks import audio_duration
+        from speechbrain_gemo.plotting import plot_timeline
+
+        try:
+            duration = audio_duration(rows[0]["path"])
+        except (OSError, ValueError):
+            duration = None
+        plot_timeline(rows, labels, png, title=title, duration=duration)
+    except ImportError as err:
+        print(f"warning: no timeline plot ({err})", file=sys.stderr)
+        return [summary]
+    return [png, summary]

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from speechbrain_gemo.batching import make_batches
 from speechbrain_gemo.export import save_tiny_export
-from speechbrain_gemo.infer import main, make_batches
+from speechbrain_gemo.infer import main
 from speechbrain_gemo.inference import GEmoCLAP
 
 LABELS = ["neu", "hap", "ang", "sad"]
@@ -190,7 +191,7 @@ def test_cross_corpus_report_repicks_among_the_shared_classes(tmp_path):
     most probable shared class and counted in
     ``predicted_outside_shared``; a label with no model class is left
     out and counted per label."""
-    from speechbrain_gemo.infer import write_report
+    from speechbrain_gemo.reports import write_report
 
     def row(path, label, ang, dis, hap):
         """A prediction row as the command line writes it."""

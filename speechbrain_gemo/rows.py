@@ -1,0 +1,230 @@
+"""The rows of predictions, one per file or segment: from a model's
+``predict_batch`` output (``prediction_fields``) or an error
+(``error_text``) to the lines of the output CSV (``csv_columns``,
+``format_rows``, ``write_predictions``).
+
+Every writer of predictions (``infer``, the timelines) builds and formats
+its rows here, so their CSVs have the same columns and number formats:
+``path, [start, end], [speaker], label, score, prob_<class>...,
+[gender, gender_score], error``.
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import csv
+import io
+import os
+
+
+def error_text(err):
+    """The text of the ``error`` column: the exception's type and the
+    reason (the row already names the file).
+
+    Arguments
+    ---------
+    err : Exception
+        The error.
+
+    Returns
+    -------
+    str
+        One line.
+
+    Example
+    -------
+    >>> error_text(ValueError("a.wav: too short"))
+    'ValueError: a.wav: too short'
+    """
+    message = getattr(err, "reason", None) or " ".join(str(err).split())
+    if len(message) > 300:
+        message = message[:300] + "..."
+    return f"{type(err).__name__}: {message}"
+
+
+def prediction_fields(out, i):
+    """The prediction of item ``i`` of a ``predict_batch`` output (of
+    ``GEmoCLAP`` or ``EmotionClassifierONNX``).
+
+    Arguments
+    ---------
+    out : dict
+        As ``predict_batch`` returns it.
+    i : int
+        The item.
+
+    Returns
+    -------
+    dict
+        ``label``, ``score``, ``probs`` (class to probability), ``error``
+        (empty) and, with a gender branch, ``gender`` and ``gender_score``.
+
+    Example
+    -------
+    >>> import numpy
+    >>> out = {"text_lab": ["sad"], "score": numpy.float32([0.7]),
+    ...        "labels": ("neu", "sad"), "probs": numpy.float32([[0.3, 0.7]])}
+    >>> prediction_fields(out, 0)["probs"]["sad"]
+    0.699999988079071
+    """
+    row = {
+        "label": out["text_lab"][i],
+        "score": float(out["score"][i]),
+        "probs": dict(zip(out["labels"], out["probs"][i].tolist())),
+        "error": "",
+    }
+    if "gender_probs" in out:
+        row["gender"] = out["gender_lab"][i]
+        row["gender_score"] = float(out["gender_score"][i])
+    return row
+
+
+def csv_columns(labels, gender=False, timeline=False, speaker=False):
+    """The columns of the output CSV.
+
+    Arguments
+    ---------
+    labels : list of str
+        The classes (one ``prob_<class>`` column each).
+    gender : bool
+        Add ``gender`` and ``gender_score``.
+    timeline : bool
+        Rows are segments: add ``start`` and ``end`` (seconds).
+    speaker : bool
+        Add ``speaker``.
+
+    Returns
+    -------
+    list of str
+        The column names.
+
+    Example
+    -------
+    >>> csv_columns(["neu", "sad"], timeline=True, speaker=True)
+    ['path', 'start', 'end', 'speaker', 'label', 'score', 'prob_neu',
+     'prob_sad', 'error']
+    """
+    columns = ["path"]
+    if timeline:
+        columns += ["start", "end"]
+    if speaker:
+        columns.append("speaker")
+    columns += ["label", "score"] + [f"prob_{label}" for label in labels]
+    if gender:
+        columns += ["gender", "gender_score"]
+    return columns + ["error"]
+
+
+def csv_text(lines):
+    """CSV text of a list of rows (lists of strings), one line each.
+
+    Arguments
+    ---------
+    lines : list of list of str
+        The rows.
+
+    Returns
+    -------
+    str
+        The text, each line ending in a newline.
+
+    Example
+    -------
+    >>> print(csv_text([["path", "error"], ["a,b.wav", ""]]), end="")
+    path,error
+    "a,b.wav",
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(lines)
+    return buffer.getvalue()
+
+
+def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
+    """The CSV lines of prediction rows (see ``csv_columns``).
+
+    Arguments
+    ---------
+    rows : list of dict
+        As ``batch_runs.run_inference`` or ``timeline.recording_timeline``
+        return them.
+    labels : list of str
+        The classes.
+    gender : bool
+        Write the gender columns.
+    timeline : bool
+        Write ``start`` and ``end``.
+    speaker : bool
+        Write ``speaker``.
+
+    Returns
+    -------
+    str
+        One line per row, each ending in a newline.
+
+    Example
+    -------
+    >>> print(format_rows([{"path": "a.wav", "start": 1.5, "end": 3.25,
+    ...     "label": "sad", "score": 0.9, "probs": {"neu": 0.1, "sad": 0.9},
+    ...     "error": ""}], ["neu", "sad"], timeline=True), end="")
+    a.wav,1.500,3.250,sad,0.900000,0.100000,0.900000,
+    """
+    lines = []
+    for row in rows:
+        ok = not row.get("error")
+        line = [row["path"]]
+        if timeline:
+            for key in ("start", "end"):
+                value = row.get(key)
+                line.append("" if value is None else f"{value:.3f}")
+        if speaker:
+            line.append(row.get("speaker") or "")
+        line.append(row["label"] if ok else "")
+        line.append(f"{row['score']:.6f}" if ok else "")
+        for label in labels:
+            line.append(f"{row['probs'][label]:.6f}" if ok else "")
+        if gender:
+            has = ok and "gender" in row
+            line.append(row["gender"] if has else "")
+            line.append(f"{row['gender_score']:.6f}" if has else "")
+        line.append(row.get("error", ""))
+        lines.append(line)
+    return csv_text(lines)
+
+
+def write_predictions(rows, path, labels, gender=False, **layout):
+    """Writes the prediction rows as CSV, atomically.
+
+    Arguments
+    ---------
+    rows : list of dict
+        As ``batch_runs.run_inference`` returns them.
+    path : str
+        The CSV file.
+    labels : list of str
+        The classes (one ``prob_<class>`` column each).
+    gender : bool
+        Add the ``gender`` and ``gender_score`` columns.
+    **layout : dict
+        ``timeline`` and ``speaker`` (see ``csv_columns``).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "p.csv")
+    >>> write_predictions([
+    ...     {"path": "a.wav", "label": "sad", "score": 0.9,
+    ...      "probs": {"neu": 0.1, "sad": 0.9}, "error": ""},
+    ...     {"path": "b.wav", "error": "AudioInputError: empty"}],
+    ...     out, ["neu", "sad"])
+    >>> print(open(out).read())
+    path,label,score,prob_neu,prob_sad,error
+    a.wav,sad,0.900000,0.100000,0.900000,
+    b.wav,,,,,AudioInputError: empty
+    """
+    from speechbrain_gemo.io import write_text_atomic
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    header = csv_text([csv_columns(labels, gender, **layout)])
+    write_text_atomic(
+        path, header + format_rows(rows, labels, gender, **layout)
+    )
