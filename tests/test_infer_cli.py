@@ -186,6 +186,53 @@ def test_duration_batches():
             assert len(batch) == 1 or len(batch) * longest <= 60.0
 
 
+def test_a_file_that_breaks_its_batch_gets_its_error_alone(model, tmp_path):
+    # The batching engine of files and segments: a batch whose
+    # predict_batch fails is classified item by item, from the waveforms
+    # already read, so only the bad item gets an error
+    from speechbrain_gemo.batch_runs import run_inference
+
+    class Flaky:
+        """The model, but predict_batch fails on any batch with c.wav."""
+
+        def __init__(self, model):
+            self.model, self.calls, self.reads = model, [], []
+            self.window_seconds = model.window_seconds
+
+        def load_audio(self, path):
+            self.reads.append(os.path.basename(path))
+            return self.model.load_audio(path)
+
+        def predict_batch(self, wavs, lengths, names=None, **kwargs):
+            names = [os.path.basename(n) for n in names]
+            self.calls.append(names)
+            if "c.wav" in names:
+                raise RuntimeError("c.wav breaks the batch")
+            return self.model.predict_batch(wavs, lengths, **kwargs)
+
+    flaky = Flaky(model)
+    paths = []  # of one duration: one batch
+    for k, (name, rate, channels) in enumerate(
+        [("a.wav", 16000, 1), ("c.wav", 8000, 1), ("b.flac", 44100, 2)]
+    ):
+        paths.append(str(tmp_path / name))
+        soundfile.write(paths[-1], _tone(1.0, rate, channels, k), rate)
+    rows = run_inference(flaky, paths, max_batch_seconds=60, progress=False)
+    assert sorted(map(sorted, flaky.calls)) == [
+        ["a.wav"],
+        ["a.wav", "b.flac", "c.wav"],
+        ["b.flac"],
+        ["c.wav"],
+    ]
+    assert sorted(flaky.reads) == ["a.wav", "b.flac", "c.wav"]  # once each
+    assert rows[1]["error"] == "RuntimeError: c.wav breaks the batch"
+    for row in (rows[0], rows[2]):
+        assert row["error"] == ""
+        single = model.classify_file(row["path"])[0][0].tolist()
+        probs = [row["probs"][label] for label in LABELS]
+        assert probs == pytest.approx(single, abs=2e-6)
+
+
 def test_cross_corpus_report_repicks_among_the_shared_classes(tmp_path):
     """A file whose most probable class is not shared is scored by the
     most probable shared class and counted in
