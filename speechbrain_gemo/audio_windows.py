@@ -1,7 +1,8 @@
 """Torch-free pieces shared by the PyTorch and the ONNX classifiers: the
-error for audio that cannot be classified, the check of a batch's relative
-lengths and the windowing rule for long audio (window lengths in samples,
-and where the windows fall).
+error for audio that cannot be classified and the check that raises it
+(``check_audio``), the check of a batch's relative lengths, and the
+windowing rule for long audio (a call's windows or the model's, their
+lengths in samples, and where the windows fall).
 
 ``speechbrain_gemo.inference`` (PyTorch) and
 ``speechbrain_gemo.onnx_runtime`` (onnxruntime, no torch) both import them
@@ -82,6 +83,79 @@ def check_relative_lengths(wav_lens, batch_size):
                 "between 0 and 1 (the item's samples over the padded "
                 "length of the batch)"
             )
+
+
+def check_audio(num_samples, name, sample_rate, min_samples, finite=True):
+    """Raises :class:`AudioInputError` naming ``name`` for empty audio,
+    audio shorter than the model's receptive field, or audio that is not
+    finite (checked in that order).
+
+    Arguments
+    ---------
+    num_samples : int
+        The length of the audio.
+    name : str
+        The file or batch item, for the message.
+    sample_rate : int
+        Its sample rate.
+    min_samples : int
+        The model's receptive field: shorter audio makes no frame.
+    finite : bool
+        Whether every sample is finite (each backend checks with its own
+        array library).
+
+    Example
+    -------
+    >>> check_audio(16000, "a.wav", 16000, 400)
+    >>> check_audio(300, "a.wav", 16000, 400)
+    Traceback (most recent call last):
+    ...
+    speechbrain_gemo.audio_windows.AudioInputError: a.wav: the audio is...
+    """
+    if num_samples == 0:
+        raise AudioInputError("the audio is empty", name)
+    if num_samples < min_samples:
+        raise AudioInputError(
+            f"the audio is {num_samples / sample_rate * 1000:.1f} ms long "
+            f"({num_samples} samples at {sample_rate} Hz), shorter than the "
+            f"model's receptive field of {min_samples} samples "
+            f"({min_samples / sample_rate * 1000:.0f} ms)",
+            name,
+        )
+    if not finite:
+        raise AudioInputError("the audio has NaN or infinite samples", name)
+
+
+def model_windows(model, window_seconds=None, overlap_seconds=None):
+    """The windows of a call in seconds: those it asks for, else the
+    model's (its ``window_seconds`` and ``overlap_seconds``).
+
+    Arguments
+    ---------
+    model : object
+        A classifier (``GEmoCLAP``, ``EmotionClassifierONNX``).
+    window_seconds : float, optional
+        The call's window (None: the model's; ``0`` never splits).
+    overlap_seconds : float, optional
+        The call's overlap (None: the model's).
+
+    Returns
+    -------
+    tuple
+        ``(window_seconds, overlap_seconds)``.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> model = SimpleNamespace(window_seconds=20.0, overlap_seconds=2.0)
+    >>> model_windows(model), model_windows(model, 8.0)
+    ((20.0, 2.0), (8.0, 2.0))
+    """
+    if window_seconds is None:
+        window_seconds = getattr(model, "window_seconds", None)
+    if overlap_seconds is None:
+        overlap_seconds = getattr(model, "overlap_seconds", None)
+    return window_seconds, overlap_seconds
 
 
 def window_bounds(num_samples, window, overlap):

@@ -248,12 +248,10 @@ def classify_items(
     [0, 2] [True, "KeyError: 'c'"]
     [1] [True]
     """
+    from speechbrain_gemo.audio_windows import model_windows
     from speechbrain_gemo.rows import error_text
 
-    if window_seconds is None:
-        long_seconds = getattr(model, "window_seconds", None)
-    else:
-        long_seconds = window_seconds
+    long_seconds = model_windows(model, window_seconds)[0]
     window = (window_seconds, overlap_seconds)
     for batch in make_batches(
         durations, max_batch_seconds, max_batch_size, long_seconds or None

@@ -106,23 +106,28 @@ def audio_duration(path):
         return f.frames / f.samplerate
 
 
-@functools.lru_cache(maxsize=8)
-def _normalizer(sample_rate):
+@functools.lru_cache(maxsize=16)
+def _normalizer(sample_rate, device):
     """SpeechBrain's normaliser (what ``Pretrained.load_audio`` applies),
-    one per target rate so that its resampling filters are reused."""
+    one per target rate so that its resampling filters are reused, and
+    per device, since its resamplers move to the device of their input."""
     from speechbrain.dataio.preprocess import AudioNormalizer
 
     return AudioNormalizer(sample_rate=int(sample_rate))
 
 
 def to_mono(block, orig_freq, new_freq):
-    """Averages the channels and resamples, with SpeechBrain's
-    ``AudioNormalizer`` (as ``Pretrained.load_audio`` does).
+    """Resamples and averages the channels with SpeechBrain's
+    ``AudioNormalizer`` (torchaudio), as ``Pretrained.load_audio`` does:
+    the PyTorch side's resampling, the one place it happens (files of
+    ``GEmoCLAP.load_audio``, timeline segments and detector blocks, for
+    either backend). The ONNX backend resamples files with soxr
+    (``speechbrain_gemo.onnx_runtime.resample``).
 
     Arguments
     ---------
-    block : numpy.ndarray
-        ``T`` or ``T x C`` samples.
+    block : numpy.ndarray or torch.Tensor
+        ``T`` or ``T x C`` samples (a tensor stays on its device).
     orig_freq : int
         Their sample rate.
     new_freq : int
@@ -140,10 +145,14 @@ def to_mono(block, orig_freq, new_freq):
     >>> len(to_mono(np.zeros(8000), 8000, 16000))
     16000
     """
-    signal = torch.as_tensor(np.asarray(block, dtype=np.float32))
+    if torch.is_tensor(block):
+        signal = block.float()
+    else:
+        signal = torch.as_tensor(np.asarray(block, dtype=np.float32))
     if not len(signal):
         return signal.reshape(0)
-    return _normalizer(new_freq)(signal, int(orig_freq)).float()
+    normalizer = _normalizer(new_freq, str(signal.device))
+    return normalizer(signal, int(orig_freq)).float()
 
 
 def read_span(path, start, end, sample_rate):

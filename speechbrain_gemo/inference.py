@@ -70,10 +70,13 @@ from speechbrain.utils.fetching import FetchConfig
 
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
+    check_audio,
     check_relative_lengths,
+    model_windows,
     window_bounds,
     window_samples,
 )
+from speechbrain_gemo.blocks import to_mono
 from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
 
@@ -254,19 +257,8 @@ def check_signal(signal, name, sample_rate, min_samples, check_values=True):
     ...
     speechbrain_gemo.audio_windows.AudioInputError: a.wav: the audio is...
     """
-    samples = signal.shape[0]
-    if samples == 0:
-        raise AudioInputError("the audio is empty", name)
-    if samples < min_samples:
-        raise AudioInputError(
-            f"the audio is {samples / sample_rate * 1000:.1f} ms long "
-            f"({samples} samples at {sample_rate} Hz), shorter than the "
-            f"model's receptive field of {min_samples} samples "
-            f"({min_samples / sample_rate * 1000:.0f} ms)",
-            name,
-        )
-    if check_values and not torch.isfinite(signal).all():
-        raise AudioInputError("the audio has NaN or infinite samples", name)
+    finite = not check_values or bool(torch.isfinite(signal).all())
+    check_audio(signal.shape[0], name, sample_rate, min_samples, finite)
 
 
 def check_batch(wavs, wav_lens, sample_rate, min_samples, names, device):
@@ -888,7 +880,7 @@ class GEmoCLAP(Pretrained):
                 signal, sr = audio_io.load(path, channels_first=False)
                 if signal.numel() == 0:
                     raise AudioInputError("the file has no audio samples", path)
-                signal = self.audio_normalizer(signal.to(self.device), sr)
+                signal = to_mono(signal.to(self.device), sr, self.sample_rate)
         except AudioInputError:
             raise
         except Exception as err:
@@ -914,10 +906,7 @@ class GEmoCLAP(Pretrained):
     def _embed(self, wavs, wav_lens, window_seconds, overlap_seconds):
         """Unit-norm audio embeddings, long items in windows."""
         window, overlap = window_samples(
-            self.window_seconds if window_seconds is None else window_seconds,
-            self.overlap_seconds
-            if overlap_seconds is None
-            else overlap_seconds,
+            *model_windows(self, window_seconds, overlap_seconds),
             self.sample_rate,
             self.min_samples,
         )

@@ -21,9 +21,10 @@ windowing rule come from ``speechbrain_gemo.audio_windows``, shared with
 ``GEmoCLAP``.
 
 Files of any sample rate and channel count are read with soundfile,
-averaged over channels and resampled with soxr (its default high quality;
-SpeechBrain's reader resamples with torchaudio, so files not at the
-model's rate give slightly different, not identical, probabilities).
+averaged over channels and resampled with soxr (``resample``, its default
+high quality; the PyTorch backend resamples with torchaudio, so files not
+at the model's rate give slightly different, not identical,
+probabilities).
 
 Authors
  * speechbrain-gemo developers 2026
@@ -37,7 +38,9 @@ import numpy as np
 
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
+    check_audio,
     check_relative_lengths,
+    model_windows,
     window_bounds,
     window_samples,
 )
@@ -104,7 +107,6 @@ def read_audio(path, sample_rate):
     (16000,)
     """
     import soundfile
-    import soxr
 
     path = str(path)
     if not os.path.isfile(path):
@@ -117,9 +119,39 @@ def read_audio(path, sample_rate):
         ) from err
     if signal.size == 0:
         raise AudioInputError("the file has no audio samples", path)
-    signal = signal.mean(axis=1)
-    if rate != sample_rate:
-        signal = soxr.resample(signal, rate, sample_rate)
+    return resample(signal.mean(axis=1), rate, sample_rate)
+
+
+def resample(signal, orig_freq, new_freq):
+    """The ONNX backend's resampling, the one place it happens: soxr at
+    its default high quality. (The PyTorch side resamples with
+    SpeechBrain's ``AudioNormalizer``, torchaudio, in
+    ``speechbrain_gemo.blocks.to_mono``: files not at the model's rate
+    give slightly different, not identical, probabilities.)
+
+    Arguments
+    ---------
+    signal : numpy.ndarray
+        Mono samples.
+    orig_freq : int
+        Their sample rate.
+    new_freq : int
+        The rate to return.
+
+    Returns
+    -------
+    numpy.ndarray
+        Contiguous float32 samples at ``new_freq``.
+
+    Example
+    -------
+    >>> resample(np.zeros(8000, dtype=np.float32), 8000, 16000).shape
+    (16000,)
+    """
+    import soxr
+
+    if orig_freq != new_freq:
+        signal = soxr.resample(signal, orig_freq, new_freq)
     return np.ascontiguousarray(signal, dtype=np.float32)
 
 
@@ -296,20 +328,10 @@ class EmotionClassifierONNX:
         return signal
 
     def _check_signal(self, signal, name):
-        samples = signal.shape[0]
-        if samples == 0:
-            raise AudioInputError("the audio is empty", name)
-        if samples < self.min_samples:
-            raise AudioInputError(
-                f"the audio is {samples / self.sample_rate * 1000:.1f} ms "
-                f"long ({samples} samples at {self.sample_rate} Hz), shorter "
-                f"than the model's receptive field of {self.min_samples} "
-                f"samples ({self.min_samples / self.sample_rate * 1000:.0f} "
-                "ms)",
-                name,
-            )
-        if not np.isfinite(signal).all():
-            raise AudioInputError("the audio has NaN or infinite samples", name)
+        finite = bool(np.isfinite(signal).all())
+        check_audio(
+            signal.shape[0], name, self.sample_rate, self.min_samples, finite
+        )
 
     def _prepare_batch(self, wavs, wav_lens, names=None):
         wavs = np.asarray(wavs, dtype=np.float32)
@@ -335,10 +357,7 @@ class EmotionClassifierONNX:
 
     def _window_sizes(self, window_seconds, overlap_seconds):
         return window_samples(
-            self.window_seconds if window_seconds is None else window_seconds,
-            self.overlap_seconds
-            if overlap_seconds is None
-            else overlap_seconds,
+            *model_windows(self, window_seconds, overlap_seconds),
             self.sample_rate,
             self.min_samples,
         )

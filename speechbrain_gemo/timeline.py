@@ -24,13 +24,12 @@ from speechbrain_gemo.vad import detect_speech
 
 
 def model_sample_rate(model):
-    """The sample rate a model expects: that of a SpeechBrain
-    ``Pretrained`` model's ``audio_normalizer`` (which ``load_audio``
-    applies), or an ONNX classifier's ``sample_rate``.
+    """The sample rate a model expects (``GEmoCLAP`` and
+    ``EmotionClassifierONNX`` both name it ``sample_rate``).
 
     Arguments
     ---------
-    model : speechbrain.inference.interfaces.Pretrained
+    model : object
         The model.
 
     Returns
@@ -41,14 +40,10 @@ def model_sample_rate(model):
     Example
     -------
     >>> from types import SimpleNamespace
-    >>> from speechbrain.dataio.preprocess import AudioNormalizer
-    >>> model_sample_rate(SimpleNamespace(audio_normalizer=AudioNormalizer()))
+    >>> model_sample_rate(SimpleNamespace(sample_rate=16000.0))
     16000
     """
-    normalizer = getattr(model, "audio_normalizer", None)
-    if normalizer is None:  # EmotionClassifierONNX
-        return int(model.sample_rate)
-    return int(normalizer.sample_rate)
+    return int(model.sample_rate)
 
 
 def recording_segments(
