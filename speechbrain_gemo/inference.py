@@ -687,6 +687,10 @@ class GEmoCLAP(Pretrained):
         if savedir is not None:
             # A savedir reused for another folder must not keep its links
             kwargs.setdefault("fetch_config", FetchConfig(overwrite=True))
+            if os.path.realpath(savedir) == os.path.realpath(source):
+                # Nothing to link; and SpeechBrain refuses a file that is a
+                # link (HF cache, DVC) as its own overwrite (UPSTREAM.md)
+                savedir = None
         return super().from_hparams(source=source, savedir=savedir, **kwargs)
 
     def _check_stored_prompts(self, model):
