@@ -209,9 +209,9 @@ for patch in "${PATCHES[@]}"; do
     failed=$(count "$LOGS/$name.without" FAILED)
     if [ "$n_tests" -eq 0 ] || [ "$failed" -ne "$n_tests" ]; then
         verdict=FAIL
-        notes+=("without the fix $failed of $n_tests new tests fail ($(cat "$LOGS/$name.without.summary"))")
+        notes+=("without the fix, $failed of the $n_tests new tests fail ($(cat "$LOGS/$name.without.summary"))")
     else
-        notes+=("$n_tests new tests fail without the fix, pass with it")
+        notes+=("new tests: $n_tests, each fails without the fix, passes with it")
     fi
 
     # 2. The whole patch
@@ -264,4 +264,5 @@ else
     echo "FAIL all patches together: $applied of ${#PATCHES[@]} applied; ${result:-}"
     status=1
 fi
+echo "check.sh took ${SECONDS}s"
 exit $status
