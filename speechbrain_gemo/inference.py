@@ -77,6 +77,7 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_samples,
 )
 from speechbrain_gemo.blocks import to_mono
+from speechbrain_gemo.io import fs_path
 from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
 
@@ -881,7 +882,7 @@ class GEmoCLAP(Pretrained):
             elif not os.path.isfile(path):
                 raise AudioInputError("no such file", path)
             else:
-                signal, sr = audio_io.load(path, channels_first=False)
+                signal, sr = audio_io.load(fs_path(path), channels_first=False)
                 if signal.numel() == 0:
                     raise AudioInputError("the file has no audio samples", path)
                 signal = to_mono(signal.to(self.device), sr, self.sample_rate)

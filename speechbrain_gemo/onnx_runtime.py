@@ -44,6 +44,7 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_bounds,
     window_samples,
 )
+from speechbrain_gemo.io import fs_path
 
 FORMAT = "speechbrain-gemo-onnx"
 # The graph used unless another is asked for, whatever the folder holds
@@ -112,7 +113,9 @@ def read_audio(path, sample_rate):
     if not os.path.isfile(path):
         raise AudioInputError("no such file", path)
     try:
-        signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        signal, rate = soundfile.read(
+            fs_path(path), dtype="float32", always_2d=True
+        )
     except Exception as err:
         raise AudioInputError(
             f"cannot read audio ({type(err).__name__}: {err})", path

@@ -16,6 +16,8 @@ import csv
 import io
 import os
 
+from speechbrain_gemo.io import utf8_text
+
 
 def error_text(err):
     """The text of the ``error`` column: the exception's type and the
@@ -116,27 +118,44 @@ def csv_columns(labels, gender=False, timeline=False, speaker=False):
 
 
 def csv_text(lines):
-    """CSV text of a list of rows (lists of strings), one line each.
+    """CSV text of rows of cells (``\\n`` line ends): a cell with a comma,
+    a quote, a line feed or a carriage return is quoted, so that the
+    ``csv`` module and pandas read back every cell as it was written, and
+    text that is not valid UTF-8 is escaped
+    (``speechbrain_gemo.io.utf8_text``).
 
     Arguments
     ---------
-    lines : list of list of str
-        The rows.
+    lines : list of list
+        The rows (cells are written with ``str``; None as empty).
 
     Returns
     -------
     str
-        The text, each line ending in a newline.
+        One line per row, each ending in ``\\n``.
 
     Example
     -------
-    >>> print(csv_text([["path", "error"], ["a,b.wav", ""]]), end="")
-    path,error
-    "a,b.wav",
+    >>> text = csv_text([["path", "n"], ["a\\rb.wav", 1], ["c,d.wav", None]])
+    >>> text
+    'path,n\\n"a\\rb.wav",1\\n"c,d.wav",\\n'
+    >>> list(csv.reader(io.StringIO(text, newline="")))[1:]
+    [['a\\rb.wav', '1'], ['c,d.wav', '']]
     """
+    # The csv module quotes the characters of its line terminator only:
+    # with "\r\n" it quotes cells holding either; the terminator itself is
+    # then cut to "\n" row by row.
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(lines)
-    return buffer.getvalue()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    out = []
+    for row in lines:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            ["" if cell is None else utf8_text(str(cell)) for cell in row]
+        )
+        out.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(out)
 
 
 def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
