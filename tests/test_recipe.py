@@ -600,3 +600,60 @@ def test_validation_batches_are_shuffled_the_same_every_epoch(monkeypatch):
     assert sorted(first) == [f"u{i:02d}" for i in range(24)]
     assert first != sorted(first)
     assert epochs(7)[0] != first
+
+
+def test_brain_step_brings_the_logit_scales_back_under_the_cap(
+    tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    """ML-GEmo-CLAP's two stored logit scales pushed above the cap (100,
+    as in CLIP): one ``fit_batch`` of the recipe's Brain steps the
+    optimisers and brings both back to the cap, as CLIP clamps after each
+    step (the optimiser alone leaves them there: their gradient is zero
+    above the cap)."""
+    import math
+
+    from speechbrain.dataio.batch import PaddedBatch
+
+    train = load_train_module()
+    overrides = {
+        "data_folder": "unused",
+        "output_folder": str(tmp_path),
+        "audio_source": tiny_wavlm_dir,
+        "text_source": tiny_roberta_dir,
+        "embedding_dim": 16,
+        "skip_prep": True,
+    }
+    with open(os.path.join(RECIPE, "hparams", "ml_wavlm.yaml")) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    brain = train.GEmoCLAPBrain(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts={"device": "cpu"},
+        checkpointer=None,
+    )
+    brain.on_fit_start()
+    model = brain.model
+    cap = math.log(model.max_logit_scale)
+    assert cap == pytest.approx(math.log(100.0))
+    with torch.no_grad():
+        model.logit_scale.fill_(cap + 1.0)
+        model.gender_logit_scale.fill_(cap + 2.0)
+    head = model.audio_encoder.projection.layers[1].weight
+    head_before = head.detach().clone()
+    gen = torch.Generator().manual_seed(0)
+    examples = [
+        {
+            "id": f"utt{i}",
+            "sig": 0.1 * torch.randn(8000, generator=gen),
+            "emo_encoded": torch.LongTensor([i % 4]),
+            "gender_encoded": torch.LongTensor([i % 2]),
+        }
+        for i in range(4)
+    ]
+    loss = brain.fit_batch(PaddedBatch(examples))
+    assert torch.isfinite(loss)
+    # a step was taken: the optimisers moved the projection head
+    assert brain.optimizer_step == 1
+    assert not torch.equal(head.detach(), head_before)
+    assert model.logit_scale.item() == pytest.approx(cap, abs=1e-6)
+    assert model.gender_logit_scale.item() == pytest.approx(cap, abs=1e-6)
