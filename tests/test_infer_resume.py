@@ -182,6 +182,12 @@ def _count_clips(monkeypatch, paths):
     return counts
 
 
+def _rows_of(csv_path, path):
+    """The lines of one input's rows in a CSV the command line wrote."""
+    with open(csv_path) as f:
+        return "".join(line for line in f if line.startswith(f"{path},"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "mode", [["--max_batch_size", "1"], ["--timeline", "--vad", "energy"]]
@@ -189,10 +195,12 @@ def _count_clips(monkeypatch, paths):
 def test_resumed_run_classifies_only_the_files_not_done(
     export, recordings, tmp_path, monkeypatch, capsys, mode
 ):
-    """A run stopped after its journal recorded three files: run again,
-    it gives the model the clips of the other files only, each as many as
-    an uninterrupted run does, and writes the uninterrupted run's CSV.
-    (The work is counted where the model is called, in this process.)"""
+    """A run stopped after its journal recorded three files, and a second
+    rank's journal with one more file: run again (one process), the
+    command gives the model the clips of the other files only, each as
+    many as an uninterrupted run does, and writes the uninterrupted run's
+    CSV. (The work is counted where the model is called, in this
+    process.)"""
     full = tmp_path / "full.csv"
     with monkeypatch.context() as patch:
         full_counts = _count_clips(patch, recordings)
@@ -215,19 +223,29 @@ def test_resumed_run_classifies_only_the_files_not_done(
         patch.setattr(Journal, "add", add_then_stop)
         with pytest.raises(Interrupted):
             main(command)
-    done = Journal.finished(str(out))
-    assert sorted(done.values()) == sorted(recorded)
     assert not out.exists()
+    # rank 1 of a run of the same command finished another file
+    rows, progress = part_paths(str(out), 0)
+    with open(progress) as f:
+        signature = json.loads(f.readline())["signature"]
+    with open(rows) as f:
+        header = f.readline()
+    other = [p for p in readable if p not in recorded][-1]
+    journal = Journal(str(out), 1, signature, header)
+    journal.add(recordings.index(other), other, _rows_of(full, other))
+    journal.close()
+    done = Journal.finished(str(out))
+    assert sorted(done.values()) == sorted(recorded + [other])
     capsys.readouterr()
 
     with monkeypatch.context() as patch:
         counts = _count_clips(patch, recordings)
         assert main(command) == 0
-    assert f"continuing: 3 of {len(recordings)} files" in (
+    assert f"continuing: 4 of {len(recordings)} files" in (
         capsys.readouterr().err
     )
     not_done = [p for p in readable if p not in done.values()]
-    assert len(not_done) >= len(readable) - 3
+    assert len(not_done) >= len(readable) - 4
     assert counts == {p: full_counts[p] for p in not_done}
     assert out.read_bytes() == full.read_bytes()
 
