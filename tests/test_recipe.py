@@ -697,6 +697,48 @@ def test_validation_batches_are_shuffled_the_same_every_epoch(monkeypatch):
     assert epochs(7)[0] != first
 
 
+def recipe_brain(ssl_dir, text_dir, output, **run_opts):
+    """The recipe's Brain on ``ml_wavlm.yaml`` (both logit scales) with
+    the tiny towers, its optimisers made (``on_fit_start``)."""
+    train = load_train_module()
+    overrides = {
+        "data_folder": "unused",
+        "output_folder": output,
+        "audio_source": ssl_dir,
+        "text_source": text_dir,
+        "embedding_dim": 16,
+        "skip_prep": True,
+    }
+    with open(os.path.join(RECIPE, "hparams", "ml_wavlm.yaml")) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    brain = train.GEmoCLAPBrain(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts={"device": "cpu", **run_opts},
+        checkpointer=None,
+    )
+    brain.on_fit_start()
+    return brain
+
+
+def training_batch(seed, size=4):
+    """A batch of short noise utterances with every class and gender."""
+    from speechbrain.dataio.batch import PaddedBatch
+
+    gen = torch.Generator().manual_seed(seed)
+    return PaddedBatch(
+        [
+            {
+                "id": f"utt{seed}_{i}",
+                "sig": 0.1 * torch.randn(8000, generator=gen),
+                "emo_encoded": torch.LongTensor([i % 4]),
+                "gender_encoded": torch.LongTensor([i % 2]),
+            }
+            for i in range(size)
+        ]
+    )
+
+
 def test_brain_step_brings_the_logit_scales_back_under_the_cap(
     tiny_wavlm_dir, tiny_roberta_dir, tmp_path
 ):
@@ -707,26 +749,7 @@ def test_brain_step_brings_the_logit_scales_back_under_the_cap(
     above the cap)."""
     import math
 
-    from speechbrain.dataio.batch import PaddedBatch
-
-    train = load_train_module()
-    overrides = {
-        "data_folder": "unused",
-        "output_folder": str(tmp_path),
-        "audio_source": tiny_wavlm_dir,
-        "text_source": tiny_roberta_dir,
-        "embedding_dim": 16,
-        "skip_prep": True,
-    }
-    with open(os.path.join(RECIPE, "hparams", "ml_wavlm.yaml")) as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    brain = train.GEmoCLAPBrain(
-        modules=hparams["modules"],
-        hparams=hparams,
-        run_opts={"device": "cpu"},
-        checkpointer=None,
-    )
-    brain.on_fit_start()
+    brain = recipe_brain(tiny_wavlm_dir, tiny_roberta_dir, str(tmp_path))
     model = brain.model
     cap = math.log(model.max_logit_scale)
     assert cap == pytest.approx(math.log(100.0))
@@ -735,20 +758,36 @@ def test_brain_step_brings_the_logit_scales_back_under_the_cap(
         model.gender_logit_scale.fill_(cap + 2.0)
     head = model.audio_encoder.projection.layers[1].weight
     head_before = head.detach().clone()
-    gen = torch.Generator().manual_seed(0)
-    examples = [
-        {
-            "id": f"utt{i}",
-            "sig": 0.1 * torch.randn(8000, generator=gen),
-            "emo_encoded": torch.LongTensor([i % 4]),
-            "gender_encoded": torch.LongTensor([i % 2]),
-        }
-        for i in range(4)
-    ]
-    loss = brain.fit_batch(PaddedBatch(examples))
+    loss = brain.fit_batch(training_batch(0))
     assert torch.isfinite(loss)
     # a step was taken: the optimisers moved the projection head
     assert brain.optimizer_step == 1
     assert not torch.equal(head.detach(), head_before)
     assert model.logit_scale.item() == pytest.approx(cap, abs=1e-6)
     assert model.gender_logit_scale.item() == pytest.approx(cap, abs=1e-6)
+
+
+def test_gradient_accumulation_steps_every_nth_batch(
+    tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    """``--grad_accumulation_factor=2``: the recipe's Brain steps the
+    optimisers after batches 2 and 4 only (the weights move only then),
+    the gradients of batch 1 kept for the step after batch 2."""
+    brain = recipe_brain(
+        tiny_wavlm_dir,
+        tiny_roberta_dir,
+        str(tmp_path),
+        grad_accumulation_factor=2,
+    )
+    head = brain.model.audio_encoder.projection.layers[1].weight
+    steps, moved, kept = [], [], []
+    for step in range(1, 5):
+        before = head.detach().clone()
+        brain.step = step  # as sb.Brain.fit counts the batches
+        brain.fit_batch(training_batch(step))
+        steps.append(brain.optimizer_step)
+        moved.append(not torch.equal(head.detach(), before))
+        kept.append(head.grad is not None)
+    assert steps == [0, 1, 1, 2]
+    assert moved == [False, True, False, True]
+    assert kept == [True, False, True, False]
