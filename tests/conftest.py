@@ -22,7 +22,6 @@ from speechbrain_gemo.testing import (  # noqa: E402
 )
 
 
-
 def pytest_addoption(parser):
     """``--reverse-order``: run the tests in the reverse of the collection
     order, to show that none relies on another having run first."""
