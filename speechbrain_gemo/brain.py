@@ -64,6 +64,9 @@ class RobustBrain(sb.Brain):
       dynamic batches came in the same order every epoch.
     - Two messages that read as faults are silenced
       (:mod:`speechbrain_gemo.known_warnings`).
+    - After each optimiser step, the model's stored logit scales are
+      clamped to their cap (``GEmoCLAPModel.clamp_logit_scales_``), as
+      CLIP does; a model without logit scales is left alone.
 
     Same arguments as ``sb.Brain``.
 
@@ -180,6 +183,17 @@ class RobustBrain(sb.Brain):
             self.optimizers_step()
         self.on_fit_batch_end(batch, outputs, loss, should_step)
         return loss.detach().cpu()
+
+    def optimizers_step(self):
+        """``sb.Brain.optimizers_step``, then the model's stored logit
+        scales clamped in place to at most their cap, when it has them:
+        the optimiser's momentum can carry a stored scale past the cap,
+        where its gradient is zero and it would stay."""
+        super().optimizers_step()
+        model = getattr(self, "model", None)
+        clamp = getattr(model, "clamp_logit_scales_", None)
+        if clamp is not None:
+            clamp()
 
     def on_fit_start(self):
         """Counts skipped batches from the start of each run, and removes

@@ -211,7 +211,8 @@ class GEmoCLAPModel(nn.Module):
     @torch.no_grad()
     def clamp_logit_scales_(self):
         """Clamps the stored logit scales in place to at most
-        ``log(max_logit_scale)``; call it after each optimizer step."""
+        ``log(max_logit_scale)``; call it after each optimizer step (the
+        recipes' ``RobustBrain.optimizers_step`` does)."""
         max_log = math.log(self.max_logit_scale)
         self.logit_scale.clamp_(max=max_log)
         if self.gender_logit_scale is not None:
