@@ -425,9 +425,9 @@ def test_csv_columns_arousal_valence_dominance(tmp_path):
         lines.append(f"a{k}.wav,{'xy'[k % 2]},s{k % 3},{rated}")
     (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
     entries, _, _ = read_csv_corpus(str(tmp_path / "labels.csv"))
-    assert entries["a2"]["arousal"] == 2.0
-    assert entries["a2"]["valence"] == pytest.approx(2.2)
-    assert entries["a5"]["dominance"] is None
+    assert entries["a2.wav"]["arousal"] == 2.0
+    assert entries["a2.wav"]["valence"] == pytest.approx(2.2)
+    assert entries["a5.wav"]["dominance"] is None
     paths = prepare_csv_corpus(
         str(tmp_path / "labels.csv"), str(tmp_path / "save"), num_folds=3
     )
@@ -435,7 +435,7 @@ def test_csv_columns_arousal_valence_dominance(tmp_path):
     for path in paths.values():
         with open(path) as f:
             manifests.update(json.load(f))
-    assert manifests["a1"]["arousal"] == 1.5
+    assert manifests["a1.wav"]["arousal"] == 1.5
     lines[3] = "a2.wav,x,s2,high,2,3"
     (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match="The arousal 'high' on line 4"):
