@@ -35,11 +35,13 @@ that a batch holds at most ``--max_batch_seconds`` of padded audio; files
 longer than the model's window (20 s by default) are classified alone,
 window by window. The output CSV has one row per input file, in input
 order: ``path, label, score, prob_<class>..., [gender, gender_score],
-error``. A file that fails (unreadable, empty, too short) gets its error
-in the ``error`` column and does not stop the run. The CSVs are UTF-8
-and read back by the ``csv`` module and pandas whatever the file names
-(cells with commas, quotes or line breaks are quoted; the bytes of a
-name that are not valid UTF-8 are written as ``\\xNN``).
+[arousal, valence, dominance], error`` (the dimensions for models with
+the dimensional head, on the training corpus' scale). A file that fails
+(unreadable, empty, too short) gets its error in the ``error`` column and
+does not stop the run. The CSVs are UTF-8 and read back by the ``csv``
+module and pandas whatever the file names (cells with commas, quotes or
+line breaks are quoted; the bytes of a name that are not valid UTF-8 are
+written as ``\\xNN``).
 
 With ``--timeline``, each recording is split into speech segments by a
 voice-activity detector (``--vad silero``, the default, or ``energy``),
@@ -505,6 +507,8 @@ def main(argv=None):
         prompts = cross["prompts"]
     labels = list(prompt_dict(prompts) if prompts else model.labels)
     layout = {"timeline": args.timeline, "speaker": speaker}
+    if getattr(model, "has_avd", False) and not args.timeline:
+        layout["dimensions"] = True  # per-file rows only, for now
     header = csv_text([csv_columns(labels, model.has_gender, **layout)])
     try:
         journal = Journal(

@@ -6,7 +6,7 @@
 Every writer of predictions (``infer``, the timelines) builds and formats
 its rows here, so their CSVs have the same columns and number formats:
 ``path, [start, end], [speaker], label, score, prob_<class>...,
-[gender, gender_score], error``.
+[gender, gender_score], [arousal, valence, dominance], error``.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -17,6 +17,8 @@ import io
 import os
 
 from speechbrain_gemo.io import utf8_text
+# Written for models with the dimensional head
+DIMENSION_COLUMNS = ("arousal", "valence", "dominance")
 
 
 def error_text(err):
@@ -59,7 +61,8 @@ def prediction_fields(out, i):
     -------
     dict
         ``label``, ``score``, ``probs`` (class to probability), ``error``
-        (empty) and, with a gender branch, ``gender`` and ``gender_score``.
+        (empty), with a gender branch ``gender`` and ``gender_score``, and
+        with the dimensional head ``arousal``, ``valence``, ``dominance``.
 
     Example
     -------
@@ -78,10 +81,15 @@ def prediction_fields(out, i):
     if "gender_probs" in out:
         row["gender"] = out["gender_lab"][i]
         row["gender_score"] = float(out["gender_score"][i])
+    for dimension in DIMENSION_COLUMNS:
+        if dimension in out:
+            row[dimension] = float(out[dimension][i])
     return row
 
 
-def csv_columns(labels, gender=False, timeline=False, speaker=False):
+def csv_columns(
+    labels, gender=False, timeline=False, speaker=False, dimensions=False
+):
     """The columns of the output CSV.
 
     Arguments
@@ -94,6 +102,8 @@ def csv_columns(labels, gender=False, timeline=False, speaker=False):
         Rows are segments: add ``start`` and ``end`` (seconds).
     speaker : bool
         Add ``speaker``.
+    dimensions : bool
+        Add ``arousal``, ``valence`` and ``dominance``.
 
     Returns
     -------
@@ -114,6 +124,8 @@ def csv_columns(labels, gender=False, timeline=False, speaker=False):
     columns += ["label", "score"] + [f"prob_{label}" for label in labels]
     if gender:
         columns += ["gender", "gender_score"]
+    if dimensions:
+        columns += list(DIMENSION_COLUMNS)
     return columns + ["error"]
 
 
@@ -158,7 +170,9 @@ def csv_text(lines):
     return "".join(out)
 
 
-def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
+def format_rows(
+    rows, labels, gender=False, timeline=False, speaker=False, dimensions=False
+):
     """The CSV lines of prediction rows (see ``csv_columns``).
 
     Arguments
@@ -174,6 +188,8 @@ def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
         Write ``start`` and ``end``.
     speaker : bool
         Write ``speaker``.
+    dimensions : bool
+        Write ``arousal``, ``valence`` and ``dominance``.
 
     Returns
     -------
@@ -205,6 +221,10 @@ def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
             has = ok and "gender" in row
             line.append(row["gender"] if has else "")
             line.append(f"{row['gender_score']:.6f}" if has else "")
+        if dimensions:
+            for name in DIMENSION_COLUMNS:
+                has = ok and name in row
+                line.append(f"{row[name]:.6f}" if has else "")
         line.append(row.get("error", ""))
         lines.append(line)
     return csv_text(lines)

@@ -230,7 +230,13 @@ def test_everything_has_a_docstring():
 def test_variant_files_differ_only_in_what_makes_the_variant():
     """The IEMOCAP variant files are copies apart from the keys that make
     each variant (their headers say so)."""
-    variant_keys = ("experiment:", "objective:", "audio_source:")
+    variant_keys = (
+        "experiment:",
+        "objective:",
+        "audio_source:",
+        "avd_head:",
+        "avd_weight:",
+    )
     bodies = {}
     for row in read_rows(ROOT)["IEMOCAP"]:
         with open(os.path.join(ROOT, row["Hparam_file"])) as f:

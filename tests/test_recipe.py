@@ -198,6 +198,14 @@ def test_csv_row_runs_as_speechbrain_runs_it(
         # four probabilities written with 6 decimals: at most 4 x 5e-7 off
         assert sum(probs) == pytest.approx(1.0, abs=2.5e-6)
         assert r["predicted"] == metrics["labels"][probs.index(max(probs))]
+    # the dimensional head's rows: CCCs, and the values they come from
+    has_avd = "avd" in os.path.basename(row["Hparam_file"])
+    dimensions = ("arousal", "valence", "dominance")
+    assert all(f"CCC_{d}" in metrics for d in dimensions) == has_avd
+    assert all(d in rows[0] for d in dimensions) == has_avd
+    if has_avd:
+        with open(output / "export" / "hyperparams.yaml") as f:
+            assert "avd_head: true" in f.read()
 
     prompts = torch.load(
         output / "export" / "prompt_embeddings.ckpt", weights_only=True
@@ -547,6 +555,8 @@ class FourPrompts(torch.nn.Module):
     """Stands in for GEmoCLAPModel in the Brain hooks: four classes."""
 
     emotion_labels = ("neu", "hap", "ang", "sad")
+    has_avd = False  # no dimensional head
+    avd_scale = None
 
     def __init__(self):
         super().__init__()
@@ -590,6 +600,8 @@ def test_validation_ce_is_per_utterance_and_drives_annealing(
         "annealing_metric": annealing_metric,
         "lr_annealing": RecordingScheduler(),
         "train_logger": FileTrainLogger(str(tmp_path / "train_log.txt")),
+        "avd_weight": 0.0,
+        "selection_key": "UAR",
     }
     model = FourPrompts()
     brain = train.GEmoCLAPBrain(

@@ -3,7 +3,9 @@
 The CSV has a header with the columns ``path`` (absolute, or relative to
 the CSV's folder) and ``emotion`` (any label words), and optionally
 ``gender`` (``F``/``M``, ``female``/``male`` in any case, or empty for
-unknown), ``speaker`` and ``split`` (``train``, ``valid`` or ``test``)::
+unknown), ``speaker``, ``split`` (``train``, ``valid`` or ``test``) and
+``arousal``, ``valence``, ``dominance`` (numbers on the scale the recipe's
+``avd_scale`` names, or empty where not rated; for the dimensional head)::
 
     path,emotion,gender,speaker
     calls/0001.wav,angry,F,agent7
@@ -23,7 +25,8 @@ Manifests are keyed by the path relative to the CSV's folder, extension
 included (the absolute path for a file outside it), and hold ``wav``
 (``{data_root}`` is the CSV's folder; an absolute path outside that folder
 stays absolute), ``duration``, ``emo`` (the class), ``gender``,
-``speaker`` and ``line`` (the CSV line).
+``speaker``, ``line`` (the CSV line) and, when the CSV has them,
+``arousal``, ``valence``, ``dominance`` (None where empty).
 
 From the command line::
 
@@ -65,7 +68,8 @@ logger = get_logger(__name__)
 
 CORPUS = "CSV corpus"
 REQUIRED = ("path", "emotion")
-OPTIONAL = ("gender", "speaker", "split")
+DIMENSIONS = ("arousal", "valence", "dominance")
+OPTIONAL = ("gender", "speaker", "split") + DIMENSIONS
 SPLIT_NAMES = {
     "train": "train",
     "training": "train",
@@ -143,7 +147,8 @@ def read_csv_corpus(csv_file, log_merges=True):
             f"{csv_file} lacks the column(s) {', '.join(absent)}: its "
             f"header, read as {table.header}, should name the "
             "columns path, emotion and optionally gender, speaker, "
-            "split, separated by commas, semicolons or tabs"
+            "split, arousal, valence, dominance, separated by commas, "
+            "semicolons or tabs"
         )
     has_split = "split" in table.columns
     for line, row in table.rows:
@@ -177,6 +182,9 @@ def read_csv_corpus(csv_file, log_merges=True):
             "speaker": cell.get("speaker") or None,
             "line": line,
         }
+        for dimension in DIMENSIONS:
+            if dimension in table.columns:
+                entry[dimension] = _rating(cell[dimension], dimension, where)
         if has_split:
             split = SPLIT_NAMES.get(cell["split"].lower())
             if split is None:
@@ -200,6 +208,22 @@ def read_csv_corpus(csv_file, log_merges=True):
     for entry in entries.values():
         entry["emo"] = classes[entry["emo"]]
     return entries, has_split, audio_bytes
+
+
+def _rating(text, dimension, where):
+    """A dimension's cell as a float, or None when empty."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise PreparationError(
+            f"The {dimension} {text!r} {where} is not a number (leave the "
+            "cell empty where it is not rated)"
+        )
+    return value
 
 
 def csv_classes(csv_file):
