@@ -77,8 +77,8 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_samples,
 )
 from speechbrain_gemo.blocks import to_mono
-from speechbrain_gemo.io import fs_path
 from speechbrain_gemo.dimensions import DIMENSIONS, from_unit
+from speechbrain_gemo.io import fs_path
 from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
 

@@ -48,8 +48,8 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_bounds,
     window_samples,
 )
-from speechbrain_gemo.io import fs_path
 from speechbrain_gemo.dimensions import DIMENSIONS, check_scale, from_unit
+from speechbrain_gemo.io import fs_path
 
 FORMAT = "speechbrain-gemo-onnx"
 # The graph used unless another is asked for, whatever the folder holds

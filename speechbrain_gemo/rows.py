@@ -17,6 +17,7 @@ import io
 import os
 
 from speechbrain_gemo.io import utf8_text
+
 # Written for models with the dimensional head
 DIMENSION_COLUMNS = ("arousal", "valence", "dominance")
 
