@@ -44,6 +44,8 @@ setup(
             "pytest-xdist",
             "psutil",
             "ruff",
+            # the command line's CSVs are read back as users read them
+            "pandas",
             # tests/test_onnx.py exports graphs and runs them
             "onnx",
             "onnxruntime",

@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 from speechbrain_gemo.audio_windows import AudioInputError
+from speechbrain_gemo.io import fs_path
 
 # soxr's "high quality" setting (its default): 20-bit precision, passband
 # to 91.3 % of the lower Nyquist frequency, linear phase
@@ -164,7 +165,9 @@ def read_audio(path, sample_rate):
     if not os.path.isfile(path):
         raise AudioInputError("no such file", path)
     try:
-        signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        signal, rate = soundfile.read(
+            fs_path(path), dtype="float32", always_2d=True
+        )
     except Exception as err:  # libsndfile raises several error types
         reason = " ".join(str(err).split())
         reason = reason if len(reason) <= 200 else reason[:200] + "..."

@@ -70,10 +70,12 @@ def open_audio(path):
     """
     import soundfile
 
+    from speechbrain_gemo.io import fs_path
+
     if not os.path.isfile(path):
-        raise AudioReadError(path, "no such file")
+        raise AudioReadError(path, f"no such file: {os.path.abspath(path)}")
     try:
-        handle = soundfile.SoundFile(path)
+        handle = soundfile.SoundFile(fs_path(path))
     except Exception as err:
         raise AudioReadError(
             path, f"cannot read audio ({type(err).__name__}: {_short(err)})"

@@ -23,10 +23,20 @@ Under DDP, every process lists the checkpoints right after a save (to
 delete old ones, a collective call per checkpoint): ``save_checkpoint``
 ends with a barrier, so that all see the new checkpoint's manifest.
 
+A checkpoint also records what it was trained on: when the recipe sets
+``CompleteCheckpointer.data_fingerprint`` (:func:`data_fingerprint`: the
+class list and a hash of the ids and labels of the train and valid sets),
+each checkpoint's ``CKPT.yaml`` holds it, and a checkpoint made on other
+data or classes (or recording none) is never loaded: loading it raises
+:class:`CheckpointDataMismatch`, which says what to do. A run on a
+corrected CSV would otherwise resume the old run's checkpoints, train no
+more epochs and export them as if trained on the corrected data.
+
 Authors
  * speechbrain-gemo developers 2026
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -54,6 +64,7 @@ from speechbrain.utils.distributed import (
 )
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.errors import UserError
 from speechbrain_gemo.io import write_json_atomic
 
 logger = get_logger(__name__)
@@ -61,6 +72,103 @@ logger = get_logger(__name__)
 MANIFEST_NAME = "CKPT.complete.json"
 # Written as the first line of CKPT.yaml: this folder needs its manifest
 MANIFEST_KEY = "complete-manifest"
+# The CKPT.yaml key of the data fingerprint
+DATA_KEY = "data-fingerprint"
+# The sets a checkpoint's training depends on (test only measures it)
+FINGERPRINT_SETS = ("train", "valid")
+
+
+class CheckpointDataMismatch(UserError, ValueError):
+    """A run found checkpoints (or a label encoder) made on other data or
+    classes than its own in its save folder; the message says what differs
+    and what to do.
+
+    Example
+    -------
+    >>> isinstance(CheckpointDataMismatch("x"), ValueError)
+    True
+    """
+
+
+def afresh_advice(folder):
+    """What to do when a save folder holds a run on other data or classes.
+
+    Arguments
+    ---------
+    folder : str or pathlib.Path
+        The save folder (checkpoints and ``label_encoder.txt``).
+
+    Returns
+    -------
+    str
+        One sentence.
+
+    Example
+    -------
+    >>> afresh_advice("results/x/save")[:41]
+    'Train in a new output folder (--output_fo'
+    """
+    return (
+        "Train in a new output folder (--output_folder=...), or delete the "
+        f"checkpoints (CKPT+* folders) and label_encoder.txt in {folder} to "
+        "train afresh there."
+    )
+
+
+def data_fingerprint(datasets, classes):
+    """What a checkpoint is trained on: the class list, in order, and a
+    hash of the ids and labels (``emo``, ``gender``) of the train and
+    valid utterances, as the run uses them (after any class filter).
+
+    The audio itself, its paths and durations, and the test set are not
+    part of it: a corpus moved to another folder, or a corrected test
+    label, still resumes.
+
+    Arguments
+    ---------
+    datasets : dict
+        ``train`` and ``valid`` to datasets with ``data_ids`` and ``data``
+        (SpeechBrain's ``DynamicItemDataset``, or a filtered view of one).
+    classes : list of str
+        The classes, in the order of the model's prompts.
+
+    Returns
+    -------
+    dict
+        ``classes``, the number of ``train`` and ``valid`` utterances and
+        ``sha256``, the hash of it all.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> data = {"a": {"emo": "sad", "gender": "F"},
+    ...         "b": {"emo": "neu", "gender": None}}
+    >>> valid = {"c": {"emo": "neu", "gender": "M"}}
+    >>> sets = {"train": DynamicItemDataset(data),
+    ...         "valid": DynamicItemDataset(valid)}
+    >>> fingerprint = data_fingerprint(sets, ["neu", "sad"])
+    >>> fingerprint["classes"], fingerprint["train"], fingerprint["valid"]
+    (['neu', 'sad'], 2, 1)
+    >>> data["b"]["emo"] = "sad"
+    >>> data_fingerprint(sets, ["neu", "sad"]) == fingerprint
+    False
+    """
+    digest = hashlib.sha256(json.dumps(list(classes)).encode())
+    fingerprint = {"classes": list(classes)}
+    for name in FINGERPRINT_SETS:
+        dataset = datasets[name]
+        rows = sorted(
+            [
+                utt_id,
+                dataset.data[utt_id]["emo"],
+                dataset.data[utt_id].get("gender"),
+            ]
+            for utt_id in dataset.data_ids
+        )
+        digest.update(json.dumps([name, rows]).encode())
+        fingerprint[name] = len(rows)
+    fingerprint["sha256"] = digest.hexdigest()
+    return fingerprint
 
 
 def checkpoint_is_complete(path):
@@ -147,6 +255,11 @@ class CompleteCheckpointer(Checkpointer):
     Same arguments and use as ``speechbrain.utils.checkpoints.Checkpointer``;
     each saved folder also holds ``CKPT.complete.json``, written last.
 
+    With ``data_fingerprint`` set (see :func:`data_fingerprint`), each
+    checkpoint records it in its ``CKPT.yaml``, and loading a checkpoint
+    that records another one, or none, raises
+    :class:`CheckpointDataMismatch` instead (it is never loaded silently).
+
     Example
     -------
     >>> import tempfile, torch
@@ -158,7 +271,19 @@ class CompleteCheckpointer(Checkpointer):
     >>> (saved.path / "layer.ckpt").unlink()  # as if killed while deleting
     >>> ckpt.list_checkpoints(), ckpt.remove_incomplete() == [saved.path]
     ([], True)
+    >>> ckpt.data_fingerprint = {"classes": ["neu"], "sha256": "a1"}
+    >>> saved = ckpt.save_checkpoint(meta={"UAR": 0.5})
+    >>> other = CompleteCheckpointer(ckpt.checkpoints_dir, {"layer": layer})
+    >>> other.data_fingerprint = {"classes": ["sad"], "sha256": "b2"}
+    >>> try:
+    ...     other.recover_if_possible()
+    ... except CheckpointDataMismatch as err:
+    ...     print(str(err).split(" (")[1].split(")")[0])
+    classes then: ['neu'], now: ['sad']
     """
+
+    # Set by the recipe (data_fingerprint()); None: nothing is checked
+    data_fingerprint = None
 
     def _save_checkpoint_metafile(
         self, fpath, meta_to_include=None, end_of_epoch=True
@@ -199,8 +324,11 @@ class CompleteCheckpointer(Checkpointer):
         Checkpoint or None
             The checkpoint (None on processes other than the main one).
         """
+        meta = dict(meta or {})
+        if self.data_fingerprint is not None:
+            meta[DATA_KEY] = self.data_fingerprint
         checkpoint = super().save_checkpoint(
-            meta=meta or {},
+            meta=meta,
             end_of_epoch=end_of_epoch,
             name=name,
             verbosity=verbosity,
@@ -213,6 +341,73 @@ class CompleteCheckpointer(Checkpointer):
         # times than the main process, and hang
         ddp_barrier()
         return checkpoint
+
+    def load_checkpoint(self, checkpoint):
+        """Loads a checkpoint (see SpeechBrain's ``Checkpointer``) after
+        checking that it was made on this run's data and classes.
+
+        Arguments
+        ---------
+        checkpoint : Checkpoint
+            The checkpoint to load.
+
+        Raises
+        ------
+        CheckpointDataMismatch
+            If ``data_fingerprint`` is set and the checkpoint records
+            another one, or none.
+        """
+        self.check_data(checkpoint)
+        super().load_checkpoint(checkpoint)
+
+    def check_data(self, checkpoint):
+        """Raises unless ``checkpoint`` was made on this run's data and
+        classes (nothing is checked while ``data_fingerprint`` is None).
+
+        Arguments
+        ---------
+        checkpoint : Checkpoint
+            A checkpoint of this checkpointer.
+
+        Raises
+        ------
+        CheckpointDataMismatch
+            Saying what differs and what to do.
+        """
+        expected = self.data_fingerprint
+        if expected is None:
+            return
+        found = checkpoint.meta.get(DATA_KEY)
+        if isinstance(found, dict) and found.get("sha256") == expected.get(
+            "sha256"
+        ):
+            return
+        if not isinstance(found, dict):
+            what = (
+                f"{checkpoint.path.name} records no data fingerprint (made "
+                "by an older version or another script), so it cannot be "
+                "told from a checkpoint of other data"
+            )
+        elif found.get("classes") != expected.get("classes"):
+            what = (
+                f"classes then: {found.get('classes')}, now: "
+                f"{expected.get('classes')}"
+            )
+        else:
+            counts = [
+                f"{name} {found.get(name)} then, {expected.get(name)} now"
+                for name in FINGERPRINT_SETS
+            ]
+            what = (
+                "the same classes, other utterances or labels in train or "
+                f"valid ({'; '.join(counts)})"
+            )
+        raise CheckpointDataMismatch(
+            f"The checkpoints in {self.checkpoints_dir} were made on other "
+            f"data or classes than this run's ({what}): resuming from them "
+            "would continue, or skip, training done on other data. "
+            f"{afresh_advice(self.checkpoints_dir)}"
+        )
 
     def _list_checkpoint_dirs(self):
         return [

@@ -11,6 +11,8 @@ import csv
 import json
 import logging
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -348,3 +350,183 @@ def test_csv_hparams_data_folder_classes_and_words(
         "ang": ["The speaker sounds angry."],
         "calm": ["The speaker sounds calm."],
     }
+
+
+# ------------------------- your own data: errors and corrections (issue 22)
+
+
+def run_failing(recipe, args, env=None):
+    """Runs a recipe's train.py expected to stop on a user's error;
+    returns the completed process."""
+    env = dict(
+        os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", **(env or {})
+    )
+    return subprocess.run(
+        [sys.executable, "train.py", *args],
+        cwd=os.path.join(RECIPES, recipe, "gemo_clap"),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def error_lines(result):
+    """The ``error:`` lines of a run's stderr, after checking that it
+    stopped with status 2 and printed no traceback anywhere."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    return [
+        line for line in result.stderr.splitlines() if line.startswith("error:")
+    ]
+
+
+def snapshot(folder):
+    """Every file under ``folder``: relative path to bytes."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def write_labelled_csv(folder, labels, speakers=4, per_speaker=3):
+    """A CSV of ``speakers`` x ``per_speaker`` short clips, the k-th clip
+    of each speaker labelled ``labels[k % len(labels)]``; returns its
+    path."""
+    lines = ["path,emotion,speaker"]
+    for speaker in range(speakers):
+        for k in range(per_speaker):
+            name = f"clips/s{speaker}_{k}.wav"
+            write_wav(str(folder / name), 4000)
+            lines.append(f"{name},{labels[k % len(labels)]},spk{speaker}")
+    csv_file = folder / "labels.csv"
+    csv_file.write_text("\n".join(lines) + "\n")
+    return csv_file
+
+
+@pytest.mark.slow
+def test_preparation_errors_are_one_line(
+    tmp_path, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """A missing audio file, a protocol the data cannot have, a corpus
+    folder without the corpus: one ``error:`` line naming it, status 2, no
+    traceback; the traceback is logged at debug level (log.txt) and shown
+    with GEMO_TRACEBACK=1."""
+    csv_file = write_labelled_csv(tmp_path / "d", ["calm", "tense"])
+    with open(csv_file, "a") as f:
+        f.write("clips/gone.wav,calm,spk0\n")
+    common = [f"--output_folder={tmp_path / 'out'}"]
+    common += tiny_args(tiny_wavlm_dir, tiny_roberta_dir)
+
+    # while the hyperparameters are read (the CSV recipe's classes)
+    args = ["hparams/sl_wavlm.yaml", f"--csv_file={csv_file}", *common]
+    lines = error_lines(run_failing("CSV", args))
+    gone = tmp_path / "d" / "clips" / "gone.wav"
+    assert lines == [
+        f"error: 1 audio file(s) labelled in {csv_file} are missing, "
+        f"first: line 14: {gone}"
+    ]
+    shown = run_failing("CSV", args, env={"GEMO_TRACEBACK": "1"})
+    assert shown.returncode == 2
+    assert shown.stderr.startswith("error: 1 audio file(s)")
+    assert "Traceback" in shown.stderr and "MissingDataError" in shown.stderr
+
+    # in the preparation (after SpeechBrain set its logging up)
+    with open(csv_file) as f:
+        kept = f.read().splitlines()[:-1]
+    csv_file.write_text("\n".join(kept) + "\n")
+    args = ["hparams/sl_wavlm.yaml", f"--csv_file={csv_file}", *common]
+    lines = error_lines(run_failing("CSV", [*args, "--num_folds=9"]))
+    assert lines == [
+        "error: Cannot make 9 speaker folds from 4 speaker(s); use "
+        "num_folds <= 4"
+    ]
+    with open(tmp_path / "out" / "log.txt") as f:
+        log = f.read()
+    assert "DEBUG" in log and "Traceback" in log and "speaker_folds" in log
+
+    # another corpus
+    args = ["hparams/sl_wavlm.yaml", f"--data_folder={tmp_path}", *common]
+    lines = error_lines(run_failing("CREMA-D", args))
+    assert len(lines) == 1
+    assert f"CREMA-D data_folder {tmp_path} has no AudioWAV folder" in lines[0]
+
+
+@pytest.mark.slow
+def test_corrected_csv_never_resumes_the_old_checkpoints(
+    tmp_path, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """Labels fixed in the CSV after a run: the next run in the same
+    output folder refuses the old run's label encoder and checkpoints (it
+    neither trains 0 epochs nor exports them as if trained on the fixed
+    data), saying what to do; doing it trains afresh on the fixed labels.
+    Labels changed within the same classes are refused too."""
+    folder = tmp_path / "d"
+    csv_file = write_labelled_csv(folder, ["calm", "tense", "tnese"])
+    output = tmp_path / "out"
+    args = [
+        "hparams/sl_wavlm.yaml",
+        f"--csv_file={csv_file}",
+        f"--output_folder={output}",
+        "--num_folds=2",
+        *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
+    ]
+    run_script("CSV", "train.py", args)
+    check_outputs(str(output), ["calm", "tense", "tnese"])
+    export = output / "export"
+    exported = snapshot(export)
+    save = output / "save"
+
+    csv_file.write_text(csv_file.read_text().replace("tnese", "tense"))
+    lines = error_lines(run_failing("CSV", args))
+    assert lines == [
+        "error: This run's classes ['calm', 'tense'] are not those of the "
+        f"run that wrote {save / 'label_encoder.txt'} (['calm', 'tense', "
+        "'tnese']); its checkpoints, if any, were trained on those. Train "
+        "in a new output folder (--output_folder=...), or delete the "
+        f"checkpoints (CKPT+* folders) and label_encoder.txt in {save} to "
+        "train afresh there."
+    ]
+    # what the old message advised: the checkpoints are refused all the same
+    os.remove(save / "label_encoder.txt")
+    lines = error_lines(run_failing("CSV", args))
+    assert lines == [
+        f"error: The checkpoints in {save} were made on other data or "
+        "classes than this run's (classes then: ['calm', 'tense', 'tnese'], "
+        "now: ['calm', 'tense']): resuming from them would continue, or "
+        "skip, training done on other data. Train in a new output folder "
+        "(--output_folder=...), or delete the checkpoints (CKPT+* folders) "
+        f"and label_encoder.txt in {save} to train afresh there."
+    ]
+    assert snapshot(export) == exported
+    with open(output / "train_log.txt") as f:
+        assert f.read().count("epoch: 1,") == 1
+
+    # doing what it says trains afresh, on the fixed labels
+    for path in save.glob("CKPT+*"):
+        shutil.rmtree(path)
+    run_script("CSV", "train.py", args)
+    check_outputs(str(output), ["calm", "tense"])
+    with open(output / "train_log.txt") as f:
+        assert f.read().count("epoch: 1,") == 2
+
+    # other labels within the same classes: refused too
+    with open(save / "train.json") as f:
+        trained = sorted(json.load(f))[0]
+    text = csv_file.read_text()
+    label = "tense" if f"{trained},calm" in text else "calm"
+    csv_file.write_text(
+        re.sub(
+            f"^{re.escape(trained)},\\w+,",
+            f"{trained},{label},",
+            text,
+            flags=re.M,
+        )
+    )
+    assert csv_file.read_text() != text
+    lines = error_lines(run_failing("CSV", args))
+    assert len(lines) == 1
+    assert (
+        "the same classes, other utterances or labels in train or "
+        in (lines[0])
+    )

@@ -270,3 +270,19 @@ def test_classes_of_the_manifests(corpus, tmp_path):
     data, _ = corpus
     prepare_crema_d(data, str(tmp_path / "save"))
     assert manifest.manifest_classes(str(tmp_path / "save")) == sorted(EMOTIONS)
+
+
+def test_demographics_saved_with_semicolons(corpus, tmp_path):
+    """VideoDemographics.csv re-saved by a spreadsheet with semicolons
+    gives the same genders (issue 22)."""
+    data, expected = corpus
+    demographics = os.path.join(data, "VideoDemographics.csv")
+    with open(demographics) as f:
+        text = f.read()
+    with open(demographics, "w") as f:
+        f.write(text.replace(",", ";"))
+    prepare_crema_d(data, str(tmp_path / "save"), num_folds=2)
+    everything = check_entries(
+        load_manifests(tmp_path / "save"), expected, data
+    )
+    assert {e["gender"] for e in everything.values()} == {"F", "M"}

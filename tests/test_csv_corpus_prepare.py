@@ -52,13 +52,13 @@ def write_corpus(
                     full = os.path.join(
                         outside, f"{speaker}_{emotion}_{take}.{ext}"
                     )
-                    written, utt_id = full, os.path.splitext(full)[0]
+                    written, utt_id = full, full
                     wav = full
                 elif k % 11 == 5:  # absolute, inside the CSV's folder
-                    written, utt_id = full, os.path.splitext(rel)[0]
+                    written, utt_id = full, rel
                     wav = "{data_root}/" + rel
                 else:
-                    written, utt_id = rel, os.path.splitext(rel)[0]
+                    written, utt_id = rel, rel
                     wav = "{data_root}/" + rel
                 frames = sr // 10 + 37 * k
                 duration = write_wav(full, frames, sr, channels)
@@ -158,7 +158,7 @@ def test_split_column_honoured(tmp_path):
         split = ("train", "train", "valid", "test")[i % 4]
         write_wav(str(root / "a" / f"{i}.wav"), 800)
         rows.append(f"a/{i}.wav,{'xy'[i % 2]},s{i % 3},{spellings[split]}")
-        want.setdefault(split, []).append(f"a/{i}")
+        want.setdefault(split, []).append(f"a/{i}.wav")
     (root / "l.csv").write_text("\n".join(rows) + "\n")
     save = tmp_path / "save"
     prepare_csv_corpus(str(root / "l.csv"), str(save), test_fold=3)
@@ -178,7 +178,7 @@ def test_split_without_valid_rows_draws_valid_from_train(tmp_path):
     save = tmp_path / "save"
     prepare_csv_corpus(str(root / "l.csv"), str(save), valid_ratio=0.25)
     folds = load_manifests(save)
-    assert sorted(folds["test"]) == ["0", "1"]
+    assert sorted(folds["test"]) == ["0.wav", "1.wav"]
     # 4 training utterances per class: round(0.25 * 4) = 1 each to valid.
     assert len(folds["valid"]) == 2
     assert {folds["valid"][i]["emo"] for i in folds["valid"]} == {"x", "y"}
@@ -224,7 +224,11 @@ def _csv(tmp_path, text, wavs=("a.wav", "b.wav")):
             FileNotFoundError,
             "line 3: .*missing.wav",
         ),
-        ("path,emotion\na.wav,x\n./a.wav,y\n", ValueError, "lines 2 and 3"),
+        (
+            "path,emotion\na.wav,x\n./a.wav,y\n",
+            ValueError,
+            "'./a.wav' on line 3 .* is 'a.wav', listed already on line 2",
+        ),
         (
             "path,emotion,speaker\na.wav,x,s1\nb.wav,y,\n",
             ValueError,
@@ -281,4 +285,187 @@ def test_speaker_in_train_and_test_is_a_warning(tmp_path, caplog):
     assert "s1" in shared[0] and "s2" not in shared[0]
     assert "s3" not in shared[0]
     folds = load_manifests(tmp_path / "save")
-    assert sorted(folds["test"]) == ["2", "3", "6", "7"]
+    assert sorted(folds["test"]) == ["2.wav", "3.wav", "6.wav", "7.wav"]
+
+
+# ------------------------------------- spreadsheets' CSVs (issue 22, 5-8)
+
+
+def _rows_csv(root, rows, delimiter=",", name="l.csv"):
+    """Writes ``rows`` (lists of cells, header first) with ``delimiter``;
+    the audio of each ``path`` cell is written when missing."""
+    import csv
+
+    root.mkdir(parents=True, exist_ok=True)
+    path_column = rows[0].index("path")
+    for row in rows[1:]:
+        audio = root / row[path_column].strip()
+        if not audio.exists():
+            write_wav(str(audio), 800 + 7 * len(str(audio)))
+    with open(root / name, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+    return str(root / name)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_csv(tmp_path, delimiter):
+    """A CSV saved by a spreadsheet with semicolons (or tabs) gives the
+    manifests of the comma-separated one, cells holding commas included."""
+    rows = [["path", "emotion", "speaker", "split"]]
+    for i in range(8):
+        name = f"calls/a,{i}.wav" if i == 3 else f"calls/{i}.wav"
+        split = "train" if i < 6 else "test"
+        rows.append([name, "xy"[i % 2], f"s{i % 4}", split])
+    reference = _rows_csv(tmp_path / "d", rows)
+    prepare_csv_corpus(reference, str(tmp_path / "comma"))
+    other = _rows_csv(tmp_path / "d", rows, delimiter, name="other.csv")
+    prepare_csv_corpus(other, str(tmp_path / "other"))
+    assert load_manifests(tmp_path / "other") == load_manifests(
+        tmp_path / "comma"
+    )
+    assert "calls/a,3.wav" in load_manifests(tmp_path / "other")["train"]
+
+
+def test_unknown_delimiter_says_what_was_read_and_expected(tmp_path):
+    csv_file = _csv(tmp_path, "path|emotion\na.wav|x\n")
+    with pytest.raises(ValueError) as err:
+        prepare_csv_corpus(csv_file, str(tmp_path / "save"))
+    message = str(err.value)
+    assert "lacks the column(s) path, emotion" in message
+    assert "['path|emotion']" in message
+    assert "separated by commas, semicolons or tabs" in message
+
+
+def test_labels_differing_in_case_or_spaces_are_one_class(tmp_path, caplog):
+    """``Angry``, ``angry``, `` ANGRY `` are one class, named by the most
+    frequent spelling; ``very  sad`` and ``Very sad`` too. A warning names
+    the spellings merged with their first lines; the recipe's class list
+    (``csv_classes``) is the merged one."""
+    from speechbrain_gemo.data.csv_corpus import csv_classes
+
+    labels = ["Angry", "angry", "angry", " ANGRY ", "very  sad", "Very sad"]
+    labels += ["Very sad", "calm"]
+    rows = [["path", "emotion"]]
+    rows += [[f"{i}.wav", label] for i, label in enumerate(labels * 2)]
+    csv_file = _rows_csv(tmp_path / "d", rows)
+    with caplog.at_level(logging.WARNING):
+        prepare_csv_corpus(csv_file, str(tmp_path / "save"), num_folds=2)
+    folds = load_manifests(tmp_path / "save")
+    classes = collections.Counter(
+        e["emo"] for f in folds.values() for e in f.values()
+    )
+    assert classes == {"angry": 8, "Very sad": 6, "calm": 2}
+    assert csv_classes(csv_file) == ["Very sad", "angry", "calm"]
+    merged = [r.getMessage() for r in caplog.records if "differ only" in r.msg]
+    assert len(merged) == 2
+    assert "'Angry' (2 row(s), first on line 2)" in merged[0]
+    assert "'ANGRY' (2 row(s), first on line 5)" in merged[0]
+    assert merged[0].endswith("one class, 'angry'")
+    assert "'very sad' (2 row(s), first on line 6)" in merged[1]
+
+
+def test_same_name_stem_other_extension_is_another_utterance(tmp_path):
+    """``x.wav`` and ``x.flac`` are two utterances, each with its own
+    file; the same file listed twice is refused naming it and both
+    lines."""
+    root = tmp_path / "d"
+    write_wav(str(root / "x.wav"), 800)
+    write_wav(str(root / "x.flac"), 1600)
+    write_wav(str(root / "y.wav"), 2400)
+    rows = "path,emotion\nx.wav,a\nx.flac,b\ny.wav,a\nsub/../x.flac,b\n"
+    (root / "l.csv").write_text(rows)
+    with pytest.raises(ValueError) as err:
+        prepare_csv_corpus(str(root / "l.csv"), str(tmp_path / "save"))
+    assert str(err.value).startswith("'sub/../x.flac' on line 5 of")
+    assert "is 'x.flac', listed already on line 3" in str(err.value)
+    (root / "l.csv").write_text(rows.rsplit("sub", 1)[0])
+    prepare_csv_corpus(str(root / "l.csv"), str(tmp_path / "save"), num_folds=2)
+    everything = {
+        k: v
+        for f in load_manifests(tmp_path / "save").values()
+        for k, v in f.items()
+    }
+    assert sorted(everything) == ["x.flac", "x.wav", "y.wav"]
+    assert everything["x.wav"]["wav"] == "{data_root}/x.wav"
+    assert everything["x.flac"]["wav"] == "{data_root}/x.flac"
+    assert everything["x.flac"]["duration"] == 0.1
+    assert everything["x.wav"]["emo"] == "a"
+    assert everything["x.flac"]["emo"] == "b"
+
+
+@pytest.mark.parametrize("speakers", [False, True])
+def test_class_missing_from_a_folds_train_or_test_is_warned(
+    tmp_path, caplog, speakers
+):
+    """A class with fewer utterances than folds (or all of one speaker)
+    leaves some folds' train or test without it: each fold's preparation
+    warns, naming the fold and the class, exactly where the manifests lack
+    it."""
+    columns = ["path", "emotion", "speaker"][: 3 if speakers else 2]
+    rows = [columns]
+    for i in range(12):
+        rows.append([f"{i}.wav", "xy"[i % 2], f"s{i % 3}"][: len(columns)])
+    rows.append(["rare.wav", "rare", "s0"][: len(columns)])  # one utterance
+    csv_file = _rows_csv(tmp_path / "d", rows)
+    warned, texts = {}, []
+    for fold in (1, 2, 3):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            prepare_csv_corpus(
+                csv_file, str(tmp_path / f"f{fold}"), fold, num_folds=3
+            )
+        folds = load_manifests(tmp_path / f"f{fold}")
+        lacking = {
+            name
+            for name in ("train", "test")
+            if all(e["emo"] != "rare" for e in folds[name].values())
+        }
+        warnings = [r.getMessage() for r in caplog.records]
+        texts += warnings
+        assert len(warnings) == len(lacking)
+        for message in warnings:
+            assert message.startswith(f"CSV corpus fold {fold} of 3: class ")
+            assert "class 'rare' has no " in message
+        warned[fold] = sorted(
+            name
+            for name in ("train", "test")
+            if f"has no {name} " in " ".join(warnings)
+        )
+        assert warned[fold] == sorted(lacking)
+    # tested in one fold, where the model cannot learn it
+    assert sorted(warned.values()) == [["test"], ["test"], ["train"]]
+    [train_warning] = [t for t in texts if "has no train" in t]
+    assert train_warning.endswith(
+        "(1 in all: 0 in valid, 1 in test): the model trained on it cannot "
+        "learn that class"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["recipes/CSV/gemo_clap/csv_prepare.py"],
+        ["-m", "speechbrain_gemo.data.csv_corpus"],
+    ],
+)
+def test_preparation_command_reports_one_line(tmp_path, command):
+    """A preparation error from the command line is one ``error:`` line
+    naming the file and line, status 2, no traceback (issue 22)."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    csv_file = _csv(tmp_path, "path,emotion\na.wav,x\ngone.wav,y\n")
+    result = subprocess.run(
+        [sys.executable, *command, csv_file, str(tmp_path / "save")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: 1 audio file(s) labelled in {csv_file} are missing, first: "
+        f"line 3: {tmp_path / 'gone.wav'}\n"
+    )

@@ -306,6 +306,133 @@ def test_partial_checkpoints_are_never_loaded(tmp_path):
     assert ckpt.find_checkpoint(max_key="UAR").path == legacy.path
 
 
+def _fingerprint_sets(train, valid):
+    """Datasets of ``{id: (emo, gender)}`` as the recipe builds them."""
+    from speechbrain.dataio.dataset import DynamicItemDataset
+
+    def dataset(rows):
+        return DynamicItemDataset(
+            {
+                i: {"wav": f"{{data_root}}/{i}.wav", "emo": e, "gender": g}
+                for i, (e, g) in rows.items()
+            }
+        )
+
+    return {"train": dataset(train), "valid": dataset(valid)}
+
+
+def test_data_fingerprint_follows_the_training_data():
+    """The fingerprint changes with the classes (and their order) and with
+    the ids, emotion and gender labels of train and valid; not with the
+    audio's folder, nor with an utterance filtered out of the run."""
+    from speechbrain_gemo.checkpoints import data_fingerprint
+    from speechbrain_gemo.data.labels import keep_classes
+
+    train = {"a": ("sad", "F"), "b": ("neu", "M"), "c": ("neu", None)}
+    valid = {"d": ("sad", "M")}
+    classes = ["neu", "sad"]
+    reference = data_fingerprint(_fingerprint_sets(train, valid), classes)
+    assert reference["classes"] == classes
+    assert (reference["train"], reference["valid"]) == (3, 1)
+    changed = [
+        (train, valid, ["sad", "neu"]),
+        (train, valid, ["neu", "sad", "ang"]),
+        ({**train, "b": ("sad", "M")}, valid, classes),
+        ({**train, "b": ("neu", "F")}, valid, classes),
+        ({**train, "e": ("neu", "F")}, valid, classes),
+        (train, {"e": ("sad", "M")}, classes),
+        ({**train, "d": ("sad", "M")}, {"b": ("neu", "M")}, classes),
+    ]
+    for new_train, new_valid, new_classes in changed:
+        sets = _fingerprint_sets(new_train, new_valid)
+        other = data_fingerprint(sets, new_classes)
+        assert other["sha256"] != reference["sha256"], (new_train, new_valid)
+    moved = _fingerprint_sets(train, valid)
+    for dataset in moved.values():
+        for entry in dataset.data.values():
+            entry["wav"] = entry["wav"].replace("{data_root}", "/elsewhere")
+    assert data_fingerprint(moved, classes) == reference
+    # an utterance outside the run's classes (dropped) changes nothing
+    extra = _fingerprint_sets({**train, "x": ("hap", "F")}, valid)
+    extra["train"] = keep_classes(extra["train"], classes, "train")
+    assert data_fingerprint(extra, classes) == reference
+
+
+def test_checkpoints_of_other_data_are_never_loaded(tmp_path):
+    """With a data fingerprint set, every checkpoint records it; a
+    checkpoint made on other data or classes, or recording none, is
+    refused when loaded (latest or best), naming what differs and what to
+    do; one of the same data loads."""
+    from speechbrain_gemo.checkpoints import (
+        CheckpointDataMismatch,
+        data_fingerprint,
+    )
+
+    train = {"a": ("sad", "F"), "b": ("neu", "M")}
+    valid = {"c": ("sad", "M")}
+    layer = torch.nn.Linear(3, 3)
+    made = CompleteCheckpointer(tmp_path, {"layer": layer})
+    made.data_fingerprint = data_fingerprint(
+        _fingerprint_sets(train, valid), ["neu", "sad"]
+    )
+    saved = made.save_checkpoint(meta={"UAR": 0.5})
+    with open(saved.path / "CKPT.yaml") as f:
+        assert made.data_fingerprint["sha256"] in f.read()
+    before = layer.weight.detach().clone()
+
+    def fresh(train, valid, classes):
+        with torch.no_grad():
+            layer.weight.zero_()
+        ckpt = CompleteCheckpointer(tmp_path, {"layer": layer})
+        ckpt.data_fingerprint = data_fingerprint(
+            _fingerprint_sets(train, valid), classes
+        )
+        return ckpt
+
+    ckpt = fresh(train, valid, ["neu", "sad"])
+    assert ckpt.recover_if_possible(max_key="UAR").path == saved.path
+    assert torch.equal(layer.weight, before)
+
+    cases = [
+        (
+            train,
+            valid,
+            ["neu", "sad", "ang"],
+            "classes then: ['neu', 'sad'], now: ['neu', 'sad', 'ang']",
+        ),
+        (
+            {**train, "b": ("sad", "M")},
+            valid,
+            ["neu", "sad"],
+            "the same classes, other utterances or labels in train or valid "
+            "(train 2 then, 2 now; valid 1 then, 1 now)",
+        ),
+    ]
+    for new_train, new_valid, classes, what in cases:
+        ckpt = fresh(new_train, new_valid, classes)
+        with pytest.raises(CheckpointDataMismatch) as err:
+            ckpt.recover_if_possible()
+        assert f"The checkpoints in {tmp_path} were made on other data" in (
+            str(err.value)
+        )
+        assert f"({what})" in str(err.value)
+        assert "--output_folder=" in str(err.value)
+        with pytest.raises(CheckpointDataMismatch):
+            ckpt.recover_if_possible(max_key="UAR")
+        assert not layer.weight.any()  # nothing was loaded
+
+    # a checkpoint recording no fingerprint (an older version's)
+    (tmp_path / saved.path.name).rename(tmp_path / "kept")
+    CompleteCheckpointer(tmp_path, {"layer": layer}).save_checkpoint()
+    ckpt = fresh(train, valid, ["neu", "sad"])
+    with pytest.raises(CheckpointDataMismatch, match="records no data"):
+        ckpt.recover_if_possible()
+    # without a fingerprint set, nothing is checked (any other use)
+    assert CompleteCheckpointer(
+        tmp_path, {"layer": layer}
+    ).recover_if_possible()
+
+
 def test_nonfinite_batches_are_skipped_up_to_the_patience():
     from speechbrain_gemo.brain import RobustBrain
 

@@ -486,10 +486,9 @@ def test_missing_wavs(corpus, tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         prep(data, tmp_path / "save")
     message = str(err.value)
-    assert message.startswith("7 labelled utterance(s) have no wav")
-    assert ", ".join(gone[:5]) in message
+    assert message.startswith("7 audio file(s) labelled in")
+    assert "; ".join(expected[i]["wav"] for i in gone[:5]) in message
     assert gone[5] not in message
-    assert expected[gone[0]]["wav"] in message
     assert not os.path.exists(tmp_path / "save")
 
 
@@ -499,7 +498,7 @@ def test_missing_dialog_folder(corpus, tmp_path):
     for name in os.listdir(folder):
         os.remove(os.path.join(folder, name))
     os.rmdir(folder)
-    with pytest.raises(FileNotFoundError, match="^6 labelled"):
+    with pytest.raises(FileNotFoundError, match="^6 audio file"):
         prep(data, tmp_path / "save")
 
 
@@ -760,3 +759,24 @@ def test_recipe_module(corpus, tmp_path, monkeypatch):
     test = load(tmp_path, "test")
     assert {e["speaker"] for e in test.values()} == {"Ses05M"}
     assert paths["valid"] == str(tmp_path / "valid.json")
+
+
+def test_labels_in_any_case(corpus, tmp_path):
+    """A label written ``Neu`` or `` EXC`` is neu or hap, as in lower case
+    (issue 22: labels that differ only in case are one class)."""
+    data, expected = corpus
+    path = os.path.join(data, "Session1", "dialog", "EmoEvaluation")
+    path = os.path.join(path, "Ses01F_impro01.txt")
+    with open(path) as f:
+        text = f.read()
+    changed = text.replace("\tneu\t", "\tNeu\t").replace("\texc\t", "\tEXC\t")
+    assert changed != text
+    with open(path, "w") as f:
+        f.write(changed)
+    prep(data, tmp_path)
+    everything = {
+        k: v for f in load_all(tmp_path).values() for k, v in f.items()
+    }
+    assert sorted(everything) == sorted(expected)
+    for utt_id, entry in everything.items():
+        assert entry["emo"] == expected[utt_id]["emo"]

@@ -330,3 +330,25 @@ def test_recipe_module(corpus, tmp_path, monkeypatch):
     assert sorted(load_manifests(tmp_path / "s")["test"]) == [
         "MSP-PODCAST_0005_0001"
     ]
+
+
+def test_class_codes_in_any_case_and_semicolons(tmp_path):
+    """EmoClass ``a`` or `` h `` is A or H (any case, spaces around), and a
+    labels file re-saved with semicolons reads the same (issue 22)."""
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    build_tree(str(reference))
+    prepare_msp_podcast(str(reference), str(tmp_path / "save_ref"))
+    data = tmp_path / "MSP-Podcast"
+    data.mkdir()
+    rows = [
+        (name, {"A": "a", "H": " h ", "X": "x"}.get(emo, emo), *rest)
+        for name, emo, *rest in ROWS
+    ]
+    build_tree(str(data), rows)
+    labels = data / "Labels" / "labels_consensus.csv"
+    labels.write_text(labels.read_text().replace(",", ";"))
+    prepare_msp_podcast(str(data), str(tmp_path / "save"))
+    assert load_manifests(tmp_path / "save") == load_manifests(
+        tmp_path / "save_ref"
+    )

@@ -24,6 +24,8 @@ from speechbrain_gemo.data.manifest import (
     normalize_gender,
     prepare_folded,
 )
+from speechbrain_gemo.errors import MissingDataError, PreparationError
+from speechbrain_gemo.io import sniff_delimiter
 from speechbrain_gemo.prompts import corpus_classes
 
 logger = get_logger(__name__)
@@ -32,6 +34,7 @@ CORPUS = "CREMA-D"
 CLASSES = corpus_classes(CORPUS)
 AUDIO_DIR = "AudioWAV"
 DEMOGRAPHICS = "VideoDemographics.csv"
+REQUIRED = ("ActorID", "Sex")  # the columns of DEMOGRAPHICS read
 _FILE_NAME = re.compile(r"^(\d+)_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav$", re.I)
 
 
@@ -60,10 +63,10 @@ def read_demographics(path):
     """
     genders = {}
     with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
+        reader = csv.DictReader(f, delimiter=sniff_delimiter(f, REQUIRED))
         fields = {name.strip(): name for name in reader.fieldnames or ()}
         if "ActorID" not in fields or "Sex" not in fields:
-            raise ValueError(
+            raise PreparationError(
                 f"{path} must have the columns ActorID and Sex, has "
                 f"{reader.fieldnames}"
             )
@@ -106,7 +109,7 @@ def collect_crema_d(data_folder):
     """
     audio_dir = os.path.join(data_folder, AUDIO_DIR)
     if not os.path.isdir(audio_dir):
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"CREMA-D data_folder {data_folder} has no {AUDIO_DIR} folder; "
             "it must be the CREMA-D folder holding AudioWAV/ and "
             f"{DEMOGRAPHICS}"
@@ -154,7 +157,7 @@ def collect_crema_d(data_folder):
     for reason, count in sorted(ignored.items()):
         notes.append(f"ignored {count} file(s): {reason}")
     if not entries:
-        raise ValueError(f"No CREMA-D clip found in {audio_dir}")
+        raise PreparationError(f"No CREMA-D clip found in {audio_dir}")
     fingerprint = {"files": len(files), "bytes": total_bytes}
     if os.path.isfile(demographics):
         fingerprint["demographics_bytes"] = os.path.getsize(demographics)

@@ -3,19 +3,30 @@
 The CSV has a header with the columns ``path`` (absolute, or relative to
 the CSV's folder) and ``emotion`` (any label words), and optionally
 ``gender`` (``F``/``M``, ``female``/``male`` in any case, or empty for
-unknown), ``speaker`` and ``split`` (``train``, ``valid`` or ``test``)::
+unknown), ``speaker``, ``split`` (``train``, ``valid`` or ``test``) and
+``arousal``, ``valence``, ``dominance`` (numbers on the scale the recipe's
+``avd_scale`` names, or empty where not rated; for the dimensional head)::
 
     path,emotion,gender,speaker
     calls/0001.wav,angry,F,agent7
     calls/0002.flac,neutral,,agent2
 
 Column names are matched case-insensitively; other columns are ignored.
-UTF-8 with or without BOM, and Windows line ends, are read. Audio may have
-any sample rate and channel count (the recipe resamples and mixes down).
+Cells are separated by commas, semicolons (what spreadsheets write in many
+locales) or tabs: the header tells which. UTF-8 with or without BOM, and
+Windows line ends, are read. Audio may have any sample rate and channel
+count (the recipe resamples and mixes down).
 
-Manifests hold ``wav`` (``{data_root}`` is the CSV's folder; an absolute
-path outside that folder stays absolute), ``duration``, ``emo`` (the
-label as written), ``gender``, ``speaker`` and ``line`` (the CSV line).
+Labels that differ only in case or spaces (``Angry``, ``angry``,
+`` angry ``) are one class, named by the spelling most rows use; a warning
+names the spellings merged (``speechbrain_gemo.data.labels``).
+
+Manifests are keyed by the path relative to the CSV's folder, extension
+included (the absolute path for a file outside it), and hold ``wav``
+(``{data_root}`` is the CSV's folder; an absolute path outside that folder
+stays absolute), ``duration``, ``emo`` (the class), ``gender``,
+``speaker``, ``line`` (the CSV line) and, when the CSV has them,
+``arousal``, ``valence``, ``dominance`` (None where empty).
 
 From the command line::
 
@@ -26,30 +37,39 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
-import csv
 import functools
 import os
 
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.data.cli import prepare_parser
+from speechbrain_gemo.data.labels import merge_spellings
 from speechbrain_gemo.data.manifest import (
     DATA_ROOT,
     FORMAT_VERSION,
+    check_files_exist,
     check_fold_args,
     check_valid_ratio,
     draw_valid,
     finish_preparation,
     normalize_gender,
+    resolve_wav,
     skip_if_prepared,
     split_folds,
 )
+from speechbrain_gemo.errors import (
+    MissingDataError,
+    PreparationError,
+    exit_on_user_error,
+)
+from speechbrain_gemo.io import read_csv_table
 
 logger = get_logger(__name__)
 
 CORPUS = "CSV corpus"
 REQUIRED = ("path", "emotion")
-OPTIONAL = ("gender", "speaker", "split")
+DIMENSIONS = ("arousal", "valence", "dominance")
+OPTIONAL = ("gender", "speaker", "split") + DIMENSIONS
 SPLIT_NAMES = {
     "train": "train",
     "training": "train",
@@ -64,19 +84,29 @@ SPLIT_NAMES = {
 _MAX_LISTED = 5
 
 
-def read_csv_corpus(csv_file):
+def read_csv_corpus(csv_file, log_merges=True):
     """Reads and checks the rows of a corpus CSV.
+
+    The delimiter is a comma, a semicolon or a tab, read from the header
+    (``speechbrain_gemo.io.read_csv_table``, the reader of every list). An
+    utterance's id is its path relative to the CSV's folder, extension
+    included (``calls/x.wav`` and ``calls/x.flac`` are two utterances), or
+    its absolute path for a file outside that folder. Labels that differ
+    only in case or spaces are one class, named by the most frequent
+    spelling (``merge_spellings``).
 
     Arguments
     ---------
     csv_file : str
         The CSV file.
+    log_merges : bool
+        Whether to warn about label spellings merged into one class.
 
     Returns
     -------
     entries : dict
-        Utterance id (the path without its extension) to manifest entry
-        without ``duration``, plus ``split`` when the CSV has that column.
+        Utterance id to manifest entry without ``duration``, plus ``split``
+        when the CSV has that column.
     has_split : bool
         Whether the CSV has a ``split`` column.
     audio_bytes : int
@@ -84,11 +114,12 @@ def read_csv_corpus(csv_file):
 
     Raises
     ------
-    ValueError
+    PreparationError
         On a missing column, an empty or bad value, or a path listed twice
-        (the line and value are named).
-    FileNotFoundError
-        If audio files are missing (the lines and paths are named).
+        (the line and value are named); also a ``ValueError``.
+    MissingDataError
+        If the CSV or audio files are missing (the lines and paths are
+        named); also a ``FileNotFoundError``.
 
     Example
     -------
@@ -96,90 +127,103 @@ def read_csv_corpus(csv_file):
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _write_tiny_corpus(tmp)
     ...     entries, has_split, _ = read_csv_corpus(f"{tmp}/labels.csv")
-    >>> entries["audio/a0"], has_split
+    >>> entries["audio/a0.wav"], has_split
     ({'wav': '{data_root}/audio/a0.wav', 'emo': 'happy', 'gender': 'F', \
 'speaker': 'a', 'line': 2}, False)
     """
     csv_file = os.path.abspath(csv_file)
     if not os.path.isfile(csv_file):
-        raise FileNotFoundError(f"Corpus CSV not found: {csv_file}")
+        raise MissingDataError(f"Corpus CSV not found: {csv_file}")
     root = os.path.dirname(csv_file)
-    entries, lines, missing = {}, {}, []
-    audio_bytes = 0
-    with open(csv_file, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        header = {
-            (name or "").strip().lower(): name
-            for name in reader.fieldnames or ()
-        }
-        absent = [c for c in REQUIRED if c not in header]
-        if absent:
-            raise ValueError(
-                f"{csv_file} lacks the column(s) {', '.join(absent)}; its "
-                f"header is {reader.fieldnames} (expected path, emotion and "
-                "optionally gender, speaker, split)"
-            )
-        has_split = "split" in header
-        for row in reader:
-            line = reader.line_num
-            where = f"on line {line} of {csv_file}"
-            if None in row:
-                raise ValueError(f"Line {line} of {csv_file} has extra cells")
-            cell = {
-                key: (row[header[key]] or "").strip()
-                for key in REQUIRED + OPTIONAL
-                if key in header
-            }
-            if not any(cell.values()):
-                continue  # a blank line
-            for key in REQUIRED:
-                if not cell[key]:
-                    raise ValueError(f"The {key} is empty {where}")
-            path = cell["path"].replace("\\", "/")
-            full = os.path.normpath(
-                path if os.path.isabs(path) else os.path.join(root, path)
-            )
-            inside = os.path.relpath(full, root)
-            if inside.startswith(os.pardir):
-                wav = utt_id = full.replace(os.sep, "/")
-            else:
-                utt_id = inside.replace(os.sep, "/")
-                wav = f"{DATA_ROOT}/{utt_id}"
-            utt_id = os.path.splitext(utt_id)[0]
-            if utt_id in lines:
-                raise ValueError(
-                    f"{cell['path']!r} is listed twice in {csv_file}, on "
-                    f"lines {lines[utt_id]} and {line}"
-                )
-            lines[utt_id] = line
-            if os.path.isfile(full):
-                audio_bytes += os.path.getsize(full)
-            else:
-                missing.append(f"line {line}: {full}")
-            entry = {
-                "wav": wav,
-                "emo": cell["emotion"],
-                "gender": normalize_gender(cell.get("gender"), where),
-                "speaker": cell.get("speaker") or None,
-                "line": line,
-            }
-            if has_split:
-                split = SPLIT_NAMES.get(cell["split"].lower())
-                if split is None:
-                    raise ValueError(
-                        f"split {cell['split']!r} {where} is not train, "
-                        "valid or test"
-                    )
-                entry["split"] = split
-            entries[utt_id] = entry
-    if missing:
-        raise FileNotFoundError(
-            f"{len(missing)} audio file(s) listed in {csv_file} are missing, "
-            f"first: {'; '.join(missing[:_MAX_LISTED])}"
+    entries, lines = {}, {}
+    try:
+        # the one reader of every list (--labels and segment lists too)
+        table = read_csv_table(csv_file, REQUIRED)
+    except ValueError as err:  # extra cells, not UTF-8
+        raise PreparationError(str(err)) from err
+    absent = [c for c in REQUIRED if c not in table.columns]
+    if absent:
+        raise PreparationError(
+            f"{csv_file} lacks the column(s) {', '.join(absent)}: its "
+            f"header, read as {table.header}, should name the "
+            "columns path, emotion and optionally gender, speaker, "
+            "split, arousal, valence, dominance, separated by commas, "
+            "semicolons or tabs"
         )
+    has_split = "split" in table.columns
+    for line, row in table.rows:
+        where = f"on line {line} of {csv_file}"
+        cell = {key: row[key] for key in REQUIRED + OPTIONAL if key in row}
+        if not any(cell.values()):
+            continue  # a line of empty cells in the columns used
+        for key in REQUIRED:
+            if not cell[key]:
+                raise PreparationError(f"The {key} is empty {where}")
+        path = cell["path"].replace("\\", "/")
+        full = os.path.normpath(
+            path if os.path.isabs(path) else os.path.join(root, path)
+        )
+        inside = os.path.relpath(full, root)
+        if inside.startswith(os.pardir):
+            wav = utt_id = full.replace(os.sep, "/")
+        else:
+            utt_id = inside.replace(os.sep, "/")
+            wav = f"{DATA_ROOT}/{utt_id}"
+        if utt_id in lines:
+            raise PreparationError(
+                f"{cell['path']!r} on line {line} of {csv_file} is "
+                f"{utt_id!r}, listed already on line {lines[utt_id]}"
+            )
+        lines[utt_id] = line
+        entry = {
+            "wav": wav,
+            "emo": cell["emotion"],
+            "gender": normalize_gender(cell.get("gender"), where),
+            "speaker": cell.get("speaker") or None,
+            "line": line,
+        }
+        for dimension in DIMENSIONS:
+            if dimension in table.columns:
+                entry[dimension] = _rating(cell[dimension], dimension, where)
+        if has_split:
+            split = SPLIT_NAMES.get(cell["split"].lower())
+            if split is None:
+                raise PreparationError(
+                    f"split {cell['split']!r} {where} is not train, "
+                    "valid or test"
+                )
+            entry["split"] = split
+        entries[utt_id] = entry
     if not entries:
-        raise ValueError(f"{csv_file} lists no audio file")
+        raise PreparationError(f"{csv_file} lists no audio file")
+    check_files_exist(entries, root, csv_file)
+    audio_bytes = sum(
+        os.path.getsize(resolve_wav(e["wav"], root)) for e in entries.values()
+    )
+    classes = merge_spellings(
+        [(e["emo"], e["line"]) for e in entries.values()],
+        csv_file,
+        warn=log_merges,
+    )
+    for entry in entries.values():
+        entry["emo"] = classes[entry["emo"]]
     return entries, has_split, audio_bytes
+
+
+def _rating(text, dimension, where):
+    """A dimension's cell as a float, or None when empty."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise PreparationError(
+            f"The {dimension} {text!r} {where} is not a number (leave the "
+            "cell empty where it is not rated)"
+        )
+    return value
 
 
 def csv_classes(csv_file):
@@ -209,7 +253,8 @@ def csv_classes(csv_file):
     ...     csv_classes(f"{tmp}/labels.csv")
     ['happy', 'sad']
     """
-    entries, _, _ = read_csv_corpus(csv_file)
+    # The preparation warns about merged spellings, once
+    entries, _, _ = read_csv_corpus(csv_file, log_merges=False)
     return sorted({entry["emo"] for entry in entries.values()})
 
 
@@ -307,7 +352,7 @@ def prepare_csv_corpus(
     ...                                num_folds=2)
     ...     test = json.load(open(paths["test"]))
     >>> sorted(test), sorted({e["speaker"] for e in test.values()})
-    (['audio/a0', 'audio/a1'], ['a'])
+    (['audio/a0.wav', 'audio/a1.wav'], ['a'])
     """
     csv_file = os.path.abspath(csv_file)
     entries, has_split, audio_bytes = read_csv_corpus(csv_file)
@@ -354,7 +399,7 @@ def prepare_csv_corpus(
             view = {i: {**e, "split": split_of[i]} for i, e in kept.items()}
             return split_as_given(view, valid_ratio, seed)
 
-        note = "the CSV's split"
+        note = protocol = "the CSV's split"
     else:
         split = functools.partial(
             split_folds,
@@ -365,7 +410,8 @@ def prepare_csv_corpus(
         )
         with_speaker = any(e["speaker"] for e in entries.values())
         kind = "speakers" if with_speaker else "utterances, by class"
-        note = f"fold {test_fold} of {num_folds} (folds of {kind})"
+        protocol = f"fold {test_fold} of {num_folds}"
+        note = f"{protocol} (folds of {kind})"
     return finish_preparation(
         CORPUS,
         os.path.dirname(csv_file),
@@ -375,6 +421,7 @@ def prepare_csv_corpus(
         split,
         classes,
         [f"{csv_file}: {note}; classes {', '.join(classes)}"],
+        protocol=protocol,
     )
 
 
@@ -449,4 +496,5 @@ if __name__ == "__main__":
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    main()
+    with exit_on_user_error():
+        main()

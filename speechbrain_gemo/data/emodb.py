@@ -21,6 +21,7 @@ from speechbrain_gemo.data.manifest import (
     list_audio,
     prepare_folded,
 )
+from speechbrain_gemo.errors import MissingDataError, PreparationError
 from speechbrain_gemo.prompts import corpus_classes
 
 logger = get_logger(__name__)
@@ -75,7 +76,7 @@ def collect_emodb(data_folder):
     prefix = f"{DATA_ROOT}/{AUDIO_DIR}"
     if not os.path.isdir(audio_dir):
         if not os.path.isdir(data_folder):
-            raise FileNotFoundError(
+            raise MissingDataError(
                 f"EmoDB data_folder does not exist: {data_folder}"
             )
         # Some copies are unpacked with the wavs at the top.
@@ -111,7 +112,7 @@ def collect_emodb(data_folder):
     for reason, count in sorted(ignored.items()):
         notes.append(f"ignored {count} file(s): {reason}")
     if not entries:
-        raise ValueError(
+        raise PreparationError(
             f"No EmoDB utterance (e.g. 03a01Fa.wav) found in {audio_dir}; "
             f"data_folder must hold the {AUDIO_DIR}/ folder"
         )

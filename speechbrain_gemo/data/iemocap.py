@@ -23,19 +23,23 @@ import soundfile
 from speechbrain.dataio.audio_io import info as read_audio_header
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.data.labels import known_label
 from speechbrain_gemo.data.manifest import (
     DATA_ROOT,
     MANIFESTS,
     OPTS_FILE,
+    check_files_exist,
     draw_valid,
     resolve_wav,
 )
+from speechbrain_gemo.errors import MissingDataError, PreparationError
 from speechbrain_gemo.io import write_json_atomic
 from speechbrain_gemo.prompts import EMOTIONS, GENDERS
 
 logger = get_logger(__name__)
 
-# Raw IEMOCAP label -> class; every other label (fru, sur, xxx...) is dropped.
+# Raw IEMOCAP label (any case) -> class; every other label (fru, sur,
+# xxx...) is dropped.
 LABEL_MAP = {
     "neu": "neu",
     "hap": "hap",
@@ -92,7 +96,7 @@ def parse_utterance_id(utt_id):
     """
     match = _UTT_ID.match(utt_id)
     if match is None:
-        raise ValueError(
+        raise PreparationError(
             f"Not an IEMOCAP utterance id: {utt_id!r} (expected e.g. "
             "'Ses01F_impro01_F000' or 'Ses01F_script01_1_M012')"
         )
@@ -206,7 +210,7 @@ def find_label_files(data_folder):
     [1, 2, 3, 4, 5] ['Ses02F_impro01.txt']
     """
     if not os.path.isdir(data_folder):
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"IEMOCAP data_folder does not exist: {data_folder}"
         )
     missing = [
@@ -219,7 +223,7 @@ def find_label_files(data_folder):
         nested = os.path.join(data_folder, "IEMOCAP_full_release")
         if os.path.isdir(os.path.join(nested, "Session1")):
             hint = f" (did you mean data_folder={nested}?)"
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"IEMOCAP data_folder {data_folder} lacks {', '.join(missing)}; "
             "it must be the IEMOCAP_full_release folder holding "
             f"Session1..Session5{hint}"
@@ -230,7 +234,7 @@ def find_label_files(data_folder):
             data_folder, f"Session{session}", "dialog", "EmoEvaluation"
         )
         if not os.path.isdir(label_dir):
-            raise FileNotFoundError(
+            raise MissingDataError(
                 f"IEMOCAP label folder is missing: {label_dir}"
             )
         with os.scandir(label_dir) as entries:
@@ -337,20 +341,21 @@ def collect_utterances(data_folder, label_files=None):
     for session, paths in label_files.items():
         for path in paths:
             for utt_id, raw_label, vad in read_label_file(path):
-                if raw_label not in LABEL_MAP:
+                label = known_label(raw_label, LABEL_MAP)
+                if label is None:
                     dropped[raw_label] += 1
                     continue
                 try:
                     info = parse_utterance_id(utt_id)
                 except ValueError as err:
-                    raise ValueError(f"{err} in {path}") from None
+                    raise PreparationError(f"{err} in {path}") from None
                 if info["session"] != session:
-                    raise ValueError(
+                    raise PreparationError(
                         f"Utterance {utt_id} of session {info['session']} "
                         f"is labelled in {path}, a Session{session} file"
                     )
                 if utt_id in entries:
-                    raise ValueError(
+                    raise PreparationError(
                         f"Utterance {utt_id} is labelled twice: in "
                         f"{origin[utt_id]} and in {path}"
                     )
@@ -366,7 +371,7 @@ def collect_utterances(data_folder, label_files=None):
                             f"{utt_id}.wav",
                         ]
                     ),
-                    "emo": LABEL_MAP[raw_label],
+                    "emo": LABEL_MAP[label],
                     "gender": info["gender"],
                     "speaker": info["speaker"],
                     "arousal": vad[1],
@@ -375,31 +380,10 @@ def collect_utterances(data_folder, label_files=None):
                     "session": session,
                     "dialog": info["dialog"],
                 }
-    _check_wavs_exist(entries, data_folder)
+    check_files_exist(
+        entries, data_folder, f"{data_folder}/Session*/dialog/EmoEvaluation"
+    )
     return dict(sorted(entries.items())), dropped
-
-
-def _check_wavs_exist(entries, data_folder):
-    # One listing per dialog folder instead of one stat per utterance: much
-    # cheaper on network file systems.
-    listings = {}
-    missing = []
-    for utt_id, entry in entries.items():
-        folder = os.path.dirname(resolve_wav(entry["wav"], data_folder))
-        if folder not in listings:
-            try:
-                listings[folder] = set(os.listdir(folder))
-            except (FileNotFoundError, NotADirectoryError):
-                listings[folder] = set()
-        if f"{utt_id}.wav" not in listings[folder]:
-            missing.append(utt_id)
-    if missing:
-        first = resolve_wav(entries[missing[0]]["wav"], data_folder)
-        raise FileNotFoundError(
-            f"{len(missing)} labelled utterance(s) have no wav under "
-            f"{data_folder}/Session*/sentences/wav/<dialog>/, first: "
-            f"{', '.join(missing[:_MAX_LISTED])} (e.g. {first} is missing)"
-        )
 
 
 def read_durations(entries, data_folder):
@@ -449,7 +433,7 @@ def read_durations(entries, data_folder):
             continue
         entry["duration"] = info.num_frames / info.sample_rate
     if bad:
-        raise ValueError(
+        raise PreparationError(
             f"{len(bad)} IEMOCAP wav file(s) are unreadable or empty, first: "
             + "; ".join(bad[:_MAX_LISTED])
         )
@@ -503,15 +487,16 @@ def check_total(entries, expected_utterances, data_folder=""):
     -------
     >>> check_total({"a": {"emo": "neu"}}, 1)
     >>> check_total({"a": {"emo": "neu"}}, None)
-    >>> check_total({"a": {"emo": "neu"}}, 2)
-    Traceback (most recent call last):
-    ...
-    ValueError: Found 1 utterances ... expected 2...
+    >>> try:
+    ...     check_total({"a": {"emo": "neu"}}, 2)
+    ... except PreparationError as err:
+    ...     print(err)
+    Found 1 utterances ... expected 2...
     """
     if expected_utterances is None or len(entries) == expected_utterances:
         return
     found = count_classes(entries)
-    raise ValueError(
+    raise PreparationError(
         f"Found {len(entries)} utterances of the four classes in "
         f"{data_folder or 'the data folder'}, expected {expected_utterances}."
         f" Found per class: {_format_counts(found)}; the official release has"
@@ -652,7 +637,7 @@ def split_by_speaker(entries, test_speaker):
     """
     match = _SPEAKER.match(str(test_speaker))
     if match is None:
-        raise ValueError(
+        raise PreparationError(
             f"test_speaker must look like 'Ses01F' (session 1..5, F or M), "
             f"got {test_speaker!r}"
         )
@@ -771,7 +756,7 @@ def prepare_iemocap(
     if split == "speaker" and (
         valid_split != "random" or valid_session is not None
     ):
-        raise ValueError(
+        raise PreparationError(
             f"valid_split={valid_split!r}, valid_session={valid_session!r} "
             "only apply to split='session' (with split='speaker', valid is "
             "the other speaker of the test session)"
@@ -810,7 +795,7 @@ def prepare_iemocap(
 
     entries, dropped = collect_utterances(data_folder, label_files)
     if not entries:
-        raise ValueError(
+        raise PreparationError(
             f"No neu/hap/exc/ang/sad label line found in {data_folder}/"
             "Session*/dialog/EmoEvaluation/*.txt"
         )
@@ -845,7 +830,7 @@ def _check_args(
     test_session, valid_ratio, split, test_speaker, expected_utterances
 ):
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise PreparationError(f"split must be one of {SPLITS}, got {split!r}")
     _check_session(test_session)
     _check_valid_ratio(valid_ratio)
     if expected_utterances is not None and (
@@ -853,13 +838,13 @@ def _check_args(
         or not isinstance(expected_utterances, int)
         or expected_utterances < 1
     ):
-        raise ValueError(
+        raise PreparationError(
             "expected_utterances must be a positive int or None, got "
             f"{expected_utterances!r}"
         )
     if split == "session":
         if test_speaker is not None:
-            raise ValueError(
+            raise PreparationError(
                 f"test_speaker={test_speaker!r} only applies to "
                 "split='speaker'; with split='session' use test_session"
             )
@@ -867,7 +852,7 @@ def _check_args(
     if test_speaker is None:
         test_speaker = f"Ses0{test_session}F"
     if _SPEAKER.match(str(test_speaker)) is None:
-        raise ValueError(
+        raise PreparationError(
             f"test_speaker must look like 'Ses01F' (session 1..5, F or M), "
             f"got {test_speaker!r}"
         )
@@ -876,7 +861,7 @@ def _check_args(
 
 def _check_session(test_session):
     if isinstance(test_session, bool) or test_session not in SESSIONS:
-        raise ValueError(
+        raise PreparationError(
             f"test_session must be one of {SESSIONS}, got {test_session!r}"
         )
 
@@ -906,12 +891,12 @@ def _check_valid_split(test_session, valid_split, valid_session):
     (1, None)
     """
     if valid_split not in VALID_SPLITS:
-        raise ValueError(
+        raise PreparationError(
             f"valid_split must be one of {VALID_SPLITS}, got {valid_split!r}"
         )
     if valid_split == "random":
         if valid_session is not None:
-            raise ValueError(
+            raise PreparationError(
                 f"valid_session={valid_session!r} only applies to "
                 "valid_split='session'"
             )
@@ -919,11 +904,11 @@ def _check_valid_split(test_session, valid_split, valid_session):
     if valid_session is None:
         return default_valid_session(test_session)
     if isinstance(valid_session, bool) or valid_session not in SESSIONS:
-        raise ValueError(
+        raise PreparationError(
             f"valid_session must be one of {SESSIONS}, got {valid_session!r}"
         )
     if valid_session == test_session:
-        raise ValueError(
+        raise PreparationError(
             f"valid_session={valid_session} is the test session; pick "
             "another one"
         )
@@ -932,7 +917,7 @@ def _check_valid_split(test_session, valid_split, valid_session):
 
 def _check_valid_ratio(valid_ratio):
     if not isinstance(valid_ratio, (int, float)) or not 0 <= valid_ratio < 1:
-        raise ValueError(
+        raise PreparationError(
             f"valid_ratio must be a number in [0, 1), got {valid_ratio!r}"
         )
 

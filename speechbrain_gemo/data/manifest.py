@@ -36,6 +36,7 @@ import random
 import soundfile
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.errors import MissingDataError, PreparationError
 from speechbrain_gemo.io import write_json_atomic, write_text_atomic
 
 logger = get_logger(__name__)
@@ -45,7 +46,8 @@ MANIFESTS = ("train", "valid", "test")
 OPTS_FILE = "prepare_opts.json"
 SKIPPED_FILE = "skipped.csv"
 # Bump when the manifest content changes, so old preparations are redone.
-FORMAT_VERSION = 1
+# 2: CSV ids keep the file extension, label spellings merged, one class.
+FORMAT_VERSION = 2
 
 _GENDER_SPELLINGS = {
     "f": "F",
@@ -90,7 +92,7 @@ def normalize_gender(value, where=""):
         return None
     if key in _GENDER_SPELLINGS:
         return _GENDER_SPELLINGS[key]
-    raise ValueError(
+    raise PreparationError(
         f"Gender {value!r}{' ' + where if where else ''} is not F/M "
         "(female/male, any case) or empty for unknown"
     )
@@ -111,23 +113,26 @@ def check_fold_args(test_fold, num_folds, valid_ratio):
     Example
     -------
     >>> check_fold_args(2, 5, 0.1)
-    >>> check_fold_args(6, 5, 0.1)
-    Traceback (most recent call last):
-    ...
-    ValueError: test_fold must be an int in 1..5, got 6
+    >>> try:
+    ...     check_fold_args(6, 5, 0.1)
+    ... except PreparationError as err:
+    ...     print(err)
+    test_fold must be an int in 1..5, got 6
     """
     if (
         isinstance(num_folds, bool)
         or not isinstance(num_folds, int)
         or num_folds < 2
     ):
-        raise ValueError(f"num_folds must be an int >= 2, got {num_folds!r}")
+        raise PreparationError(
+            f"num_folds must be an int >= 2, got {num_folds!r}"
+        )
     if (
         isinstance(test_fold, bool)
         or not isinstance(test_fold, int)
         or not 1 <= test_fold <= num_folds
     ):
-        raise ValueError(
+        raise PreparationError(
             f"test_fold must be an int in 1..{num_folds}, got {test_fold!r}"
         )
     check_valid_ratio(valid_ratio)
@@ -150,7 +155,7 @@ def check_valid_ratio(valid_ratio):
         or not isinstance(valid_ratio, (int, float))
         or not 0 <= valid_ratio < 1
     ):
-        raise ValueError(
+        raise PreparationError(
             f"valid_ratio must be a number in [0, 1), got {valid_ratio!r}"
         )
 
@@ -188,7 +193,7 @@ def speaker_folds(genders, num_folds, seed=1986):
     """
     speakers = sorted(genders)
     if num_folds > len(speakers):
-        raise ValueError(
+        raise PreparationError(
             f"Cannot make {num_folds} speaker folds from {len(speakers)} "
             f"speaker(s); use num_folds <= {len(speakers)}"
         )
@@ -232,7 +237,7 @@ def stratified_folds(entries, num_folds, seed=1986):
     [['a', 'b'], ['a', 'b'], ['a', 'b']]
     """
     if num_folds > len(entries):
-        raise ValueError(
+        raise PreparationError(
             f"Cannot make {num_folds} folds from {len(entries)} utterance(s)"
         )
     by_class = collections.defaultdict(list)
@@ -347,7 +352,7 @@ def split_folds(entries, test_fold, num_folds, valid_ratio, seed=1986):
     with_speaker = [i for i, e in entries.items() if e["speaker"] is not None]
     if with_speaker and len(with_speaker) < len(entries):
         missing = sorted(set(entries) - set(with_speaker))
-        raise ValueError(
+        raise PreparationError(
             f"{len(missing)} utterance(s) have no speaker while "
             f"{len(with_speaker)} have one (first: {missing[0]}): give every "
             "utterance a speaker, or none (folds of utterances)"
@@ -452,13 +457,19 @@ def probe_audio(entries, data_folder):
 
 
 def check_files_exist(entries, data_folder, what):
-    """Raises an error naming the labelled utterances whose audio is
-    missing.
+    """Raises one error naming the labelled utterances whose audio is
+    missing: what every preparation whose labels name files shares.
+
+    Each missing file is named by its path, after its line in the labels
+    (``line 12: /data/calls/a.wav``) when its entry records one (``line``).
+    Folders are listed once each rather than every file looked up (much
+    cheaper on network file systems); a name not in its folder's listing is
+    looked up on its own, for file systems that ignore case.
 
     Arguments
     ---------
     entries : dict
-        Utterance id to manifest entry.
+        Utterance id to manifest entry (``wav``; ``line`` if known).
     data_folder : str
         The folder ``{data_root}`` stands for.
     what : str
@@ -466,12 +477,23 @@ def check_files_exist(entries, data_folder, what):
 
     Raises
     ------
-    FileNotFoundError
-        If some files do not exist (their count and the first ones).
+    MissingDataError
+        If some files do not exist (their count and the first ones); also a
+        ``FileNotFoundError``.
 
     Example
     -------
-    >>> check_files_exist({}, "/data", "labels.csv")
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     open(f"{tmp}/a.wav", "wb").close()
+    ...     entries = {"a": {"wav": "{data_root}/a.wav", "line": 2},
+    ...                "b": {"wav": "{data_root}/b.wav", "line": 3}}
+    ...     try:
+    ...         check_files_exist(entries, tmp, "labels.csv")
+    ...     except MissingDataError as err:
+    ...         print(str(err).replace(tmp, "<tmp>"))
+    1 audio file(s) labelled in labels.csv are missing, first: line 3: \
+<tmp>/b.wav
     """
     listings = {}
     missing = []
@@ -483,12 +505,14 @@ def check_files_exist(entries, data_folder, what):
                 listings[folder] = set(os.listdir(folder))
             except (FileNotFoundError, NotADirectoryError):
                 listings[folder] = set()
-        if name not in listings[folder]:
-            missing.append(path)
+        if name in listings[folder] or os.path.isfile(path):
+            continue
+        line = entry.get("line")
+        missing.append(path if line is None else f"line {line}: {path}")
     if missing:
-        raise FileNotFoundError(
-            f"{len(missing)} utterance(s) labelled in {what} have no audio "
-            f"file, first: {'; '.join(missing[:_MAX_LISTED])}"
+        raise MissingDataError(
+            f"{len(missing)} audio file(s) labelled in {what} are missing, "
+            f"first: {'; '.join(missing[:_MAX_LISTED])}"
         )
 
 
@@ -673,10 +697,80 @@ def summary_table(entries, folds, classes):
     return "\n".join(lines)
 
 
+def classes_missing(entries, folds, classes, protocol):
+    """Warnings for the classes that a split leaves out of train or test.
+
+    A class with few utterances (fewer than folds, or all of one speaker)
+    can land wholly in the test set of a fold: the model of that fold
+    never trains on it. Or it is absent from a fold's test set: its recall
+    is not measured there, and the UAR averages the other classes.
+
+    Arguments
+    ---------
+    entries : dict
+        Utterance id to manifest entry (``emo`` is used).
+    folds : dict
+        ``train``, ``valid``, ``test`` to lists of ids.
+    classes : list of str
+        The class codes.
+    protocol : str
+        Which fold or split this is (``"fold 3 of 5"``), for the message.
+
+    Returns
+    -------
+    list of str
+        One message per class missing from train or test (logged as
+        warnings by ``finish_preparation``).
+
+    Example
+    -------
+    >>> entries = {"a": {"emo": "x"}, "b": {"emo": "x"}, "c": {"emo": "y"}}
+    >>> folds = {"train": ["a"], "valid": [], "test": ["b", "c"]}
+    >>> for message in classes_missing(entries, folds, ["x", "y"],
+    ...                                "fold 2 of 3"):
+    ...     print(message)
+    fold 2 of 3: class 'y' has no train utterance (1 in all: 0 in valid, \
+1 in test): the model trained on it cannot learn that class
+    """
+    total = collections.Counter(e["emo"] for e in entries.values())
+    count = {
+        name: collections.Counter(entries[i]["emo"] for i in folds[name])
+        for name in MANIFESTS
+    }
+    messages = []
+    for label in classes:
+        if not total[label]:
+            continue
+        if not count["train"][label]:
+            messages.append(
+                f"{protocol}: class {label!r} has no train utterance "
+                f"({total[label]} in all: {count['valid'][label]} in valid, "
+                f"{count['test'][label]} in test): the model trained on it "
+                "cannot learn that class"
+            )
+        if not count["test"][label]:
+            messages.append(
+                f"{protocol}: class {label!r} has no test utterance (it has "
+                f"{total[label]} in all): its recall is not measured, and "
+                "the UAR averages the other classes"
+            )
+    return messages
+
+
 def finish_preparation(
-    corpus, data_folder, save_folder, entries, opts, split, classes, notes=()
+    corpus,
+    data_folder,
+    save_folder,
+    entries,
+    opts,
+    split,
+    classes,
+    notes=(),
+    protocol="",
 ):
-    """Probes the audio, splits, writes every file and logs the summary.
+    """Probes the audio, splits, writes every file and logs the summary,
+    with a warning for each class that the split leaves out of train or
+    test (``classes_missing``).
 
     Arguments
     ---------
@@ -697,6 +791,8 @@ def finish_preparation(
         The class codes, for the summary.
     notes : list of str
         Lines about what was left out, for the summary.
+    protocol : str
+        Which fold or split this is (``"fold 3 of 5"``), for the warnings.
 
     Returns
     -------
@@ -721,18 +817,20 @@ def finish_preparation(
     """
     kept, skipped = probe_audio(entries, data_folder)
     if not kept:
-        raise ValueError(
+        raise PreparationError(
             f"No readable {corpus} audio in {data_folder} "
             f"({len(skipped)} file(s) empty or unreadable)"
         )
     folds = split(kept)
     empty = [name for name in ("train", "test") if not folds[name]]
     if empty:
-        raise ValueError(
+        raise PreparationError(
             f"The {corpus} {' and '.join(empty)} set would be empty; check "
             "the protocol arguments"
         )
     paths = write_manifests(save_folder, kept, folds, opts, skipped)
+    for message in classes_missing(kept, folds, classes, protocol or "split"):
+        logger.warning("%s %s", corpus, message)
     notes = list(notes)
     if skipped:
         notes.append(
@@ -916,7 +1014,16 @@ def prepare_folded(
         valid_ratio=valid_ratio,
         seed=seed,
     )
-    notes.append(f"fold {test_fold} of {num_folds} (folds of {fold_unit})")
+    protocol = f"fold {test_fold} of {num_folds}"
+    notes.append(f"{protocol} (folds of {fold_unit})")
     return finish_preparation(
-        corpus, data_folder, save_folder, entries, opts, split, classes, notes
+        corpus,
+        data_folder,
+        save_folder,
+        entries,
+        opts,
+        split,
+        classes,
+        notes,
+        protocol=protocol,
     )

@@ -20,6 +20,7 @@ import os
 
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.data.labels import known_label
 from speechbrain_gemo.data.manifest import (
     DATA_ROOT,
     FORMAT_VERSION,
@@ -28,6 +29,8 @@ from speechbrain_gemo.data.manifest import (
     normalize_gender,
     skip_if_prepared,
 )
+from speechbrain_gemo.errors import MissingDataError, PreparationError
+from speechbrain_gemo.io import sniff_delimiter
 from speechbrain_gemo.prompts import corpus_classes
 
 logger = get_logger(__name__)
@@ -80,7 +83,7 @@ def _number(value, column, where):
     try:
         return float(value)
     except ValueError:
-        raise ValueError(
+        raise PreparationError(
             f"{column} {value!r} {where} is not a number"
         ) from None
 
@@ -119,11 +122,12 @@ def read_labels(labels_file):
     rows, dropped = [], collections.Counter()
     seen = {}
     with open(labels_file, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
+        delimiter = sniff_delimiter(f, COLUMNS.values())
+        reader = csv.DictReader(f, delimiter=delimiter)
         header = {n.strip().lower(): n for n in reader.fieldnames or ()}
         missing = [c for c in COLUMNS.values() if c.lower() not in header]
         if missing:
-            raise ValueError(
+            raise PreparationError(
                 f"{labels_file} lacks the column(s) {', '.join(missing)}; "
                 f"it has {reader.fieldnames}"
             )
@@ -131,28 +135,31 @@ def read_labels(labels_file):
         for raw in reader:
             where = f"on line {reader.line_num} of {labels_file}"
             cell = {k: (raw[c] or "").strip() for k, c in column.items()}
-            if cell["emo"] in NOT_CLASSES:
-                dropped[cell["emo"]] += 1
+            # Any case: "a" is A
+            code = known_label(cell["emo"], CLASSES + NOT_CLASSES)
+            if code in NOT_CLASSES:
+                dropped[code] += 1
                 continue
-            if cell["emo"] not in CLASSES:
-                raise ValueError(
+            if code is None:
+                raise PreparationError(
                     f"EmoClass {cell['emo']!r} {where} is not one of "
                     f"{', '.join(CLASSES + NOT_CLASSES)}"
                 )
+            cell["emo"] = code
             name = cell["file"]
             if not name:
-                raise ValueError(f"FileName is empty {where}")
+                raise PreparationError(f"FileName is empty {where}")
             if not name.lower().endswith(".wav"):
                 name += ".wav"
             utt_id = name[: -len(".wav")]
             if utt_id in seen:
-                raise ValueError(
+                raise PreparationError(
                     f"{name} is labelled twice, on lines {seen[utt_id]} and "
                     f"{reader.line_num} of {labels_file}"
                 )
             seen[utt_id] = reader.line_num
             if not cell["split"]:
-                raise ValueError(f"Split_Set is empty {where}")
+                raise PreparationError(f"Split_Set is empty {where}")
             speaker = cell["speaker"]
             rows.append(
                 {
@@ -212,7 +219,7 @@ def prepare_msp_podcast(data_folder, save_folder, test_set="Test1", seed=1986):
     audio_dir = os.path.join(data_folder, AUDIO_DIR)
     for path in (labels_file, audio_dir):
         if not os.path.exists(path):
-            raise FileNotFoundError(
+            raise MissingDataError(
                 f"MSP-Podcast data_folder {data_folder} lacks {path}; it must "
                 f"hold {AUDIO_DIR}/ and {LABELS_FILE}"
             )
@@ -220,13 +227,13 @@ def prepare_msp_podcast(data_folder, save_folder, test_set="Test1", seed=1986):
     partitions = sorted({row["split"] for row in rows})
     tests = [p for p in partitions if p not in (TRAIN_SET, VALID_SET)]
     if test_set not in tests:
-        raise ValueError(
+        raise PreparationError(
             f"test_set {test_set!r} is not a test partition of "
             f"{labels_file}; it has {', '.join(tests) or 'none'}"
         )
     for needed in (TRAIN_SET, VALID_SET):
         if needed not in partitions:
-            raise ValueError(
+            raise PreparationError(
                 f"{labels_file} has no {needed} row; Split_Set values: "
                 f"{', '.join(partitions)}"
             )
@@ -289,7 +296,15 @@ def prepare_msp_podcast(data_folder, save_folder, test_set="Test1", seed=1986):
             + ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
         )
     return finish_preparation(
-        CORPUS, data_folder, save_folder, entries, opts, split, CLASSES, notes
+        CORPUS,
+        data_folder,
+        save_folder,
+        entries,
+        opts,
+        split,
+        CLASSES,
+        notes,
+        protocol=f"test partition {test_set}",
     )
 
 

@@ -26,6 +26,7 @@ from speechbrain_gemo.data.manifest import (
     list_audio,
     prepare_folded,
 )
+from speechbrain_gemo.errors import MissingDataError, PreparationError
 from speechbrain_gemo.prompts import corpus_classes
 
 logger = get_logger(__name__)
@@ -125,7 +126,7 @@ def collect_ravdess(data_folder):
 'gender': 'M', 'speaker': '01', 'intensity': '01', 'statement': '01'}
     """
     if not os.path.isdir(data_folder):
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"RAVDESS data_folder does not exist: {data_folder}"
         )
     entries = {}
@@ -178,7 +179,7 @@ def collect_ravdess(data_folder):
     for reason, count in sorted(left_out.items()):
         notes.append(f"left out {count} file(s): {reason}")
     if not entries:
-        raise ValueError(
+        raise PreparationError(
             f"No RAVDESS audio-only speech file (03-01-...wav) found under "
             f"{data_folder}"
         )

@@ -44,23 +44,29 @@ from speechbrain.utils.metric_stats import MetricStats
 from speechbrain_gemo.brain import (
     RobustBrain,
     annealing_value,
+    check_dimension_settings,
     contrastive_loss,
+    dimensional_loss,
     emotion_logits,
     per_utterance_cross_entropy,
+    selection_stats,
     set_learning_rate,
     trainable_parameter_groups,
     write_test_predictions,
 )
+from speechbrain_gemo.checkpoints import data_fingerprint
 from speechbrain_gemo.data.audio import random_crop, read_utterance
 from speechbrain_gemo.data.labels import (
+    add_dimension_targets,
     keep_classes,
     load_or_create_label_encoder,
 )
 from speechbrain_gemo.data.telephone import telephone_augment
 from speechbrain_gemo.distributed import end_process_group
+from speechbrain_gemo.errors import exit_on_user_error
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.io import write_json_atomic
-from speechbrain_gemo.metrics import EmotionClassificationStats
+from speechbrain_gemo.metrics import DimensionStats, EmotionClassificationStats
 from speechbrain_gemo.prompts import gender_index
 
 logger = get_logger(__name__)
@@ -68,8 +74,21 @@ logger = get_logger(__name__)
 
 class GEmoCLAPBrain(RobustBrain):
     """Trains and evaluates GEmo-CLAP: audio embeddings against the
-    embeddings of the class prompts. Skipping non-finite batches and
-    removing incomplete checkpoints come from ``RobustBrain``."""
+    embeddings of the class prompts and, with the dimensional head
+    (``avd_head``), arousal, valence and dominance. Skipping non-finite
+    batches and removing incomplete checkpoints come from
+    ``RobustBrain``."""
+
+    def on_fit_start(self):
+        """Refuses dimensional-head settings that cannot work
+        (``avd_head``, ``avd_weight``, ``selection_key``), then starts as
+        ``RobustBrain``."""
+        check_dimension_settings(
+            self.model.has_avd,
+            self.hparams.avd_weight,
+            self.hparams.selection_key,
+        )
+        super().on_fit_start()
 
     def compute_forward(self, batch, stage):
         """Embeds the batch's audio and the class prompts.
@@ -85,24 +104,26 @@ class GEmoCLAPBrain(RobustBrain):
         -------
         dict
             ``audio_emb`` (N x d), ``emotion_prompt_emb`` (K x d),
-            ``scale`` and, with gender prompts, ``gender_prompt_emb`` and
-            ``gender_scale``.
+            ``scale``, with gender prompts ``gender_prompt_emb`` and
+            ``gender_scale``, with the dimensional head ``avd`` (N x 3).
         """
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
         return self.modules.model(wavs, wav_lens)
 
     def compute_objectives(self, predictions, batch, stage):
-        """Computes the contrastive loss; in validation and test, also
-        tracks the predictions and the prompt classifier's cross-entropy
-        (and in test, the probabilities).
+        """Computes the contrastive loss, plus ``avd_weight`` times the
+        dimensional loss with the dimensional head; in validation and test,
+        also tracks the predictions and the prompt classifier's
+        cross-entropy (and in test, the probabilities).
 
         Arguments
         ---------
         predictions : dict
             The output of ``compute_forward``.
         batch : PaddedBatch
-            With ``emo_encoded`` and ``gender_encoded``.
+            With ``emo_encoded``, ``gender_encoded`` and, with the
+            dimensional head, ``avd``.
         stage : sb.Stage
             The stage.
 
@@ -123,6 +144,12 @@ class GEmoCLAPBrain(RobustBrain):
             gender,
             gather=gather and stage == sb.Stage.TRAIN,
         )
+        if self.model.has_avd:
+            loss = loss + self.hparams.avd_weight * dimensional_loss(
+                predictions["avd"],
+                batch.avd.data,
+                gather=gather and stage == sb.Stage.TRAIN,
+            )
         if stage != sb.Stage.TRAIN:
             logits = emotion_logits(predictions)
             self.ce_metrics.append(batch.id, logits, emo)
@@ -135,6 +162,10 @@ class GEmoCLAPBrain(RobustBrain):
             )
             if stage == sb.Stage.TEST:
                 self.test_probabilities.update(zip(batch.id, probs.tolist()))
+            if self.model.has_avd:
+                self.avd_metrics.append(
+                    batch.id, predictions["avd"], batch.avd.data
+                )
         return loss
 
     def init_optimizers(self):
@@ -183,13 +214,15 @@ class GEmoCLAPBrain(RobustBrain):
                 self.model.emotion_labels
             )
             self.ce_metrics = MetricStats(metric=per_utterance_cross_entropy)
+            self.avd_metrics = DimensionStats()
         if stage == sb.Stage.TEST:
             self.test_probabilities = {}
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs; after validation, anneals the learning rates (on the
-        ``annealing_metric``) and keeps the best checkpoint by UAR; after
-        test, keeps the test metrics.
+        ``annealing_metric``) and keeps the best checkpoint by
+        ``selection_key`` (UAR by default); after test, keeps the test
+        metrics (with the dimensional head, its CCCs too).
 
         Arguments
         ---------
@@ -210,6 +243,10 @@ class GEmoCLAPBrain(RobustBrain):
         stats["UAR"] = metrics["UAR"]
         # Per utterance, whatever the batches: the loss depends on them
         stats["CE"] = self.ce_metrics.summarize("average")
+        if self.model.has_avd:
+            dimensions = self.avd_metrics.summarize()
+            stats = selection_stats(stats, dimensions)
+            metrics = {**metrics, **dimensions}
         if stage == sb.Stage.VALID:
             measure = annealing_value(self.hparams.annealing_metric, stats)
             old_lr, new_lr = self.hparams.lr_annealing(measure)
@@ -227,8 +264,15 @@ class GEmoCLAPBrain(RobustBrain):
                 train_stats=self.train_stats,
                 valid_stats=stats,
             )
+            key = self.hparams.selection_key
+            if stats.get(key) is None:
+                raise ValueError(
+                    f"selection_key={key} needs a validation CCC: at least "
+                    "two validation utterances rated for arousal, valence "
+                    "or dominance (see the log's counts); use UAR"
+                )
             self.checkpointer.save_and_keep_only(
-                meta=stats, max_keys=["UAR"], num_to_keep=1
+                meta=stats, max_keys=[key], num_to_keep=1
             )
         elif stage == sb.Stage.TEST:
             self.hparams.train_logger.log_stats(
@@ -352,6 +396,8 @@ def dataio_prep(hparams, emotion_labels):
             output_keys=["id", "sig", "emo_encoded", "gender_encoded"],
         )
         datasets[split] = keep_classes(datasets[split], emotion_labels, split)
+        if hparams["avd_head"]:
+            add_dimension_targets(datasets[split], hparams["avd_scale"], split)
     return datasets, emo_encoder
 
 
@@ -427,75 +473,83 @@ def resolve_checkpoint_interval(hparams, run_opts):
 
 
 if __name__ == "__main__":
-    hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    # A user's error (bad data, another run's checkpoints) is one line
+    with exit_on_user_error():
+        hparams_file, run_opts, overrides = sb.parse_arguments(sys.argv[1:])
+        sb.utils.distributed.ddp_init_group(run_opts)
+        with open(hparams_file, encoding="utf-8") as fin:
+            hparams = load_hyperpyyaml(fin, overrides)
 
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-
-    # The corpus-specific part: manifests with wav, duration, emo, gender
-    if not hparams["skip_prep"]:
-        run_on_main(
-            prepare_emodb,
-            kwargs={
-                "data_folder": hparams["data_folder"],
-                "save_folder": hparams["save_folder"],
-                "test_fold": hparams["test_fold"],
-                "num_folds": hparams["num_folds"],
-                "valid_ratio": hparams["valid_ratio"],
-                "seed": hparams["seed"],
-            },
+        sb.create_experiment_directory(
+            experiment_directory=hparams["output_folder"],
+            hyperparams_to_save=hparams_file,
+            overrides=overrides,
         )
 
-    datasets, emo_encoder = dataio_prep(
-        hparams, hparams["model"].emotion_labels
-    )
-    resolve_checkpoint_interval(hparams, run_opts)
+        # The corpus-specific part: manifests with wav, duration, emo, gender
+        if not hparams["skip_prep"]:
+            run_on_main(
+                prepare_emodb,
+                kwargs={
+                    "data_folder": hparams["data_folder"],
+                    "save_folder": hparams["save_folder"],
+                    "test_fold": hparams["test_fold"],
+                    "num_folds": hparams["num_folds"],
+                    "valid_ratio": hparams["valid_ratio"],
+                    "seed": hparams["seed"],
+                },
+            )
 
-    brain = GEmoCLAPBrain(
-        modules=hparams["modules"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.fit(
-        brain.hparams.epoch_counter,
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=loader_kwargs(
-            hparams, datasets["train"], sb.Stage.TRAIN
-        ),
-        valid_loader_kwargs=loader_kwargs(
-            hparams, datasets["valid"], sb.Stage.VALID
-        ),
-    )
-
-    brain.evaluate(
-        datasets["test"],
-        max_key="UAR",
-        test_loader_kwargs=loader_kwargs(
-            hparams, datasets["test"], sb.Stage.TEST
-        ),
-    )
-    if if_main_process():
-        write_test_predictions(
-            hparams["test_predictions_file"],
-            brain.error_metrics,
-            brain.test_probabilities,
-            brain.model.emotion_labels,
+        datasets, emo_encoder = dataio_prep(
+            hparams, hparams["model"].emotion_labels
         )
-        write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
-        export_for_inference(
-            model=brain.model,
-            label_encoder=emo_encoder,
+        # Checkpoints made on other data or classes are refused, never resumed
+        hparams["checkpointer"].data_fingerprint = data_fingerprint(
+            datasets, hparams["model"].emotion_labels
+        )
+        resolve_checkpoint_interval(hparams, run_opts)
+
+        brain = GEmoCLAPBrain(
+            modules=hparams["modules"],
             hparams=hparams,
-            folder=hparams["export_folder"],
+            run_opts=run_opts,
+            checkpointer=hparams["checkpointer"],
         )
-    ddp_barrier()
-    # Under torchrun: exits here (see end_process_group)
-    end_process_group()
+        brain.fit(
+            brain.hparams.epoch_counter,
+            datasets["train"],
+            datasets["valid"],
+            train_loader_kwargs=loader_kwargs(
+                hparams, datasets["train"], sb.Stage.TRAIN
+            ),
+            valid_loader_kwargs=loader_kwargs(
+                hparams, datasets["valid"], sb.Stage.VALID
+            ),
+        )
+
+        brain.evaluate(
+            datasets["test"],
+            max_key=hparams["selection_key"],
+            test_loader_kwargs=loader_kwargs(
+                hparams, datasets["test"], sb.Stage.TEST
+            ),
+        )
+        if if_main_process():
+            write_test_predictions(
+                hparams["test_predictions_file"],
+                brain.error_metrics,
+                brain.test_probabilities,
+                brain.model.emotion_labels,
+                brain.avd_metrics if brain.model.has_avd else None,
+                brain.model.avd_scale,
+            )
+            write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
+            export_for_inference(
+                model=brain.model,
+                label_encoder=emo_encoder,
+                hparams=hparams,
+                folder=hparams["export_folder"],
+            )
+        ddp_barrier()
+        # Under torchrun: exits here (see end_process_group)
+        end_process_group()

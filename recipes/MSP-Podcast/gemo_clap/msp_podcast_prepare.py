@@ -91,5 +91,8 @@ def main(argv=None):
 if __name__ == "__main__":
     import logging
 
+    from speechbrain_gemo.errors import exit_on_user_error
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    main()
+    with exit_on_user_error():  # one line, not a traceback
+        main()
