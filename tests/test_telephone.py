@@ -211,6 +211,7 @@ def test_every_recipe_turns_training_utterances_into_telephone_audio(
     hparams = {
         "max_train_seconds": None,
         "telephone_prob": 1.0,
+        "avd_head": False,
         "sample_rate": RATE,
         "data_folder": data,
         "save_folder": str(tmp_path / "save"),
