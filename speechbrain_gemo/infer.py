@@ -54,10 +54,12 @@ Segments are merged (``--min_segment``,
 across silences up to ``--merge_gap``) and split (``--max_segment``), and
 each is read from the file on its own and classified: one row per
 segment, ``path, start, end, [speaker], label, score, prob_<class>...,
-[gender, gender_score], error`` (times in seconds). ``--plot DIR`` writes
-per recording a timeline PNG and ``<name>_summary.csv`` (share of speech
-time per emotion, per speaker), ``<name>`` made unique among the inputs
-(see ``speechbrain_gemo.timeline.plot_names``).
+[gender, gender_score], [arousal, valence, dominance], error`` (times in
+seconds). ``--plot DIR`` writes per recording a timeline PNG (with the
+dimensional head, a panel of the three values under the class lanes) and
+``<name>_summary.csv`` (share of speech time per emotion, per speaker),
+``<name>`` made unique among the inputs (see
+``speechbrain_gemo.timeline.plot_names``).
 
 Rows are saved as each file finishes (``<out>.part<rank>.csv`` and
 ``<out>.part<rank>.progress``, see ``speechbrain_gemo.journal``): a run
@@ -507,8 +509,8 @@ def main(argv=None):
         prompts = cross["prompts"]
     labels = list(prompt_dict(prompts) if prompts else model.labels)
     layout = {"timeline": args.timeline, "speaker": speaker}
-    if getattr(model, "has_avd", False) and not args.timeline:
-        layout["dimensions"] = True  # per-file rows only, for now
+    if getattr(model, "has_avd", False):
+        layout["dimensions"] = True
     header = csv_text([csv_columns(labels, model.has_gender, **layout)])
     try:
         journal = Journal(

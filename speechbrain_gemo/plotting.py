@@ -115,17 +115,16 @@ def _pyplot():
     return plt
 
 
-def plot_timeline(rows, labels, path, title=None, duration=None):
-    """Saves the emotion timeline of one recording as a PNG: one lane per
-    speaker (one lane when speakers are unknown); in each, every segment
-    shaded in the colour of its predicted class and the probability of
-    each class drawn over it.
+def plot_timeline(
+    rows, labels, path, title=None, duration=None, avd_scale=None
+):
+    """Saves the emotion timeline of one recording as a PNG (see
+    ``timeline_figure``).
 
     Arguments
     ---------
     rows : list of dict
-        Segment rows of the recording (``start``, ``end``, ``speaker``,
-        ``label``, ``probs``, ``error``); failed segments are hatched.
+        Segment rows of the recording.
     labels : list of str
         The classes, in legend order.
     path : str
@@ -134,6 +133,8 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
         The figure title.
     duration : float, optional
         Length of the recording (the time axis), in seconds.
+    avd_scale : tuple of float, optional
+        With the dimensional head: the scale of its values.
 
     Returns
     -------
@@ -153,18 +154,83 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
     True
     """
     plt = _pyplot()
+    fig = timeline_figure(rows, labels, title, duration, avd_scale)
+    try:
+        tmp = f"{path}.tmp-{os.getpid()}.png"
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+# A colour per dimension, apart from the classes' (tab10's first ones)
+DIMENSION_COLOURS = {
+    "arousal": "#d62728",
+    "valence": "#2ca02c",
+    "dominance": "#9467bd",
+}
+
+
+def timeline_figure(rows, labels, title=None, duration=None, avd_scale=None):
+    """The emotion timeline of one recording: one lane per speaker (one
+    lane when speakers are unknown); in each, every segment shaded in the
+    colour of its predicted class and the probability of each class drawn
+    over it. With ``avd_scale`` (a model with the dimensional head), a
+    panel under the lanes draws a line per dimension (arousal, valence,
+    dominance: each segment's value over its time), on that scale, with a
+    line style per speaker where there are several.
+
+    Arguments
+    ---------
+    rows : list of dict
+        Segment rows of the recording (``start``, ``end``, ``speaker``,
+        ``label``, ``probs``, ``error`` and with the head ``arousal``,
+        ``valence``, ``dominance``); failed segments are hatched.
+    labels : list of str
+        The classes, in legend order.
+    title : str, optional
+        The figure title.
+    duration : float, optional
+        Length of the recording (the time axis), in seconds.
+    avd_scale : tuple of float, optional
+        The scale (min, max) of the dimensions; None: no panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (the caller closes it).
+
+    Example
+    -------
+    >>> rows = [{"start": 0.5, "end": 2.0, "speaker": None, "label": "sad",
+    ...          "probs": {"neu": 0.2, "sad": 0.8}, "error": "",
+    ...          "arousal": 2.5, "valence": 1.5, "dominance": 3.0}]
+    >>> fig = timeline_figure(rows, ["neu", "sad"], avd_scale=(1.0, 5.0))
+    >>> panel = fig.axes[1]
+    >>> [line.get_label() for line in panel.get_lines()]
+    ['arousal', 'valence', 'dominance']
+    >>> print(panel.get_ylabel())
+    dimensions
+    (scale 1-5)
+    >>> panel.get_lines()[0].get_ydata()[:2].tolist()
+    [2.5, 2.5]
+    >>> _pyplot().close(fig)
+    """
+    plt = _pyplot()
     timed = [r for r in rows if r.get("start") not in (None, "")]
     speakers = sorted({r.get("speaker") or "" for r in timed}) or [""]
     colours = {
         label: plt.get_cmap("tab10")(k % 10) for k, label in enumerate(labels)
     }
     end = duration or max([float(r["end"]) for r in timed], default=1.0)
+    panels = len(speakers) + (avd_scale is not None)
     fig, axes = plt.subplots(
-        len(speakers),
+        panels,
         1,
         figsize=(
             max(8.0, min(24.0, 4.0 + end / 15.0)),
-            1.2 + 1.6 * len(speakers),
+            1.2 + 1.6 * panels,
         ),
         sharex=True,
         squeeze=False,
@@ -199,6 +265,8 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
             name = f"{_plain(speaker)}\n" if speaker else ""
             ax.set_ylabel(f"{name}p(class)")
             ax.grid(axis="y", alpha=0.3)
+        if avd_scale is not None:
+            _dimension_panel(axes[-1, 0], timed, speakers, avd_scale, end)
         axes[-1, 0].set_xlabel("time (s)")
         handles = [
             plt.Rectangle((0, 0), 1, 1, color=colours[label], alpha=0.6)
@@ -210,9 +278,47 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
         if title:
             fig.suptitle(_plain(title), x=0.01, ha="left", fontsize=10)
         fig.tight_layout(rect=(0, 0, 1, 0.93))
-        tmp = f"{path}.tmp-{os.getpid()}.png"
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
-    finally:
+    except BaseException:
         plt.close(fig)
-    return path
+        raise
+    return fig
+
+
+def _dimension_panel(ax, rows, speakers, scale, end):
+    """Draws arousal, valence and dominance of the segments on ``ax``: a
+    line per dimension (and speaker, where there are several), each
+    segment's value held over its time, gaps between segments."""
+    from speechbrain_gemo.dimensions import DIMENSIONS
+
+    styles = ("-", "--", ":", "-.")
+    for k, speaker in enumerate(speakers):
+        mine = [
+            r
+            for r in rows
+            if (r.get("speaker") or "") == speaker and not r.get("error")
+        ]
+        for dimension in DIMENSIONS:
+            xs, ys = [], []
+            for row in mine:
+                if row.get(dimension) in (None, ""):
+                    continue
+                value = float(row[dimension])
+                xs += [float(row["start"]), float(row["end"]), float("nan")]
+                ys += [value, value, float("nan")]
+            name = dimension
+            if len(speakers) > 1:
+                name = f"{dimension} ({_plain(speaker) or '?'})"
+            ax.plot(
+                xs,
+                ys,
+                color=DIMENSION_COLOURS[dimension],
+                linestyle=styles[k % len(styles)],
+                linewidth=1.6,
+                label=name,
+            )
+    low, high = float(scale[0]), float(scale[1])
+    ax.set_ylim(low, high)
+    ax.set_xlim(0.0, end)
+    ax.set_ylabel(f"dimensions\n(scale {low:g}-{high:g})")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, ncol=3)

@@ -146,7 +146,9 @@ def classify_segments(
         One row per segment, in the order of ``segments``: ``path``,
         ``start``, ``end``, ``speaker``, ``error`` and, on success,
         ``label``, ``score``, ``probs`` and, with a gender branch,
-        ``gender`` and ``gender_score``.
+        ``gender`` and ``gender_score``, with the dimensional head
+        ``arousal``, ``valence`` and ``dominance`` (the training corpus'
+        scale, ``model.avd_scale``).
 
     Example
     -------
@@ -420,7 +422,9 @@ def run_timelines(model, paths, todo, save, options, context):
         ``segments_source`` names none; or None: detect speech),
         ``segments_source`` (the file they come from, for the error),
         ``plot`` (a folder for ``write_plots``, or None), ``labels`` (the
-        classes, for the plots) and ``quiet`` (no progress bar).
+        classes, for the plots) and ``quiet`` (no progress bar). The
+        plots of a model with the dimensional head get a panel of
+        arousal, valence and dominance on its ``avd_scale``.
 
     Example
     -------
@@ -440,6 +444,7 @@ def run_timelines(model, paths, todo, save, options, context):
     from speechbrain_gemo.io import warn
 
     stems = plot_names(paths) if context["plot"] else None
+    scale = model.avd_scale if getattr(model, "has_avd", False) else None
     for index in tqdm(todo, unit="file", disable=context["quiet"]):
         path = paths[index]
         segments = None
@@ -461,7 +466,7 @@ def run_timelines(model, paths, todo, save, options, context):
         if context["plot"]:
             folder, stem = context["plot"], stems[index]
             try:
-                write_plots(rows, context["labels"], folder, stem, path)
+                write_plots(rows, context["labels"], folder, stem, path, scale)
             except Exception as err:  # a plot never sinks the run
                 warn(f"no plot of {path}: {type(err).__name__}: {err}")
         save(index, path, rows)
@@ -510,7 +515,7 @@ def plot_names(paths):
     return stems
 
 
-def write_plots(rows, labels, folder, stem, title):
+def write_plots(rows, labels, folder, stem, title, avd_scale=None):
     """Writes the timeline PNG and the speech-time summary CSV of one
     recording.
 
@@ -526,6 +531,9 @@ def write_plots(rows, labels, folder, stem, title):
         The file stem (see ``plot_names``).
     title : str
         The figure title.
+    avd_scale : tuple of float, optional
+        The model's scale of arousal, valence and dominance, for a model
+        with the dimensional head: the plot gets their panel.
 
     Returns
     -------
@@ -569,7 +577,14 @@ def write_plots(rows, labels, folder, stem, title):
             duration = audio_duration(rows[0]["path"])
         except (OSError, ValueError):
             duration = None
-        plot_timeline(rows, labels, png, title=title, duration=duration)
+        plot_timeline(
+            rows,
+            labels,
+            png,
+            title=title,
+            duration=duration,
+            avd_scale=avd_scale,
+        )
     except ImportError as err:
         print(f"warning: no timeline plot ({err})", file=sys.stderr)
         return [summary]

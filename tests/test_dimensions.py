@@ -781,6 +781,230 @@ def test_infer_csv_carries_the_three_values(exports, tmp_path):
         assert failed["error"] and all(failed[n] == "" for n in DIMENSIONS)
 
 
+# ----------------------------------------------------- timelines and plots
+
+# Segments of the test recordings: two speakers, gaps wider than
+# --merge_gap so that each stays a segment of its own
+SEGMENTS = [(0.0, 1.5, "A"), (2.25, 3.5, "B"), (4.25, 6.0, "A")]
+
+
+def _recordings(folder):
+    """A 16 kHz mono, an 8 kHz mu-law and a 44.1 kHz stereo recording
+    (7 s of noise whose loudness and colour change along the way, so that
+    the segments differ), a broken file, and a segment list of them all."""
+    import soundfile
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for name, rate, channels, subtype in (
+        ("mono16k.wav", 16000, 1, "FLOAT"),
+        ("mulaw8k.wav", 8000, 1, "ULAW"),
+        ("stereo44k.wav", 44100, 2, "PCM_16"),
+    ):
+        t = np.arange(7 * rate) / rate
+        noise = rng.standard_normal((len(t), channels))
+        colour = np.cumsum(noise, axis=0) / np.sqrt(rate)
+        loud = (0.05 + 0.2 * (t > 2.0) + 0.1 * (t > 4.0))[:, None]
+        audio = loud * (noise + 20 * colour * (t > 4.0)[:, None])
+        path = os.path.join(folder, name)
+        soundfile.write(path, np.clip(audio, -0.9, 0.9), rate, subtype=subtype)
+        paths.append(path)
+    broken = os.path.join(folder, "broken.wav")
+    with open(broken, "wb") as f:
+        f.write(b"RIFF not audio")
+    listing = os.path.join(folder, "segments.csv")
+    with open(listing, "w") as f:
+        f.write("path,start,end,speaker\n")
+        for path in paths + [broken]:
+            for start, end, who in SEGMENTS:
+                f.write(f"{path},{start},{end},{who}\n")
+    return paths, broken, listing
+
+
+def _timeline_models(exports, key):
+    from speechbrain_gemo.inference import GEmoCLAP
+    from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
+
+    return {
+        "pytorch": GEmoCLAP.from_hparams(source=exports[key]),
+        "onnx": EmotionClassifierONNX(exports[f"{key}_onnx"]),
+    }
+
+
+def _segment_list():
+    from speechbrain_gemo.segments import Segment
+
+    return [Segment(start, end, who) for start, end, who in SEGMENTS]
+
+
+def test_timelines_carry_the_three_values_on_both_backends(exports, tmp_path):
+    """The Python timeline's segment rows carry arousal, valence and
+    dominance on both backends: each backend's values are its own
+    ``predict_batch`` on the segment cut out of the file, and the two
+    backends agree within 1e-4; ``infer --timeline`` writes them before
+    ``error`` (16 kHz, 8 kHz mu-law and 44.1 kHz stereo recordings), empty
+    for a recording that fails."""
+    import soundfile
+
+    from speechbrain_gemo.infer import main
+    from speechbrain_gemo.timeline import recording_timeline
+
+    paths, broken, listing = _recordings(str(tmp_path))
+    models = _timeline_models(exports, "avd")
+    timelines = {
+        backend: {p: recording_timeline(m, p, _segment_list()) for p in paths}
+        for backend, m in models.items()
+    }
+    audio, rate = soundfile.read(paths[0], dtype="float32")
+    for backend, model in models.items():
+        rows = timelines[backend][paths[0]]
+        assert [(r["start"], r["end"]) for r in rows] == [
+            (s, e) for s, e, _ in SEGMENTS
+        ]
+        for row in rows:
+            cut = audio[int(row["start"] * rate) : int(row["end"] * rate)]
+            alone = model.predict_batch(cut[None])
+            for name in DIMENSIONS:
+                assert 1.0 <= row[name] <= 5.0
+                assert row[name] == pytest.approx(
+                    float(alone[name][0]), abs=1e-5
+                )
+    for one, other in zip(
+        timelines["pytorch"][paths[0]], timelines["onnx"][paths[0]]
+    ):
+        for name in DIMENSIONS:
+            assert one[name] == pytest.approx(other[name], abs=1e-4)
+    # the segments differ: the values are the segments', not one file's
+    arousal = [r["arousal"] for r in timelines["pytorch"][paths[0]]]
+    assert max(arousal) - min(arousal) > 1e-3
+    for backend in models:
+        out = str(tmp_path / f"{backend}.csv")
+        folder = exports["avd" if backend == "pytorch" else "avd_onnx"]
+        args = ["--model", folder, "--segments", listing, "--out", out]
+        args += ["--no-progress"]
+        assert main(args + ["--backend", backend]) == 0
+        with open(out, newline="") as f:
+            reader = csv.DictReader(f)
+            assert reader.fieldnames[-4:] == [*DIMENSIONS, "error"]
+            assert reader.fieldnames[:4] == ["path", "start", "end", "speaker"]
+            rows = list(reader)
+        for path in paths:
+            mine = [r for r in rows if r["path"] == path]
+            assert len(mine) == len(SEGMENTS)
+            for got, expected in zip(mine, timelines[backend][path]):
+                assert not got["error"]
+                for name in DIMENSIONS:
+                    assert float(got[name]) == pytest.approx(
+                        expected[name], abs=1e-6
+                    )
+        (failed,) = [r for r in rows if r["path"] == broken]
+        assert failed["error"] and all(failed[n] == "" for n in DIMENSIONS)
+
+
+def test_timeline_csv_without_the_head_is_as_before(exports, tmp_path):
+    """A model without the head: no dimension in the timeline rows and
+    the ``infer --timeline`` CSV byte for byte the layout it had before
+    the head existed (written out here by hand from the rows)."""
+    from speechbrain_gemo.infer import main
+    from speechbrain_gemo.timeline import recording_timeline
+
+    paths, broken, listing = _recordings(str(tmp_path))
+    for backend, model in _timeline_models(exports, "plain").items():
+        expected = [
+            "path,start,end,speaker,label,score,"
+            + ",".join(f"prob_{c}" for c in model.labels)
+            + ",error"
+        ]
+        for path in paths:
+            for row in recording_timeline(model, path, _segment_list()):
+                assert not set(DIMENSIONS) & set(row)
+                cells = [path, f"{row['start']:.3f}", f"{row['end']:.3f}"]
+                cells += [row["speaker"], row["label"], f"{row['score']:.6f}"]
+                cells += [f"{row['probs'][c]:.6f}" for c in model.labels]
+                expected.append(",".join(cells) + ",")
+        out = tmp_path / f"{backend}.csv"
+        folder = exports["plain" if backend == "pytorch" else "plain_onnx"]
+        args = ["--model", folder, "--segments", listing, "--out", str(out)]
+        assert main(args + ["--backend", backend, "--no-progress"]) == 0
+        text = out.read_text()
+        (failed,) = [line for line in text.splitlines() if broken in line]
+        (cells,) = csv.reader([failed])
+        assert len(cells) == 7 + len(model.labels)
+        assert cells[-1].startswith("AudioReadError") and not any(cells[1:-1])
+        kept = [line for line in text.splitlines() if broken not in line]
+        assert "\n".join(kept) + "\n" == "\n".join(expected) + "\n"
+
+
+@pytest.mark.parametrize("backend", ["pytorch", "onnx"])
+def test_plots_draw_a_panel_of_the_three_values(
+    exports, tmp_path, monkeypatch, backend
+):
+    """``--plot``: a head model's figure has, under the speakers' class
+    lanes, a panel with a line per dimension and speaker holding each
+    segment's value over its time, on the model's scale (its limits and
+    label); a model without the head has the class lanes only."""
+    from speechbrain_gemo import plotting
+    from speechbrain_gemo.infer import main
+
+    paths, _, _ = _recordings(str(tmp_path))
+    listing = tmp_path / "one.csv"
+    listing.write_text(
+        "path,start,end,speaker\n"
+        + "".join(f"{paths[0]},{s},{e},{who}\n" for s, e, who in SEGMENTS)
+    )
+    figures = []
+    draw = plotting.timeline_figure
+
+    def keep(*args, **kwargs):
+        figures.append(draw(*args, **kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(plotting, "timeline_figure", keep)
+    suffix = "" if backend == "pytorch" else "_onnx"
+    for key in ("avd", "plain"):
+        out, plots = tmp_path / f"{key}.csv", tmp_path / f"{key}_plots"
+        args = ["--model", exports[key + suffix], "--segments", str(listing)]
+        args += ["--out", str(out), "--plot", str(plots), "--no-progress"]
+        assert main(args + ["--backend", backend]) == 0
+        assert (plots / "mono16k.png").read_bytes()[:4] == b"\x89PNG"
+    with_head, without = figures
+    assert len(without.axes) == 2  # the lanes of A and B
+    assert [ax.get_ylabel() for ax in without.axes] == [
+        "A\np(class)",
+        "B\np(class)",
+    ]
+    assert len(with_head.axes) == 3
+    assert [ax.get_ylabel() for ax in with_head.axes[:2]] == [
+        "A\np(class)",
+        "B\np(class)",
+    ]
+    panel = with_head.axes[2]
+    assert panel.get_ylim() == (1.0, 5.0)
+    assert "1-5" in panel.get_ylabel()
+    assert panel.get_xlabel() == "time (s)"
+    with open(tmp_path / "avd.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    lines = {line.get_label(): line for line in panel.get_lines()}
+    assert sorted(lines) == sorted(
+        f"{name} ({who})" for name in DIMENSIONS for who in "AB"
+    )
+    for name in DIMENSIONS:
+        for who in "AB":
+            ys = np.asarray(lines[f"{name} ({who})"].get_ydata(), float)
+            xs = np.asarray(lines[f"{name} ({who})"].get_xdata(), float)
+            mine = [r for r in rows if r["speaker"] == who]
+            np.testing.assert_allclose(
+                ys[np.isfinite(ys)],
+                np.repeat([float(r[name]) for r in mine], 2),
+                atol=1e-6,
+            )
+            np.testing.assert_allclose(
+                xs[np.isfinite(xs)],
+                [float(r[k]) for r in mine for k in ("start", "end")],
+                atol=1e-3,
+            )
+
+
 # --------------------------------------------------- the synthetic corpus
 
 
