@@ -164,11 +164,11 @@ def plot_timeline(
     return path
 
 
-# A colour per dimension, apart from the classes' (tab10's first ones)
+# A colour per dimension, none of them a class colour (tab10)
 DIMENSION_COLOURS = {
-    "arousal": "#d62728",
-    "valence": "#2ca02c",
-    "dominance": "#9467bd",
+    "arousal": "black",
+    "valence": "darkgoldenrod",
+    "dominance": "slateblue",
 }
 
 
@@ -321,4 +321,6 @@ def _dimension_panel(ax, rows, speakers, scale, end):
     ax.set_xlim(0.0, end)
     ax.set_ylabel(f"dimensions\n(scale {low:g}-{high:g})")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, ncol=3)
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False
+    )
