@@ -449,6 +449,7 @@ def main(argv=None):
     )
     from speechbrain_gemo.cross_corpus import scoring_plan
     from speechbrain_gemo.distributed import start_process_group
+    from speechbrain_gemo.errors import UserError
     from speechbrain_gemo.inference import prompt_dict
     from speechbrain_gemo.inputs import collect_inputs, read_list
     from speechbrain_gemo.io import read_json
@@ -499,8 +500,9 @@ def main(argv=None):
             args.zero_shot,
             getattr(model, "stored_prompts", None),
         )
-    except (ValueError, OSError) as err:
-        # A missing model folder, an hf:// model that cannot be fetched
+    except (ValueError, OSError, UserError) as err:
+        # A missing model folder, an hf:// model that cannot be fetched, a
+        # damaged export (ExportLoadError)
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.zero_shot:

@@ -78,6 +78,7 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_samples,
 )
 from speechbrain_gemo.dimensions import DIMENSIONS, from_unit
+from speechbrain_gemo.errors import UserError
 from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
 
@@ -85,9 +86,10 @@ from speechbrain_gemo.model import class_probabilities
 _PROMPT_CACHE_SIZE = 32
 
 
-class ExportLoadError(RuntimeError):
+class ExportLoadError(UserError, RuntimeError):
     """A file of an exported model folder that is missing, damaged or does
-    not match the rest of the folder.
+    not match the rest of the folder (a ``UserError``: the command line
+    says it in one line).
 
     Arguments
     ---------

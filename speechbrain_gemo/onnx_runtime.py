@@ -185,10 +185,23 @@ class EmotionClassifierONNX:
         providers = providers or ["CPUExecutionProvider"]
 
         def session(name):
-            """Opens one graph of the folder."""
-            return onnxruntime.InferenceSession(
-                os.path.join(self.folder, name), options, providers=providers
-            )
+            """Opens one graph of the folder; a missing or damaged graph is
+            a ValueError naming the file (onnxruntime raises its own
+            types)."""
+            path = os.path.join(self.folder, name)
+            if not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"{path}: the graph named in config.json is missing"
+                )
+            try:
+                return onnxruntime.InferenceSession(
+                    path, options, providers=providers
+                )
+            except Exception as err:  # InvalidProtobuf, Fail, ...
+                reason = " ".join(str(err).split())[:300]
+                raise ValueError(
+                    f"cannot load {path}: the graph is damaged ({reason})"
+                ) from err
 
         self._encoder = session(config["graphs"][self.precision])
         self._projection = session(config["projection_graph"])

@@ -451,6 +451,15 @@ def test_preparation_errors_are_one_line(
     assert len(lines) == 1
     assert f"CREMA-D data_folder {tmp_path} has no AudioWAV folder" in lines[0]
 
+    # a tower named by hub id, offline: the keys to give local folders
+    args = ["hparams/sl_wavlm.yaml", f"--csv_file={csv_file}"]
+    args += [a for a in common if not a.startswith("--audio_source=")]
+    args += ["--audio_source=microsoft/wavlm-base-plus"]
+    lines = error_lines(run_failing("CSV", args))
+    assert len(lines) == 1
+    assert "could not be loaded from the Hugging Face hub" in lines[0]
+    assert "--audio_source=" in lines[0] and "--text_source=" in lines[0]
+
 
 @pytest.mark.slow
 def test_corrected_csv_never_resumes_the_old_checkpoints(

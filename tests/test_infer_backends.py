@@ -4,6 +4,7 @@ cross-corpus evaluation of ``--labels`` from another corpus."""
 import csv
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -354,3 +355,32 @@ def test_both_backends_check_windows_alike(models):
     for model in backends:
         whole = np.asarray(model.classify_batch(wav, window_seconds=0)[0])
         assert np.allclose(whole, np.asarray(model.classify_batch(wav)[0]))
+
+
+def test_a_damaged_model_is_one_error_line_on_either_backend(
+    models, tmp_path, capsys
+):
+    """A damaged export (PyTorch) or graph (ONNX) stops the command line
+    with status 2 and one line naming the file, not a traceback."""
+    export, onnx_dir = models
+    audio = str(tmp_path / "a.wav")
+    soundfile.write(audio, np.zeros(16000, dtype="float32"), 16000)
+    for backend, source, damaged in (
+        ("pytorch", export, "model.ckpt"),
+        ("onnx", onnx_dir, "projection.onnx"),
+    ):
+        copy = str(tmp_path / backend)
+        shutil.copytree(source, copy)
+        with open(os.path.join(copy, damaged), "wb") as f:
+            f.write(b"not a model")
+        capsys.readouterr()
+        status = main(
+            ["--model", copy, "--backend", backend, audio, "--out",
+             str(tmp_path / f"{backend}.csv"), "--no-progress"]
+        )  # fmt: skip
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.startswith("error")]
+        assert status == 2, err
+        assert len(lines) == 1 and "damaged" in lines[0], err
+        assert os.path.join(copy, damaged) in lines[0]
+        assert not os.path.exists(tmp_path / f"{backend}.csv")
