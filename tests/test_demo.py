@@ -62,8 +62,8 @@ def test_command_line_seed_and_telephone_prob_reach_the_recipe(monkeypatch):
     demo.main(["--out", "y"])
     assert calls[0] == (
         ("x",),
-        {"threads": None, "seed": 7, "telephone_prob": 0.5},
+        {"threads": None, "avd": False, "seed": 7, "telephone_prob": 0.5},
     )
-    assert calls[1] == (("y",), {"threads": None})
+    assert calls[1] == (("y",), {"threads": None, "avd": False})
     args = demo_overrides("out", "w", "t", seed=7, telephone_prob=0.5)
     assert "--seed=7" in args and "--telephone_prob=0.5" in args
