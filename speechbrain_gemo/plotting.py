@@ -224,12 +224,18 @@ def plot_overview(rows, labels, path, recordings=None, durations=None):
     """
     plt = _pyplot()
     order = list(recordings or dict.fromkeys(r["path"] for r in rows))
-    lanes = []
+    lanes, failed = [], set()
     for recording in order:
         mine = [r for r in rows if r["path"] == recording]
-        timed = {r.get("speaker") or "" for r in mine if r.get("start") != ""}
+        timed = {
+            r.get("speaker") or ""
+            for r in mine
+            if r.get("start") not in (None, "")
+        }
         speakers = sorted(timed - {""}) or [""]
         lanes += [(recording, who) for who in speakers]
+        if not timed and any(r.get("error") for r in mine):
+            failed.add(recording)
     colours = class_colours(labels)
     ends = [float(r["end"]) for r in rows if r.get("end") not in (None, "")]
     end = max(list((durations or {}).values()) + ends + [1.0])
@@ -267,6 +273,8 @@ def plot_overview(rows, labels, path, recordings=None, durations=None):
         names, first = [], None
         for k, (recording, who) in enumerate(lanes):
             name = os.path.basename(recording) if recording != first else ""
+            if name and recording in failed:
+                name += " (failed)"
             first = recording
             names.append(_plain(f"{name}  {who}" if who else name))
             if name and k:  # a line between recordings
@@ -281,7 +289,7 @@ def plot_overview(rows, labels, path, recordings=None, durations=None):
         ax.set_xlabel("time (s)")
         ax.grid(axis="x", alpha=0.3)
         _class_legend(fig, plt, labels)
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
         _save(fig, path)
     finally:
         plt.close(fig)
