@@ -59,6 +59,17 @@ per recording a timeline PNG and ``<name>_summary.csv`` (share of speech
 time per emotion, per speaker), ``<name>`` made unique among the inputs
 (see ``speechbrain_gemo.timeline.plot_names``).
 
+With ``--channels agent,customer`` (one name per channel, in channel
+order; ``split``: ``ch1``, ``ch2``, ...), each channel of each recording
+is analysed on its own (speech found per channel with cross-talk taken
+out, see ``speechbrain_gemo.channels`` and ``--crosstalk_db``; each
+segment read from its channel) and every row's ``speaker`` is its
+channel's name; a recording with another channel count gets an error
+row. ``--summary FILE.csv`` writes one row per recording and speaker
+(``speechbrain_gemo.summaries``) and, with ``--plot`` and several
+recordings, ``overview.png`` shows the archive; both are made from the
+finished rows before the journal is removed.
+
 Rows are saved as each file finishes (``<out>.part<rank>.csv`` and
 ``<out>.part<rank>.progress``, see ``speechbrain_gemo.journal``): a run
 killed at any moment and started again with the same command continues
