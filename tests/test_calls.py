@@ -99,9 +99,7 @@ def test_each_turn_goes_to_its_role_and_bleed_is_crosstalk(calls, vad):
             assert own >= 0.9
             assert other == 0.0
         leaky = channel_speech(path, ROLES, vad, crosstalk_db=40.0)
-        assert all(
-            other > 1.0 for _, other in _attribution(leaky, turns[path])
-        )
+        assert all(other > 1.0 for _, other in _attribution(leaky, turns[path]))
 
 
 def test_double_talk_stays_on_both_channels(tmp_path):
@@ -318,7 +316,11 @@ def test_overview_draws_each_role_in_its_class_colour(monkeypatch, tmp_path):
     labels = ["neu", "hap", "sad"]
     png = tmp_path / "o.png"
     lanes = plot_overview(rows, labels, str(png), ["a.wav", "b.wav"])
-    assert lanes == [("a.wav", "agent"), ("a.wav", "customer"), ("b.wav", "agent")]
+    assert lanes == [
+        ("a.wav", "agent"),
+        ("a.wav", "customer"),
+        ("b.wav", "agent"),
+    ]
     colours = class_colours(labels)
     assert len(set(colours.values())) == 3
     top = len(lanes) - 1
@@ -337,7 +339,9 @@ class Interrupted(BaseException):
     """Stops a run from inside, as a kill would."""
 
 
-def test_summary_survives_an_interrupted_run(export, calls, tmp_path, monkeypatch):
+def test_summary_survives_an_interrupted_run(
+    export, calls, tmp_path, monkeypatch
+):
     """A run stopped after its first recording, then started again, writes
     the uninterrupted run's summary; a run stopped while writing the
     summary (the CSV already whole) finds every recording done when
@@ -348,7 +352,9 @@ def test_summary_survives_an_interrupted_run(export, calls, tmp_path, monkeypatc
     common = ["--model", export, "--timeline", *paths, mono, "--vad", "energy"]
     common += ["--channels", "agent,customer", "--no-progress"]
     full = tmp_path / "full.csv"
-    assert main(common + ["--out", str(full), "--summary", str(full) + ".s"]) == 0
+    assert (
+        main(common + ["--out", str(full), "--summary", str(full) + ".s"]) == 0
+    )
 
     out, summary = tmp_path / "out.csv", tmp_path / "summary.csv"
     command = common + ["--out", str(out), "--summary", str(summary)]
