@@ -465,7 +465,20 @@ def archive_outputs(args, out, labels, paths):
         The classes.
     paths : list of str
         The inputs.
-    """
+
+    Example
+    -------
+    >>> import tempfile
+    >>> tmp = tempfile.mkdtemp()
+    >>> out = f"{tmp}/segments.csv"
+    >>> _ = open(out, "w").write("path,start,end,label,error\\na,0,2,sad,")
+    >>> args = argparse.Namespace(
+    ...     summary=f"{tmp}/calls/summary.csv", plot=None, merge_gap=0.5)
+    >>> archive_outputs(args, out, ["sad"], ["a"])
+    >>> print(open(args.summary).read(), end="")
+    path,speaker,speech_seconds,share_sad,longest_sad_start,longest_sad_end,first_sad,error
+    a,,2.000,1.0000,0.000,2.000,0.000,
+    """  # noqa: E501
     if not args.summary and not (args.plot and len(paths) > 1):
         return
     from speechbrain_gemo.summaries import read_rows, write_summary

@@ -278,8 +278,11 @@ def write_summary(path, rows, labels, max_gap=0.5):
     >>> len(write_summary(out, rows, ["sad"])), os.listdir(os.path.dirname(out))
     (1, ['summary.csv'])
     """
+    import os
+
     from speechbrain_gemo.io import write_text_atomic
 
     summary = call_summary(rows, labels, max_gap)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_text_atomic(path, summary_text(summary, labels))
     return summary
