@@ -102,6 +102,34 @@ def test_each_turn_goes_to_its_role_and_bleed_is_crosstalk(calls, vad):
         assert all(other > 1.0 for _, other in _attribution(leaky, turns[path]))
 
 
+def test_wideband_stereo_and_a_silent_channel(tmp_path):
+    """44.1 kHz stereo FLAC with bleed: each turn to its channel (``split``
+    names); a channel of digital silence beside a talking one has no
+    speech (and the talking one keeps its own)."""
+    from speechbrain_gemo.channels import channel_names
+
+    path = str(tmp_path / "call.flac")
+    spans = write_test_call(
+        path,
+        [(0, 0.4, "Thank you for waiting."), (1, 2.5, "No problem.")],
+        sample_rate=44100,
+        subtype="PCM_16",
+        bleed_db=-25.0,
+    )
+    names = channel_names("split", 2)
+    segments = channel_speech(path, names, "energy")
+    truth = [(names[c], s, e) for c, s, e in spans]
+    for own, other in _attribution(segments, truth):
+        assert own >= 0.9 and other == 0.0
+    stereo, rate = soundfile.read(path)
+    stereo[:, 1] = 0.0  # the second party's line dead: digital silence
+    silent = str(tmp_path / "silent.wav")
+    soundfile.write(silent, stereo, rate)
+    segments = channel_speech(silent, names, "energy")
+    assert {s.speaker for s in segments} == {"ch1"}
+    assert _attribution(segments, truth[:1])[0][0] >= 0.9
+
+
 def test_double_talk_stays_on_both_channels(tmp_path):
     """Both parties talking at once (each bled into the other's channel):
     each channel keeps its own speaker's speech, mostly: frames where the
@@ -188,7 +216,7 @@ def test_cli_channels_as_roles_summary_and_overview(export, calls, tmp_path):
     assert {r["speaker"] for r in _read(split)} == {"ch1", "ch2"}
 
 
-def test_timeline_api_with_channels(export, calls, monkeypatch):
+def test_timeline_api_with_channels(export, calls, tmp_path, monkeypatch):
     """``recording_timeline`` with ``channels``: per-role rows, each
     segment read from its role's channel only; a channel count that
     differs from the names is an error row naming both counts."""
@@ -216,6 +244,10 @@ def test_timeline_api_with_channels(export, calls, monkeypatch):
     (row,) = timeline.recording_timeline(model, mono, options=options)
     assert row["error"].startswith("ChannelCountError: ")
     assert "has 1 channel but 2 channel names" in row["error"]
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" * 8)
+    (row,) = timeline.recording_timeline(model, str(broken), options=options)
+    assert row["error"].startswith("AudioReadError: ")
 
 
 def test_segment_csv_channel_column(export, calls, tmp_path, capsys):
