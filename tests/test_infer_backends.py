@@ -137,6 +137,28 @@ def test_onnx_backend_gives_the_same_csv_for_telephone_audio(models, tmp_path):
     assert len(rows) == 2 and not any(r["error"] for r in rows)
 
 
+def test_onnx_backend_gives_the_same_timeline_per_role(models, tmp_path):
+    """``--channels agent,customer`` on a stereo 8 kHz mu-law call with
+    bleed (a GSM call of GSM's one channel beside it gets its
+    channel-count error row with both backends)."""
+    from speechbrain_gemo.testing import write_test_call
+
+    call = tmp_path / "call.wav"
+    write_test_call(
+        str(call), [(0, 0.3, "Good morning."), (1, 2.0, "Hello there.")]
+    )
+    mono = tmp_path / "mono.wav"
+    soundfile.write(mono, _tone(1.0, 3, 8000), 8000, subtype="GSM610")
+    rows = _run_both(
+        models,
+        [str(call), str(mono), "--timeline", "--vad", "energy"]
+        + ["--channels", "agent,customer"],
+        tmp_path,
+    )
+    assert [r["speaker"] for r in rows] == ["agent", "customer", ""]
+    assert "has 1 channel but 2 channel names" in rows[-1]["error"]
+
+
 def test_onnx_backend_refuses_other_prompts(models, tmp_path, capsys):
     _, onnx_dir = models
     with pytest.raises(SystemExit) as info:
