@@ -98,6 +98,13 @@ def read_list(path, data_root=None):
                 f"{path}: entry {number} has none of the columns "
                 f"{list(PATH_COLUMNS)}"
             )
+        if isinstance(entry[column], dict):
+            # A manifest of stretches (data.csv_corpus): not whole files
+            raise ValueError(
+                f"{path}: entry {number} is a stretch of a recording "
+                f"({entry[column]}); infer classifies whole files: list the "
+                "stretches as --segments with --timeline instead"
+            )
         label = next((entry[c] for c in LABEL_COLUMNS if entry.get(c)), None)
         out.append(
             {

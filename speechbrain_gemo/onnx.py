@@ -541,6 +541,11 @@ def read_manifest(path, data_root=None, label_key="emo"):
         entries = json.load(f)
     out = []
     for uid, entry in entries.items():
+        if isinstance(entry["wav"], dict):
+            raise ValueError(
+                f"{path}: {uid} is a stretch of a recording "
+                f"({entry['wav']}); the evaluation classifies whole files"
+            )
         wav = str(entry["wav"])
         if data_root is not None:
             wav = wav.replace("{data_root}", data_root)

@@ -39,27 +39,35 @@ def audio_normalizer(sample_rate):
 
 
 def read_utterance(wav, utt_id, sample_rate=None):
-    """Reads one utterance of a prepared manifest.
+    """Reads one utterance of a prepared manifest: a whole file, or a
+    stretch of one (SpeechBrain's dict form of ``wav``, as its
+    ``read_audio`` reads it, with a ``channel`` added).
 
-    A file that disappeared or became unreadable after preparation stops the
-    run with an error naming it: training data is never skipped silently.
+    A stretch is read by seeking to it (soundfile's ``start`` and
+    ``frames``, through SpeechBrain's ``audio_io.load``): the rest of a
+    long recording is not read. A file that disappeared, became unreadable
+    or shorter than the stretch after preparation stops the run with an
+    error naming it: training data is never skipped silently.
 
     Arguments
     ---------
-    wav : str
-        The audio file.
+    wav : str or dict
+        The audio file, or ``{"file", "start", "stop", "channel"}``: the
+        samples ``start`` to ``stop`` (exclusive, at the file's rate) of
+        ``file``, of its 1-based ``channel`` (None or absent: all).
     utt_id : str
         The utterance id, for the error message.
     sample_rate : int, optional
         When given, the waveform is mixed down to mono (the mean of its
-        channels) and resampled to this rate, whatever the file's format
-        (RAVDESS is 48 kHz and partly stereo; a user's files can be
-        anything). When None, the file is returned as stored.
+        channels; the one channel of a stretch that names it) and
+        resampled to this rate, whatever the file's format (RAVDESS is
+        48 kHz and partly stereo; a user's files can be anything). When
+        None, the file is returned as stored.
 
     Returns
     -------
     torch.Tensor
-        The waveform, ``(samples,)`` for mono files or with
+        The waveform, ``(samples,)`` for mono files, one channel or with
         ``sample_rate``.
 
     Raises
@@ -67,7 +75,7 @@ def read_utterance(wav, utt_id, sample_rate=None):
     FileNotFoundError
         If the file does not exist.
     RuntimeError
-        If it cannot be read as audio.
+        If it cannot be read as audio, or is shorter than the stretch.
 
     Example
     -------
@@ -78,25 +86,54 @@ def read_utterance(wav, utt_id, sample_rate=None):
     Audio file missing: /nonexistent/a.wav (utterance Ses01F_impro
     >>> import tempfile, torch
     >>> path = os.path.join(tempfile.mkdtemp(), "stereo.wav")
-    >>> audio_io.save(path, torch.zeros(2, 4800), 48000)
+    >>> stereo = torch.stack([torch.zeros(4800), torch.ones(4800)])
+    >>> audio_io.save(path, 0.5 * stereo, 48000)
     >>> read_utterance(path, "u1", sample_rate=16000).shape
     torch.Size([1600])
+    >>> right = {"file": path, "start": 480, "stop": 960, "channel": 2}
+    >>> sig = read_utterance(right, "u1@0.01-0.02:ch2")
+    >>> sig.shape, sig.min().item()
+    (torch.Size([480]), 0.5)
     """
-    if not os.path.isfile(wav):
+    stretch = wav if isinstance(wav, dict) else {"file": wav}
+    path = stretch["file"]
+    start, stop = stretch.get("start", 0), stretch.get("stop")
+    channel = stretch.get("channel")
+    if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"Audio file missing: {wav} (utterance {utt_id}): the corpus "
+            f"Audio file missing: {path} (utterance {utt_id}): the corpus "
             "changed after data preparation; restore the file or prepare "
             "the data again"
         )
     try:
-        if sample_rate is None:
-            return read_audio(wav)
-        sig, file_rate = audio_io.load(wav, channels_first=False)
-        return audio_normalizer(sample_rate)(sig, file_rate)
+        if sample_rate is None and channel is None:
+            # SpeechBrain's reader, dict form for a stretch
+            sig = read_audio(wav)
+        else:
+            frames = -1 if stop is None else stop - start
+            sig, file_rate = audio_io.load(
+                path,
+                channels_first=False,
+                frame_offset=start,
+                num_frames=frames,
+            )
+            if channel is not None:
+                sig = sig[:, channel - 1]
+            elif sample_rate is None:
+                sig = sig.squeeze(1)
     except Exception as err:
         raise RuntimeError(
-            f"Audio file unreadable: {wav} (utterance {utt_id}): {err}"
+            f"Audio file unreadable: {path} (utterance {utt_id}): {err}"
         ) from err
+    if stop is not None and len(sig) < stop - start:
+        raise RuntimeError(
+            f"Audio file shorter than its stretch: {path} (utterance "
+            f"{utt_id}) ends before sample {stop}: the corpus changed after "
+            "data preparation; prepare the data again"
+        )
+    if sample_rate is None:
+        return sig
+    return audio_normalizer(sample_rate)(sig, file_rate)
 
 
 def random_crop(sig, max_samples, rng=random):
