@@ -319,6 +319,55 @@ def test_csv_recipe_any_rate_stereo_and_class_subset(
         assert "utterance(s) of labels outside the classes" in f.read()
 
 
+@pytest.mark.slow
+def test_csv_recipe_trains_on_labelled_stretches_of_calls(
+    tmp_path, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """A CSV of labelled stretches of long stereo 8 kHz mu-law calls (one
+    channel per row, no speaker column): trains, tests on the stretches of
+    recordings it never trained on, and exports."""
+    folder = tmp_path / "calls"
+    lines = ["path,emotion,start,end,channel"]
+    layout = [(0, 2, 1, "calm"), (2, 4, 2, "tense"), (4, 6, 1, "tense"),
+              (6, 8, 2, "calm")]  # fmt: skip
+    for call in range(4):
+        name = f"rec/{call}.wav"
+        write_wav(str(folder / name), 8 * 8000, 8000, 2, subtype="ULAW")
+        for start, end, channel, label in layout:
+            lines.append(f"{name},{label},{start},{end},{channel}")
+    csv_file = folder / "stretches.csv"
+    csv_file.write_text("\n".join(lines) + "\n")
+    output = str(tmp_path / "out")
+    run_script(
+        "CSV",
+        "train.py",
+        [
+            "hparams/sl_wavlm.yaml",
+            f"--csv_file={csv_file}",
+            f"--output_folder={output}",
+            "--num_folds=2",
+            *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
+        ],
+    )
+    rows = check_outputs(output, ["calm", "tense"])
+    with open(os.path.join(output, "save", "test.json")) as f:
+        test = json.load(f)
+    with open(os.path.join(output, "save", "train.json")) as f:
+        train = json.load(f)
+    assert sorted(r["ID"] for r in rows) == sorted(test)
+    assert len(rows) == 8  # two recordings of four stretches
+    for utt_id, entry in test.items():
+        assert re.fullmatch(r"rec/\d\.wav@\d-\d:ch[12]", utt_id)
+        assert entry["duration"] == pytest.approx(2.0)
+        assert entry["wav"]["stop"] - entry["wav"]["start"] == 16000
+
+    def recordings(manifest):
+        return {e["wav"]["file"] for e in manifest.values()}
+
+    assert len(recordings(test)) == 2
+    assert not recordings(test) & recordings(train)
+
+
 def test_csv_hparams_data_folder_classes_and_words(
     tmp_path, monkeypatch, tiny_wavlm_dir, tiny_roberta_dir
 ):
