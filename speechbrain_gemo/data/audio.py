@@ -1,41 +1,22 @@
 """Reading the recipe's audio: clear errors for files that went missing
-after preparation, resampling and mixing down to the model's format, and
+after preparation, mixing down and resampling to the model's format (with
+``speechbrain_gemo.audio_format``, as both inference backends do), and
 random crops that bound the memory of a batch.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
-import functools
 import os
 import random
 
-from speechbrain.dataio import audio_io
+import numpy as np
+import soundfile
+import torch
 from speechbrain.dataio.dataio import read_audio
-from speechbrain.dataio.preprocess import AudioNormalizer
 
-
-@functools.cache
-def audio_normalizer(sample_rate):
-    """SpeechBrain's ``AudioNormalizer`` to ``sample_rate``, mono: one per
-    rate, so that its resamplers are built once per process.
-
-    Arguments
-    ---------
-    sample_rate : int
-        The target sample rate.
-
-    Returns
-    -------
-    AudioNormalizer
-        Averages the channels and resamples to ``sample_rate``.
-
-    Example
-    -------
-    >>> audio_normalizer(16000) is audio_normalizer(16000)
-    True
-    """
-    return AudioNormalizer(sample_rate=sample_rate, mix="avg-to-mono")
+from speechbrain_gemo.audio_format import to_mono_at
+from speechbrain_gemo.io import fs_path
 
 
 def read_utterance(wav, utt_id, sample_rate=None):
@@ -44,8 +25,7 @@ def read_utterance(wav, utt_id, sample_rate=None):
     ``read_audio`` reads it, with a ``channel`` added).
 
     A stretch is read by seeking to it (soundfile's ``start`` and
-    ``frames``, through SpeechBrain's ``audio_io.load``): the rest of a
-    long recording is not read. A file that disappeared, became unreadable
+    ``stop``): the rest of a long recording is not read. A file that disappeared, became unreadable
     or shorter than the stretch after preparation stops the run with an
     error naming it: training data is never skipped silently.
 
@@ -61,8 +41,10 @@ def read_utterance(wav, utt_id, sample_rate=None):
         When given, the waveform is mixed down to mono (the mean of its
         channels; the one channel of a stretch that names it) and
         resampled to this rate, whatever the file's format (RAVDESS is
-        48 kHz and partly stereo; a user's files can be anything). When
-        None, the file is returned as stored.
+        48 kHz and partly stereo; a user's files can be anything: 8 kHz
+        mu-law, A-law or GSM telephone audio, FLAC...), exactly as the
+        inference readers do (``speechbrain_gemo.audio_format.to_mono_at``).
+        When None, the file is returned as stored.
 
     Returns
     -------
@@ -84,10 +66,10 @@ def read_utterance(wav, utt_id, sample_rate=None):
     ... except FileNotFoundError as err:
     ...     print(str(err)[:62])
     Audio file missing: /nonexistent/a.wav (utterance Ses01F_impro
-    >>> import tempfile, torch
+    >>> import tempfile, numpy as np
     >>> path = os.path.join(tempfile.mkdtemp(), "stereo.wav")
-    >>> stereo = torch.stack([torch.zeros(4800), torch.ones(4800)])
-    >>> audio_io.save(path, 0.5 * stereo, 48000)
+    >>> stereo = np.stack([np.zeros(4800), 0.5 * np.ones(4800)], axis=1)
+    >>> soundfile.write(path, stereo, 48000)
     >>> read_utterance(path, "u1", sample_rate=16000).shape
     torch.Size([1600])
     >>> right = {"file": path, "start": 480, "stop": 960, "channel": 2}
@@ -110,17 +92,22 @@ def read_utterance(wav, utt_id, sample_rate=None):
             # SpeechBrain's reader, dict form for a stretch
             sig = read_audio(wav)
         else:
-            frames = -1 if stop is None else stop - start
-            sig, file_rate = audio_io.load(
-                path,
-                channels_first=False,
-                frame_offset=start,
-                num_frames=frames,
+            # soundfile seeks to ``start``: the rest is not read
+            sig, file_rate = soundfile.read(
+                fs_path(path),
+                start=start,
+                stop=stop,
+                dtype="float32",
+                always_2d=True,
             )
             if channel is not None:
-                sig = sig[:, channel - 1]
-            elif sample_rate is None:
-                sig = sig.squeeze(1)
+                if channel > sig.shape[1]:
+                    raise ValueError(
+                        f"it has {sig.shape[1]} channel(s), not {channel}"
+                    )
+                sig = sig[:, channel - 1 : channel]
+            if sample_rate is None:
+                sig = torch.from_numpy(np.ascontiguousarray(sig[:, 0]))
     except Exception as err:
         raise RuntimeError(
             f"Audio file unreadable: {path} (utterance {utt_id}): {err}"
@@ -133,7 +120,7 @@ def read_utterance(wav, utt_id, sample_rate=None):
         )
     if sample_rate is None:
         return sig
-    return audio_normalizer(sample_rate)(sig, file_rate)
+    return torch.from_numpy(to_mono_at(sig, file_rate, sample_rate))
 
 
 def random_crop(sig, max_samples, rng=random):
