@@ -332,7 +332,8 @@ def test_csv_recipe_trains_on_labelled_stretches_of_calls(
 ):
     """A CSV of labelled stretches of long stereo 8 kHz mu-law calls (one
     channel per row, no speaker column): trains, tests on the stretches of
-    recordings it never trained on, and exports."""
+    recordings it never trained on, and exports. Half the training
+    stretches go through the telephone chain (``telephone_prob``)."""
     folder = tmp_path / "calls"
     lines = ["path,emotion,start,end,channel"]
     layout = [(0, 2, 1, "calm"), (2, 4, 2, "tense"), (4, 6, 1, "tense"),
@@ -353,6 +354,7 @@ def test_csv_recipe_trains_on_labelled_stretches_of_calls(
             f"--csv_file={csv_file}",
             f"--output_folder={output}",
             "--num_folds=2",
+            "--telephone_prob=0.5",
             *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
         ],
     )

@@ -541,8 +541,8 @@ def test_stretch_rows_are_utterances_read_by_seeking(tmp_path, monkeypatch):
     real_read = audio_io.sf.read
 
     def spy(path, *args, **kwargs):
-        reads.append((os.path.basename(path), kwargs.get("start", 0),
-                      kwargs.get("frames", -1)))  # fmt: skip
+        name = os.path.basename(os.fsdecode(path))
+        reads.append((name, kwargs.get("start", 0), kwargs.get("frames", -1)))
         return real_read(path, *args, **kwargs)
 
     monkeypatch.setattr(audio_io.sf, "read", spy)

@@ -25,8 +25,9 @@ def read_utterance(wav, utt_id, sample_rate=None):
     ``read_audio`` reads it, with a ``channel`` added).
 
     A stretch is read by seeking to it (soundfile's ``start`` and
-    ``stop``): the rest of a long recording is not read. A file that disappeared, became unreadable
-    or shorter than the stretch after preparation stops the run with an
+    ``frames``): the rest of a long recording is not read. A file that
+    disappeared, became unreadable or shorter than the stretch after
+    preparation, or lacks the stretch's channel, stops the run with an
     error naming it: training data is never skipped silently.
 
     Arguments
@@ -96,7 +97,7 @@ def read_utterance(wav, utt_id, sample_rate=None):
             sig, file_rate = soundfile.read(
                 fs_path(path),
                 start=start,
-                stop=stop,
+                frames=-1 if stop is None else stop - start,
                 dtype="float32",
                 always_2d=True,
             )

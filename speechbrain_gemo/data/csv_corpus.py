@@ -190,9 +190,7 @@ def read_csv_corpus(csv_file, log_merges=True):
     for line, row in table.rows:
         where = f"on line {line} of {csv_file}"
         cell = {
-            key: row[key]
-            for key in REQUIRED + OPTIONAL + STRETCH
-            if key in row
+            key: row[key] for key in REQUIRED + OPTIONAL + STRETCH if key in row
         }
         if not any(cell.values()):
             continue  # a line of empty cells in the columns used
