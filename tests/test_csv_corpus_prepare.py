@@ -676,3 +676,18 @@ def test_recording_in_train_and_test_of_a_split_is_a_warning(tmp_path, caplog):
     ]
     assert len(shared) == 1 and "a.wav" in shared[0]
     assert "b.wav" not in shared[0] and "c.wav" not in shared[0]
+
+
+def test_reader_names_a_channel_the_file_lacks(tmp_path):
+    """A file that lost the stretch's channel after preparation (a stereo
+    call replaced by a mono one): the training reader's error names the
+    file, the utterance and the channel, instead of reading nothing."""
+    from speechbrain_gemo.data.audio import read_utterance
+
+    path = str(tmp_path / "call.wav")
+    _call(path, 1.0, channels=1)
+    wav = {"file": path, "start": 0, "stop": 4000, "channel": 2}
+    for rate in (None, 16000):
+        with pytest.raises(RuntimeError, match="has 1 channel") as err:
+            read_utterance(wav, "call.wav@0-0.5:ch2", sample_rate=rate)
+        assert path in str(err.value) and "call.wav@0-0.5:ch2" in str(err.value)
