@@ -383,7 +383,7 @@ def load_model(args, device="cpu"):
     >>> tmp = tempfile.mkdtemp()
     >>> args = parse_args(["--model", save_tiny_export(f"{tmp}/m"), "a.wav"])
     >>> load_model(args).labels
-    ('neu', 'hap', 'ang', 'sad')
+    ('neutral', 'happy', 'angry', 'sad')
     """
     if args.backend == "onnx":
         from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
@@ -498,6 +498,7 @@ def main(argv=None):
             args.labels_corpus,
             args.zero_shot,
             getattr(model, "stored_prompts", None),
+            None if prompts else model.label_codes,
         )
     except (ValueError, OSError) as err:
         # A missing model folder, an hf:// model that cannot be fetched

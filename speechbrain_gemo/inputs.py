@@ -116,7 +116,7 @@ def read_list(path, data_root=None):
         if isinstance(entry[column], dict):
             # A manifest of stretches (data.csv_corpus): not whole files
             raise ValueError(
-                f"{path}: entry {number} is a stretch of a recording "
+                f"{path}, {where} is a stretch of a recording "
                 f"({entry[column]}); infer classifies whole files: list the "
                 "stretches as --segments with --timeline instead"
             )
