@@ -211,17 +211,19 @@ class EmotionClassifierONNX:
         # folder written before label_codes existed has the codes as its
         # labels, whose words are found from its prompts
         prompts = config.get("emotion_prompts") or {}
+        stored = [list(texts) for texts in prompts.values()]
         codes = tuple(config.get("label_codes") or config["labels"])
         if "label_codes" in config:
             words = tuple(config["labels"])
         else:
-            found = label_words({c: prompts.get(c, []) for c in codes})
+            found = label_words(dict(zip(codes, stored)))
             words = tuple(found[c] for c in codes)
         self.label_codes = codes
-        self._stored_prompts = {
-            word: list(prompts.get(code, []))
-            for code, word in zip(codes, words)
-        }
+        # the stored classes, keyed by their words or by their codes
+        self._stored_prompts = [
+            dict(zip(words, stored)),
+            dict(zip(codes, stored)),
+        ]
         self._classes = {
             "emotion": (
                 words,
@@ -437,9 +439,9 @@ class EmotionClassifierONNX:
             label: [texts] if isinstance(texts, str) else list(texts)
             for label, texts in dict(prompts).items()
         }
-        # the stored classes keyed by their words or by their codes
-        if given != self._stored_prompts and (
-            given != stored or tuple(given) != self.label_codes
+        if not any(
+            given == known and list(given) == list(known)
+            for known in self._stored_prompts
         ):
             raise ValueError(
                 "an ONNX folder classifies with its stored prompts only "

@@ -188,7 +188,7 @@ def test_fresh_offline_process_matches_brain_model(run, fresh):
     # classification used the cached prompt embeddings only
     assert fresh["text_model_loaded"] is False
     assert fresh["text_model_imported"] is False  # not even imported
-    assert fresh["labels"] == ["neu", "hap", "ang", "sad"]
+    assert fresh["labels"] == ["neutral", "happy", "angry", "sad"]
     assert fresh["probs"] == fresh["classify_probs"]
 
     # The training-time model: recipe hparams + the best checkpoint
@@ -246,7 +246,7 @@ def test_stored_prompts_need_no_text_model(run):
     model = GEmoCLAP.from_hparams(source=run["export"])
     wav = run["test_wavs"][sorted(run["test_wavs"])[0]]
     out = model.predict_file(wav)
-    assert out["labels"] == ("neu", "hap", "ang", "sad")
+    assert out["labels"] == ("neutral", "happy", "angry", "sad")
     assert out["gender_labels"] == ("F", "M")
     assert out["probs"].sum().item() == pytest.approx(1.0)
     assert out["gender_probs"].sum().item() == pytest.approx(1.0)
@@ -283,7 +283,7 @@ def test_zero_shot_prompts(run, model):
     assert model.labels == ("low", "high")
     assert model.classify_file(wav)[3][0] in ("low", "high")
     model.reset_prompts()
-    assert model.labels == ("neu", "hap", "ang", "sad")
+    assert model.labels == ("neutral", "happy", "angry", "sad")
     with pytest.raises(ValueError, match="non-empty"):
         model.classify_file(wav, prompts={"x": []})
 
