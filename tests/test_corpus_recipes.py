@@ -30,6 +30,7 @@ from test_msp_podcast_prepare import build_tree as build_msp_podcast
 from speechbrain_gemo.data.audio import read_utterance
 from speechbrain_gemo.data.labels import keep_classes
 from speechbrain_gemo.inference import GEmoCLAP
+from speechbrain_gemo.prompts import class_words
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = os.path.join(ROOT, "recipes")
@@ -71,10 +72,12 @@ def read_predictions(path):
         return list(csv.DictReader(f))
 
 
-def check_outputs(output, classes):
+def check_outputs(output, classes, corpus=None):
     """The run's test metrics agree with a count over its predictions, the
     probabilities with the predicted class, and the export loads with
-    ``classes``; returns the prediction rows."""
+    ``classes`` (its ``label_codes``), named by their words (those of
+    ``corpus``; a user's own labels as written); returns the prediction
+    rows."""
     with open(os.path.join(output, "test_metrics.json")) as f:
         metrics = json.load(f)
     assert metrics["labels"] == classes
@@ -99,10 +102,12 @@ def check_outputs(output, classes):
         assert r["predicted"] == classes[probs.index(max(probs))]
 
     model = GEmoCLAP.from_hparams(source=os.path.join(output, "export"))
-    assert list(model.labels) == classes
+    words = list(class_words(classes, corpus).values())
+    assert list(model.label_codes) == classes
+    assert list(model.labels) == words
     probs, _, _, labels = model.classify_batch(0.1 * torch.randn(2, 16000))
     assert probs.shape == (2, len(classes))
-    assert set(labels) <= set(classes)
+    assert set(labels) <= set(words)
     return rows
 
 
@@ -171,7 +176,7 @@ def test_crema_d_cross_validation_over_two_folds(
     folds, tested = {}, {}
     for fold in (1, 2):
         folder = os.path.join(output, f"fold{fold}")
-        rows = check_outputs(folder, CREMA_D_CLASSES)
+        rows = check_outputs(folder, CREMA_D_CLASSES, "CREMA-D")
         for r in rows:
             assert r["true"] == expected[r["ID"]]["emo"]
         tested[fold] = {actor[r["ID"]] for r in rows}
@@ -266,7 +271,7 @@ def test_msp_podcast_trains_tests_and_exports(
             *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
         ],
     )
-    rows = check_outputs(output, MSP_CLASSES)
+    rows = check_outputs(output, MSP_CLASSES, "MSP-Podcast")
     test_ids = sorted(i for i, e in expected.items() if e["split"] == "Test1")
     assert sorted(r["ID"] for r in rows) == test_ids
     with open(os.path.join(output, "train_log.txt")) as f:
