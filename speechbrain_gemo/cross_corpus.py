@@ -268,8 +268,8 @@ def scoring_plan(
     ({'03': 'hap'}, {'model': 'IEMOCAP', 'labels': 'RAVDESS'})
     >>> words = ["angry", "sad", "happy", "neutral"]
     >>> scoring_plan(words, [{"path": "a.wav", "label": "A"}],
-    ...     model_codes=["A", "S", "H", "N"])["mapping"]
-    {'A': 'angry'}
+    ...     model_codes=["A", "S", "H", "N"])["mapping"]["A"]
+    'angry'
     """
     found = [e["label"] for e in labelled if e["label"] is not None]
     if not found:
@@ -289,9 +289,10 @@ def scoring_plan(
         and set(found) <= set(own)
         and labels_corpus in (None, model_corpus)
     ):
-        # the model's own codes: the classes they name
+        # the model's own codes: the classes they name (all of them, so
+        # the report keeps every class, as for labels that are the classes)
         return {
-            "mapping": {label: own[label] for label in found},
+            "mapping": dict(own),
             "table": None,
             "corpora": {"model": model_corpus, "labels": model_corpus},
         }
