@@ -227,3 +227,20 @@ def test_infer_columns_timeline_summary_and_report_read_words(
     assert [e["label"] for e in summary if e["speaker"] == "*"] == list(
         MSP_WORDS
     )
+
+
+def test_recorded_words_are_the_ones_read(msp_export, tmp_path):
+    """The words an export records (``emotion_words``) are the labels of
+    the loaded model, even where its prompts would suggest others."""
+    from speechbrain_gemo.inference import GEmoCLAP
+
+    folder = str(tmp_path / "edited")
+    shutil.copytree(msp_export, folder)
+    path = os.path.join(folder, "hyperparams.yaml")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert "  A: angry\n" in text
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace("  A: angry\n", "  A: furious\n"))
+    model = GEmoCLAP.from_hparams(source=folder)
+    assert model.labels == ("furious",) + MSP_WORDS[1:]
