@@ -691,3 +691,22 @@ def test_reader_names_a_channel_the_file_lacks(tmp_path):
         with pytest.raises(RuntimeError, match="has 1 channel") as err:
             read_utterance(wav, "call.wav@0-0.5:ch2", sample_rate=rate)
         assert path in str(err.value) and "call.wav@0-0.5:ch2" in str(err.value)
+
+
+def test_infer_refuses_a_manifest_of_stretches_naming_the_entry(tmp_path):
+    """``infer --labels`` classifies whole files: a manifest of stretches
+    is refused with an error naming the list and the entry (not read as
+    whole recordings)."""
+    from speechbrain_gemo.inputs import read_list
+
+    root = tmp_path / "d"
+    _call(str(root / "a.wav"), 2.0)
+    (root / "l.csv").write_text(
+        "path,emotion,start,end,split\na.wav,x,0,1,train\na.wav,y,1,2,test\n"
+    )
+    save = tmp_path / "save"
+    prepare_csv_corpus(str(root / "l.csv"), str(save))
+    test = str(save / "test.json")
+    with pytest.raises(ValueError, match="is a stretch of a recording") as err:
+        read_list(test, str(root))
+    assert test in str(err.value) and "a.wav@1-2" in str(err.value)
