@@ -63,6 +63,7 @@ result = {
     "classify_probs": prob.tolist(),
     "text_lab": text_lab,
     "labels": list(out["labels"]),
+    "label_codes": list(model.label_codes),
     "gender_probs": out["gender_probs"].tolist(),
     "gender_labels": list(out["gender_labels"]),
     "text_model_loaded": model.text_model_loaded,
@@ -214,8 +215,10 @@ def test_fresh_offline_process_matches_brain_model(run, fresh):
     # ... and the Brain's own test predictions (printed to 6 decimals)
     with open(os.path.join(run["output"], "test_predictions.csv")) as f:
         brain_rows = {r["ID"]: r for r in csv.DictReader(f)}
+    # (whose columns are the manifests' codes, in the same order)
+    assert fresh["label_codes"] == ["neu", "hap", "ang", "sad"]
     for utt, probs in zip(utts, fresh["probs"]):
-        brain = [float(brain_rows[utt][label]) for label in labels]
+        brain = [float(brain_rows[utt][c]) for c in fresh["label_codes"]]
         assert probs == pytest.approx(brain, abs=2e-6)
 
 
