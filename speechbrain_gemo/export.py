@@ -314,7 +314,8 @@ def model_settings(model, hparams):
 
 def recipe_words(hparams):
     """The words a recipe made its prompts from: its corpus' words
-    (``corpus``), then its ``emotion_words`` (the CSV recipe's).
+    (``corpus``; IEMOCAP's for the IEMOCAP recipe, which names none), then
+    its ``emotion_words`` (the CSV recipe's).
 
     Arguments
     ---------
@@ -324,21 +325,25 @@ def recipe_words(hparams):
     Returns
     -------
     dict
-        Label to word (empty for IEMOCAP's recipe, which names no corpus:
-        its words are found from its prompts, see
+        Label to word (a label without one is given its word by
         ``speechbrain_gemo.prompts.label_words``).
 
     Example
     -------
     >>> recipe_words({"corpus": "RAVDESS"})["05"]
     'angry'
-    >>> recipe_words({"emotion_words": {"ang": "angry"}})
+    >>> recipe_words({"csv_file": "l.csv", "emotion_words": {"ang": "angry"}})
     {'ang': 'angry'}
+    >>> recipe_words({"test_session": 1})["neu"]
+    'neutral'
     """
     words = {}
-    if hparams.get("corpus"):
+    corpus = hparams.get("corpus")
+    if not corpus and "csv_file" not in hparams:
+        corpus = "IEMOCAP"  # corpus_description's rule
+    if corpus:
         try:
-            words.update(corpus_words(hparams["corpus"]))
+            words.update(corpus_words(corpus))
         except ValueError:  # a corpus name without a word table
             pass
     words.update(dict(hparams.get("emotion_words") or {}))
