@@ -30,6 +30,8 @@ SPEAKERS = {
     "agent6": ("m", "M"),
 }
 RATES = (8000, 16000, 22050, 44100)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPLITS = ("train", "valid", "test")
 
 
 def write_corpus(
@@ -710,3 +712,75 @@ def test_infer_refuses_a_manifest_of_stretches_naming_the_entry(tmp_path):
     with pytest.raises(ValueError, match="is a stretch of a recording") as err:
         read_list(test, str(root))
     assert test in str(err.value) and "a.wav@1-2" in str(err.value)
+
+
+def test_recipe_reader_gives_telephone_stretches_of_any_source(tmp_path):
+    """The CSV recipe's data pipeline on stretch rows of a 44.1 kHz stereo
+    FLAC and an 8 kHz mu-law stereo call: with ``telephone_prob`` 1 each
+    training stretch comes back at 16 kHz, as long as the stretch, and
+    band-limited (the telephone chain ran); valid and test stretches are
+    the stretch read as it is."""
+    import json
+    import random
+
+    import numpy as np
+    import soundfile
+    import torch
+
+    from speechbrain_gemo.data.audio import read_utterance
+    from speechbrain_gemo.testing import load_recipe_script
+
+    root = tmp_path / "d"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal((4 * 44100, 2)).astype("float32")
+    soundfile.write(str(root / "wide.flac"), noise, 44100)
+    _call(str(root / "call.wav"), 4.0)  # 8 kHz mu-law stereo
+    (root / "l.csv").write_text(
+        "path,emotion,start,end,channel,split\n"
+        "wide.flac,x,0.5,1.5,1,train\nwide.flac,y,2,3.25,,train\n"
+        "call.wav,x,1,2,2,train\ncall.wav,y,2,3,1,valid\n"
+        "wide.flac,y,3.5,4,2,test\n"
+    )
+    save = tmp_path / "save"
+    prepare_csv_corpus(str(root / "l.csv"), str(save))
+    train = load_recipe_script(
+        os.path.join(ROOT, "recipes", "CSV", "gemo_clap", "train.py")
+    )
+    hparams = {
+        "max_train_seconds": None,
+        "telephone_prob": 1.0,
+        "avd_head": False,
+        "sample_rate": 16000,
+        "data_folder": str(root),
+        "save_folder": str(save),
+        **{f"{s}_annotation": str(save / f"{s}.json") for s in SPLITS},
+    }
+    datasets, _ = train.dataio_prep(hparams, ["x", "y"])
+    entries = {}
+    for split in SPLITS:
+        with open(save / f"{split}.json") as f:
+            entries.update(json.load(f))
+
+    def resolved(utt_id):
+        wav = dict(entries[utt_id]["wav"])
+        wav["file"] = wav["file"].replace("{data_root}", str(root))
+        return wav
+
+    random.seed(0)
+    seen = 0
+    for item in datasets["train"]:
+        utt_id, sig = item["id"], item["sig"].numpy()
+        assert len(sig) == round(entries[utt_id]["duration"] * 16000)
+        raw = read_utterance(resolved(utt_id), utt_id, 16000).numpy()
+        assert len(sig) == len(raw) and not np.allclose(sig, raw)
+        if utt_id.startswith("wide.flac"):
+            power = np.abs(np.fft.rfft(sig)) ** 2
+            freqs = np.fft.rfftfreq(len(sig), 1 / 16000)
+            assert power[freqs > 4100].sum() / power.sum() < 1e-4
+        seen += 1
+    assert seen == 3
+    for split in ("valid", "test"):
+        for item in datasets[split]:
+            raw = read_utterance(resolved(item["id"]), item["id"], 16000)
+            assert torch.equal(item["sig"], raw)
