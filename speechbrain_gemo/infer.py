@@ -435,7 +435,7 @@ def load_model(args, device="cpu"):
     >>> tmp = tempfile.mkdtemp()
     >>> args = parse_args(["--model", save_tiny_export(f"{tmp}/m"), "a.wav"])
     >>> load_model(args).labels
-    ('neu', 'hap', 'ang', 'sad')
+    ('neutral', 'happy', 'angry', 'sad')
     """
     if args.backend == "onnx":
         from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
@@ -608,6 +608,7 @@ def main(argv=None):
             args.labels_corpus,
             args.zero_shot,
             getattr(model, "stored_prompts", None),
+            None if prompts else model.label_codes,
         )
     except (ValueError, OSError, UserError) as err:
         # A missing model folder, an hf:// model that cannot be fetched, a

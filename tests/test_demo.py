@@ -43,7 +43,12 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert summary["WAR"] == metrics["WAR"]
     assert metrics["num_utterances"] == 8  # 2 speakers x 4 utterances
     assert os.path.isfile(folder / "export" / "model.ckpt")
-    assert summary["example"]["predicted"] in ("neu", "hap", "ang", "sad")
+    assert summary["example"]["predicted"] in (
+        "neutral",
+        "happy",
+        "angry",
+        "sad",
+    )
     probs = summary["example"]["probabilities"]
     # four probabilities rounded to 4 decimals: at most 4 x 5e-5 off
     assert sum(probs.values()) == pytest.approx(1.0, abs=2.1e-4)
