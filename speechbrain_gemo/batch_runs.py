@@ -217,6 +217,8 @@ def run_signature(args, paths, header, prompts):
         "overlap_seconds",
         "backend",
         "precision",
+        "channels",
+        "crosstalk_db",
     ]
     return {
         "model": model,
