@@ -1005,6 +1005,60 @@ def test_plots_draw_a_panel_of_the_three_values(
             )
 
 
+@pytest.mark.parametrize("backend", ["pytorch", "onnx"])
+def test_call_summary_carries_the_speakers_duration_weighted_means(
+    exports, tmp_path, backend
+):
+    """``--summary``: per recording and speaker, ``mean_arousal``,
+    ``mean_valence``, ``mean_dominance`` are the speaker's segment values
+    weighted by segment seconds (computed here from the Python timeline's
+    rows; a plain mean would differ); a model without the head has no
+    such column."""
+    from speechbrain_gemo.infer import main
+    from speechbrain_gemo.segments import Segment
+    from speechbrain_gemo.timeline import recording_timeline
+
+    paths, _, _ = _recordings(str(tmp_path))
+    spans = [(0.0, 1.0, "A"), (1.5, 3.5, "B"), (4.0, 7.0, "A")]
+    listing = tmp_path / "calls.csv"
+    listing.write_text(
+        "path,start,end,speaker\n"
+        + "".join(f"{p},{s},{e},{w}\n" for p in paths for s, e, w in spans)
+    )
+    models = _timeline_models(exports, "avd")
+    suffix = "" if backend == "pytorch" else "_onnx"
+    tables = {}
+    for key in ("avd", "plain"):
+        out, summary = tmp_path / f"{key}.csv", tmp_path / f"{key}_sum.csv"
+        args = ["--model", exports[key + suffix], "--segments", str(listing)]
+        args += ["--out", str(out), "--summary", str(summary)]
+        assert main(args + ["--backend", backend, "--no-progress"]) == 0
+        with open(summary, newline="") as f:
+            tables[key] = list(csv.DictReader(f))
+    assert not any(k.startswith("mean_") for k in tables["plain"][0])
+    assert len(tables["avd"]) == 2 * len(paths)
+    for path in paths:
+        rows = recording_timeline(
+            models[backend], path, [Segment(*span) for span in spans]
+        )
+        for who in "AB":
+            mine = [r for r in rows if r["speaker"] == who]
+            seconds = np.array([r["end"] - r["start"] for r in mine])
+            (entry,) = [
+                e
+                for e in tables["avd"]
+                if e["path"] == path and e["speaker"] == who
+            ]
+            for name in DIMENSIONS:
+                values = np.array([r[name] for r in mine])
+                weighted = float((values * seconds).sum() / seconds.sum())
+                assert float(entry[f"mean_{name}"]) == pytest.approx(
+                    weighted, abs=1e-4
+                )
+                if who == "A" and name == "arousal" and path == paths[0]:
+                    assert abs(weighted - values.mean()) > 3e-4
+
+
 # --------------------------------------------------- the synthetic corpus
 
 
