@@ -252,14 +252,52 @@ def parse_args(argv=None):
         help="longest silence (s) that merging may bridge",
     )
     timeline.add_argument(
+        "--sliding_window",
+        "--sliding-window",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="instead of speech segments: windows of SECONDS every --hop "
+        "seconds, each classified where it holds speech (what the server "
+        "streams as events; implies --timeline)",
+    )
+    timeline.add_argument(
+        "--hop",
+        type=_positive,
+        default=1.0,
+        help="seconds between the starts of --sliding_window windows (1)",
+    )
+    timeline.add_argument(
+        "--channels",
+        help="with --sliding_window: each channel on its own, named in "
+        "channel order (e.g. agent,customer), or 'split' (ch1, ch2, ...); "
+        "without it the channels are mixed",
+    )
+    timeline.add_argument(
         "--plot",
         metavar="DIR",
         help="write <name>.png (timeline) and <name>_summary.csv (share of "
         "speech time per emotion and speaker) per recording",
     )
     args = parser.parse_args(argv)
-    if args.segments:
+    if args.segments or args.sliding_window:
         args.timeline = True
+    if args.sliding_window:
+        if args.segments:
+            parser.error("--sliding_window and --segments are exclusive")
+        if args.hop > args.sliding_window or args.sliding_window > 60:
+            parser.error("need --hop <= --sliding_window <= 60 seconds")
+        if args.vad != "silero":
+            parser.error("--sliding_window windows are gated by Silero VAD")
+    if args.channels is not None:
+        if not args.sliding_window:
+            parser.error("--channels needs --sliding_window")
+        from speechbrain_gemo.timeline import channel_names
+
+        try:
+            channel_names(args.channels)
+        except ValueError as err:
+            parser.error(str(err))
     if not args.inputs and not args.labels and not args.segments:
         parser.error("give input files, folders or lists (or --labels)")
     if args.max_batch_seconds <= 0 or args.max_batch_size < 1:
@@ -434,6 +472,7 @@ def main(argv=None):
     if args.zero_shot:
         prompts = cross["prompts"]
     labels = list(prompt_dict(prompts) if prompts else model.labels)
+    speaker = speaker or args.channels is not None
     layout = {"timeline": args.timeline, "speaker": speaker}
     header = csv_text([csv_columns(labels, model.has_gender, **layout)])
     try:

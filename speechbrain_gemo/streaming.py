@@ -703,14 +703,16 @@ def file_windows(
     >>> list(file_windows(wav, ["agent", "customer"]))
     []
     """
+    from speechbrain_gemo.audio_windows import AudioInputError
     from speechbrain_gemo.blocks import open_audio
 
     with open_audio(path) as handle:
         channels = handle.channels
         if not mix and roles is not None and len(roles) != channels:
-            raise ValueError(
-                f"{path}: the file has {channels} channel(s), but "
-                f"{len(roles)} channel names were given ({', '.join(roles)})"
+            raise AudioInputError(
+                f"the file has {channels} channel(s), but {len(roles)} "
+                f"channel names were given ({', '.join(roles)})",
+                path,
             )
         engine = StreamEngine(
             handle.samplerate,

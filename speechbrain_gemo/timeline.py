@@ -265,6 +265,84 @@ def recording_timeline(model, path, segments=None, options=None):
         return [dict(empty, error=error_text(err))]
 
 
+def sliding_timeline(model, path, options=None):
+    """Windows of a recording every hop where someone speaks, per channel
+    or of the channels' mix, classified: what the server sends as events
+    for the same recording streamed (``speechbrain_gemo.streaming``
+    cuts both). Never raises for a bad file: it becomes one error row.
+
+    Arguments
+    ---------
+    model : speechbrain_gemo.inference.GEmoCLAP or EmotionClassifierONNX
+        The model (at 16 kHz, the detector's rate).
+    path : str
+        The recording.
+    options : dict, optional
+        ``window`` and ``hop`` (seconds; default 3 and 1), ``channels``
+        (None: the channels' mix, speaker empty; ``"split"``: each
+        channel named ``ch1``, ``ch2``...; or one name per channel),
+        ``threshold``, ``min_speech``, ``silence_db`` (of
+        ``StreamEngine``), ``prompts`` and ``max_batch_size``.
+
+    Returns
+    -------
+    list of dict
+        One row per window and channel with speech (``path``, ``start``,
+        ``end``, ``speaker``, ``error`` and the prediction), in the order
+        of the stream's events; or one row with the error.
+
+    Example
+    -------
+    >>> import os, tempfile, soundfile, numpy
+    >>> from speechbrain_gemo.export import save_tiny_export
+    >>> from speechbrain_gemo.inference import GEmoCLAP
+    >>> tmp = tempfile.mkdtemp()
+    >>> model = GEmoCLAP.from_hparams(save_tiny_export(f"{tmp}/m"))
+    >>> soundfile.write(f"{tmp}/a.wav", numpy.zeros((16000, 2)), 16000)
+    >>> sliding_timeline(model, f"{tmp}/a.wav",
+    ...                  {"channels": ["agent"]})[0]["error"][:45]
+    'AudioInputError: the file has 2 channel(s), b'
+    >>> sliding_timeline(model, f"{tmp}/a.wav")[0]["error"]
+    'NoSpeech: no window with speech'
+    """
+    from speechbrain_gemo.batching import classify_batch
+    from speechbrain_gemo.rows import window_row
+    from speechbrain_gemo.streaming import file_windows
+
+    options = dict(options or {})
+    channels = options.pop("channels", None)
+    prompts = options.pop("prompts", None)
+    size = options.pop("max_batch_size", 32)
+    empty = {"path": path, "start": None, "end": None, "speaker": None}
+    roles = None if channels in (None, "split") else list(channels)
+    rows, batch = [], []
+
+    def flush():
+        """Classifies the windows waiting in ``batch``."""
+        names = [f"{path} [{w.start:.2f}-{w.end:.2f} s]" for w in batch]
+        signals = [w.samples for w in batch]
+        for window, fields in zip(
+            batch, classify_batch(model, signals, names, prompts)
+        ):
+            rows.append(window_row(path, window, fields))
+        batch.clear()
+
+    try:
+        for window in file_windows(
+            path, roles, mix=channels is None, **options
+        ):
+            batch.append(window)
+            if len(batch) >= size:
+                flush()
+        if batch:
+            flush()
+    except Exception as err:
+        return [dict(empty, error=error_text(err))]
+    if not rows:
+        return [dict(empty, error="NoSpeech: no window with speech")]
+    return rows
+
+
 def speech_summary(rows, labels):
     """Share of speech time per emotion, overall and per speaker.
 
@@ -347,6 +425,17 @@ def timeline_options(args, prompts=None):
     if args.vad_threshold is not None:
         key = "threshold" if args.vad == "silero" else "margin_db"
         vad_options[key] = args.vad_threshold
+    if getattr(args, "sliding_window", None):
+        sliding = {
+            "window": args.sliding_window,
+            "hop": args.hop,
+            "channels": channel_names(getattr(args, "channels", None)),
+            "prompts": prompts,
+            "max_batch_size": args.max_batch_size,
+        }
+        if args.vad_threshold is not None:
+            sliding["threshold"] = args.vad_threshold
+        return {"sliding": sliding}
     return {
         "segmentation": {
             "vad": args.vad,
@@ -363,6 +452,36 @@ def timeline_options(args, prompts=None):
             "overlap_seconds": args.overlap_seconds,
         },
     }
+
+
+def channel_names(text):
+    """The channels of ``--channels``: None (mix them), ``"split"`` (each
+    on its own, named ``ch1``, ``ch2``...) or one name per channel.
+
+    Arguments
+    ---------
+    text : str or None
+        ``split`` or comma-separated names, in channel order.
+
+    Returns
+    -------
+    None or str or list of str
+        As ``sliding_timeline``'s ``channels`` option.
+
+    Example
+    -------
+    >>> channel_names("agent, customer"), channel_names("split")
+    (['agent', 'customer'], 'split')
+    """
+    if text is None or text == "split":
+        return text
+    names = [name.strip() for name in text.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise ValueError(
+            f"--channels {text!r}: give 'split' or distinct names, one per "
+            "channel, separated by commas"
+        )
+    return names
 
 
 def run_timelines(model, paths, todo, save, options, context):
@@ -421,7 +540,10 @@ def run_timelines(model, paths, todo, save, options, context):
                 ]
                 save(index, path, rows)
                 continue
-        rows = recording_timeline(model, path, segments, options)
+        if "sliding" in options:
+            rows = sliding_timeline(model, path, options["sliding"])
+        else:
+            rows = recording_timeline(model, path, segments, options)
         if context["plot"]:
             folder, stem = context["plot"], stems[index]
             write_plots(rows, context["labels"], folder, stem, path)
