@@ -678,8 +678,9 @@ def file_windows(
 
     Arguments
     ---------
-    path : str
-        The recording (anything soundfile reads).
+    path : str or file-like
+        The recording (anything soundfile reads; a file-like object, e.g.
+        an upload in memory, is read as it is).
     roles : list of str, optional
         One name per channel of the file (its channel count must match).
     mix : bool
@@ -706,7 +707,13 @@ def file_windows(
     from speechbrain_gemo.audio_windows import AudioInputError
     from speechbrain_gemo.blocks import open_audio
 
-    with open_audio(path) as handle:
+    if hasattr(path, "read"):
+        import soundfile
+
+        handle = soundfile.SoundFile(path)
+    else:
+        handle = open_audio(path)
+    with handle:
         channels = handle.channels
         if not mix and roles is not None and len(roles) != channels:
             raise AudioInputError(

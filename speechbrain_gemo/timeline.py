@@ -265,7 +265,7 @@ def recording_timeline(model, path, segments=None, options=None):
         return [dict(empty, error=error_text(err))]
 
 
-def sliding_timeline(model, path, options=None):
+def sliding_timeline(model, path, options=None, audio=None):
     """Windows of a recording every hop where someone speaks, per channel
     or of the channels' mix, classified: what the server sends as events
     for the same recording streamed (``speechbrain_gemo.streaming``
@@ -283,6 +283,9 @@ def sliding_timeline(model, path, options=None):
         channel named ``ch1``, ``ch2``...; or one name per channel),
         ``threshold``, ``min_speech``, ``silence_db`` (of
         ``StreamEngine``), ``prompts`` and ``max_batch_size``.
+    audio : file-like, optional
+        The recording's bytes to read instead of the file ``path`` (which
+        then only names it, e.g. an upload).
 
     Returns
     -------
@@ -329,7 +332,10 @@ def sliding_timeline(model, path, options=None):
 
     try:
         for window in file_windows(
-            path, roles, mix=channels is None, **options
+            path if audio is None else audio,
+            roles,
+            mix=channels is None,
+            **options,
         ):
             batch.append(window)
             if len(batch) >= size:
@@ -581,6 +587,78 @@ def plot_names(paths):
     ]
 
 
+def write_summary(summary, path):
+    """Writes a speech-time summary (``speech_summary``) as CSV,
+    atomically.
+
+    Arguments
+    ---------
+    summary : list of dict
+        As ``speech_summary`` returns it.
+    path : str
+        The CSV file.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> write_summary([{"speaker": "*", "label": "sad", "seconds": 2.0,
+    ...                 "share": 1.0}], out)
+    >>> print(open(out).read(), end="")
+    speaker,label,seconds,share
+    *,sad,2.000,1.0000
+    """
+    from speechbrain_gemo.io import write_text_atomic
+
+    lines = [["speaker", "label", "seconds", "share"]]
+    for entry in summary:
+        lines.append(
+            [
+                entry["speaker"],
+                entry["label"],
+                f"{entry['seconds']:.3f}",
+                f"{entry['share']:.4f}",
+            ]
+        )
+    write_text_atomic(path, csv_text(lines))
+
+
+def hop_spans(rows, hop):
+    """Sliding-window rows as the stretch of time each stands for: the
+    ``hop`` seconds around its window's centre, so that the windows of
+    one channel tile the time instead of overlapping (for summaries of
+    speech time).
+
+    Arguments
+    ---------
+    rows : list of dict
+        Window rows (``start``, ``end``).
+    hop : float
+        The hop of the windows in seconds.
+
+    Returns
+    -------
+    list of dict
+        Copies with ``start`` and ``end`` replaced.
+
+    Example
+    -------
+    >>> hop_spans([{"start": 1.0, "end": 4.0, "speaker": "a"}], 1.0)
+    [{'start': 2.0, 'end': 3.0, 'speaker': 'a'}]
+    """
+    out = []
+    for row in rows:
+        if row.get("start") is None:
+            out.append(dict(row))
+            continue
+        centre = (float(row["start"]) + float(row["end"])) / 2
+        length = min(hop, float(row["end"]) - float(row["start"]))
+        out.append(
+            dict(row, start=centre - length / 2, end=centre + length / 2)
+        )
+    return out
+
+
 def write_plots(rows, labels, folder, stem, title):
     """Writes the timeline PNG and the speech-time summary CSV of one
     recording.
@@ -616,21 +694,9 @@ def write_plots(rows, labels, folder, stem, title):
     *,neu,0.000,0.0000
     *,sad,2.000,1.0000
     """
-    from speechbrain_gemo.io import write_text_atomic
-
     os.makedirs(folder, exist_ok=True)
     summary = os.path.join(folder, f"{stem}_summary.csv")
-    lines = [["speaker", "label", "seconds", "share"]]
-    for entry in speech_summary(rows, labels):
-        lines.append(
-            [
-                entry["speaker"],
-                entry["label"],
-                f"{entry['seconds']:.3f}",
-                f"{entry['share']:.4f}",
-            ]
-        )
-    write_text_atomic(summary, csv_text(lines))
+    write_summary(speech_summary(rows, labels), summary)
     png = os.path.join(folder, f"{stem}.png")
     try:
         from speechbrain_gemo.blocks import audio_duration

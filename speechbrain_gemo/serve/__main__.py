@@ -1,0 +1,297 @@
+"""Command line of the emotion server: ``python -m speechbrain_gemo.serve
+--model DIR`` (see ``speechbrain_gemo.serve``).
+
+Authors
+ * speechbrain-gemo developers 2026
+"""
+
+import argparse
+import logging
+import sys
+
+
+def _positive(text):
+    """An argparse type: a number > 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _count(text):
+    """An argparse type: a whole number >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _roles(text):
+    """``--twilio_roles inbound=customer,outbound=agent``."""
+    roles = {}
+    for part in text.split(","):
+        track, _, role = part.partition("=")
+        track, role = track.strip(), role.strip()
+        if track not in ("inbound", "outbound") or not role:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected inbound=ROLE,outbound=ROLE"
+            )
+        roles[track] = role
+    return roles
+
+
+def parse_args(argv=None):
+    """Parses the command line.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    argparse.Namespace
+        The options.
+
+    Example
+    -------
+    >>> args = parse_args(["--model", "m"])
+    >>> args.host, args.port, args.max_streams, args.backend
+    ('127.0.0.1', 8000, 16, 'pytorch')
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m speechbrain_gemo.serve",
+        description="Serve emotion recognition over HTTP and WebSockets: "
+        "files, recordings and live calls (/v1/stream, Twilio Media "
+        "Streams on /v1/twilio).",
+    )
+    parser.add_argument(
+        "--model", required=True, help="export folder (or ONNX folder)"
+    )
+    parser.add_argument(
+        "--backend", choices=("pytorch", "onnx"), default="pytorch"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default=None,
+        help="graph of an ONNX folder (default fp32)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only)",
+    )
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--api_key_file",
+        help="file holding the API key every request needs as "
+        "'Authorization: Bearer KEY' (except /health and /v1/twilio)",
+    )
+    parser.add_argument(
+        "--max_streams",
+        type=_count,
+        default=16,
+        help="calls streaming at once; more are closed with code 1013",
+    )
+    parser.add_argument(
+        "--out_dir",
+        help="write each finished call's rows, summary and facts here",
+    )
+    parser.add_argument(
+        "--max_upload_mb",
+        type=_positive,
+        default=50.0,
+        help="largest body of POST /v1/classify and /v1/timeline (413)",
+    )
+    parser.add_argument(
+        "--max_batch_size",
+        type=_count,
+        default=8,
+        help="most windows classified together (1: no micro-batching)",
+    )
+    parser.add_argument(
+        "--max_wait_ms",
+        type=float,
+        default=10.0,
+        help="how long a window waits for others to be batched with",
+    )
+    parser.add_argument(
+        "--max_queue",
+        type=_count,
+        default=256,
+        help="events waiting for a client or subscriber before the oldest "
+        "are dropped",
+    )
+    parser.add_argument(
+        "--max_message_kb",
+        type=_positive,
+        default=1024,
+        help="largest WebSocket message",
+    )
+    parser.add_argument(
+        "--window", type=_positive, default=3.0, help="default window (s)"
+    )
+    parser.add_argument(
+        "--hop", type=_positive, default=1.0, help="default hop (s)"
+    )
+    parser.add_argument(
+        "--vad_threshold",
+        type=float,
+        default=0.5,
+        help="Silero speech probability that makes a frame speech",
+    )
+    parser.add_argument(
+        "--twilio_auth_token_file",
+        help="file holding the Twilio account's auth token: /v1/twilio "
+        "accepts only upgrades signed with it (X-Twilio-Signature)",
+    )
+    parser.add_argument(
+        "--twilio_unsigned",
+        action="store_true",
+        help="open /v1/twilio without signatures (tests, private networks)",
+    )
+    parser.add_argument(
+        "--twilio_roles",
+        type=_roles,
+        default={"inbound": "customer", "outbound": "agent"},
+        help="roles of the tracks (default inbound=customer,outbound=agent)",
+    )
+    parser.add_argument(
+        "--public_url",
+        help="scheme and host Twilio calls, e.g. wss://calls.example.com "
+        "(for signatures behind a TLS proxy)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_count,
+        default=None,
+        help="threads of the model (default: PyTorch's / onnxruntime's)",
+    )
+    parser.add_argument(
+        "--log_level", default="info", choices=("debug", "info", "warning")
+    )
+    args = parser.parse_args(argv)
+    if args.backend != "onnx" and args.precision:
+        parser.error("--precision is an option of --backend onnx")
+    if args.max_wait_ms < 0:
+        parser.error("--max_wait_ms must be >= 0")
+    if args.hop > args.window or args.window > 60:
+        parser.error("need --hop <= --window <= 60 seconds")
+    return args
+
+
+def load_model(args):
+    """The model of ``--model`` with its backend.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        The options.
+
+    Returns
+    -------
+    GEmoCLAP or EmotionClassifierONNX
+        The model.
+    """
+    if args.backend == "onnx":
+        from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
+
+        return EmotionClassifierONNX(
+            args.model, precision=args.precision, threads=args.threads
+        )
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from speechbrain_gemo.inference import GEmoCLAP
+
+    return GEmoCLAP.from_hparams(source=args.model)
+
+
+def main(argv=None):
+    """Starts the server (until interrupted).
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments.
+
+    Returns
+    -------
+    int
+        The exit status (2: bad options or model).
+    """
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        import uvicorn
+
+        from speechbrain_gemo.serve.app import Server, ServerOptions, build_app
+        from speechbrain_gemo.serve.security import read_secret
+    except ImportError as err:
+        print(
+            f"error: the server needs the serve extra ({err}): pip install "
+            "'speechbrain-gemo[serve]'",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        api_key = twilio_token = None
+        if args.api_key_file:
+            api_key = read_secret(args.api_key_file, "API key")
+        if args.twilio_auth_token_file:
+            twilio_token = read_secret(
+                args.twilio_auth_token_file, "Twilio auth token"
+            )
+        model = load_model(args)
+        options = ServerOptions(
+            backend=args.backend,
+            precision=getattr(model, "precision", None),
+            max_streams=args.max_streams,
+            max_upload_mb=args.max_upload_mb,
+            max_batch_size=args.max_batch_size,
+            max_wait_ms=args.max_wait_ms,
+            max_queue=args.max_queue,
+            window=args.window,
+            hop=args.hop,
+            out_dir=args.out_dir,
+            api_key=api_key,
+            twilio_token=twilio_token,
+            twilio_unsigned=args.twilio_unsigned,
+            twilio_roles=args.twilio_roles,
+            public_url=args.public_url,
+            vad_threshold=args.vad_threshold,
+        )
+        server = Server(model, options)
+        from speechbrain_gemo.streaming import silero_session
+
+        silero_session()  # loaded before the first call, not during it
+    except (ValueError, OSError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    logging.getLogger("speechbrain_gemo.serve").info(
+        "serving %s (%s%s) on %s:%d",
+        args.model,
+        args.backend,
+        f" {options.precision}" if options.precision else "",
+        args.host,
+        args.port,
+    )
+    uvicorn.run(
+        build_app(server),
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        ws_max_size=int(args.max_message_kb * 1024),
+        log_level=args.log_level,
+        access_log=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
