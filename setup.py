@@ -33,6 +33,8 @@ setup(
         # voice activity detection; its extras would pin an older torchaudio
         "silero-vad>=6.0",
         "soundfile",
+        # the one resampler of every reader (speechbrain_gemo.resampling)
+        "soxr",
         "tqdm",
     ],
     extras_require={
@@ -42,6 +44,8 @@ setup(
             "pytest-xdist",
             "psutil",
             "ruff",
+            # the command line's CSVs are read back as users read them
+            "pandas",
             # tests/test_onnx.py exports graphs and runs them
             "onnx",
             "onnxruntime",

@@ -235,6 +235,17 @@ def minilm_path():
     return folder if os.path.isdir(folder) else None
 
 
+# The tiny IEMOCAP tree's typical (valence, activation, dominance), 1-5
+TINY_VAD = {
+    "neu": (3.0, 2.5, 2.5),
+    "hap": (4.0, 3.5, 3.0),
+    "exc": (4.0, 4.0, 3.5),
+    "ang": (1.5, 4.0, 4.0),
+    "sad": (2.0, 1.5, 2.0),
+    "fru": (2.0, 3.0, 3.0),
+}
+
+
 def write_tiny_iemocap(folder, utterances_per_speaker=8, seed=0):
     """Writes a small corpus in the IEMOCAP release layout, for tests.
 
@@ -243,6 +254,8 @@ def write_tiny_iemocap(folder, utterances_per_speaker=8, seed=0):
     ang, sad and fru (fru is outside the four classes). The audio is a
     short noisy tone whose pitch depends on the emotion: enough to run the
     recipe, not a speech corpus (see ``speechbrain_gemo.data.synthetic``).
+    The label lines' ``[V, A, D]`` (1-5) depend on the emotion and vary
+    within it (``TINY_VAD`` plus -0.5, 0 or +0.5 in turn).
 
     Arguments
     ---------
@@ -270,6 +283,7 @@ def write_tiny_iemocap(folder, utterances_per_speaker=8, seed=0):
 
     rng = np.random.default_rng(seed)
     cycle = ("neu", "hap", "exc", "ang", "sad", "fru")
+    shift = (-0.5, 0.0, 0.5)
     pitch = {"neu": 150, "hap": 260, "exc": 280, "ang": 220, "sad": 110}
     labels = {}
     for session in range(1, 6):
@@ -296,9 +310,10 @@ def write_tiny_iemocap(folder, utterances_per_speaker=8, seed=0):
                     16000,
                     subtype="PCM_16",
                 )
+                v, a, d = (x + shift[k % 3] for x in TINY_VAD[label])
                 lines += [
                     f"[{start:.4f} - {start + seconds:.4f}]\t{utt_id}\t"
-                    f"{label}\t[2.5000, 2.5000, 2.5000]",
+                    f"{label}\t[{v:.4f}, {a:.4f}, {d:.4f}]",
                     f"C-E1:\t{label.capitalize()};\t()",
                     "",
                 ]
