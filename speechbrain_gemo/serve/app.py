@@ -357,7 +357,9 @@ def upload_text(text):
     """
     import re
 
-    return re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the upload", text)
+    return re.sub(
+        r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the upload", text
+    )
 
 
 def classify_upload(server, data, name):
@@ -649,8 +651,10 @@ async def serve_call(websocket, server, source, receive_call):
         code = None
     except Exception as err:  # one bad call never sinks the server
         logger.exception("call failed")
-        code, reason, ended = ERROR, f"server error: {type(err).__name__}", (
-            "server error"
+        code, reason, ended = (
+            ERROR,
+            f"server error: {type(err).__name__}",
+            ("server error"),
         )
     session = state["session"]
     if session is not None:
@@ -796,8 +800,8 @@ async def _receive_stream(websocket, state):
         if data is not None:
             if session is None:
                 raise ProtocolError(
-                    "audio before the start message: send {\"type\": "
-                    "\"start\", ...} first"
+                    'audio before the start message: send {"type": '
+                    '"start", ...} first'
                 )
             await session.feed(data)
             continue
@@ -814,7 +818,12 @@ async def _receive_stream(websocket, state):
             info = parse_start(msg, server.options, server.labels)
             engine = _engine(server, info)
             session = await open_call(
-                websocket, server, state, "stream", info["call_id"], engine,
+                websocket,
+                server,
+                state,
+                "stream",
+                info["call_id"],
+                engine,
                 info,
             )
             reply = {
@@ -952,7 +961,9 @@ async def _receive_twilio(websocket, state):
             if track not in aligner.tracks:
                 continue  # a track the stream did not announce
             try:
-                payload = base64.b64decode(media.get("payload", ""), validate=True)
+                payload = base64.b64decode(
+                    media.get("payload", ""), validate=True
+                )
             except (binascii.Error, TypeError, ValueError):
                 raise ProtocolError("media payload is not base64") from None
             data = aligner.add(track, payload)
@@ -1042,6 +1053,7 @@ def build_app(server):
         WebSocketRoute("/v1/twilio", twilio_endpoint),
         WebSocketRoute("/v1/calls/{call_id}/events", events_endpoint),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         """Stops the server's threads when uvicorn stops."""
