@@ -702,7 +702,7 @@ def test_bad_clients_never_hurt_a_good_stream(pt_server, call, offline):
     facts = json.loads((calls / "silence.json").read_text())
     assert facts["seconds"] == 3600.0 and facts["windows"] == 0
     # its peak memory did not grow (its samples at 16 kHz alone would take
-    # 230 MB; without trimming the engine's buffers, measured +463 MB)
+    # 230 MB; without trimming the engine's buffers: +505 MB measured)
     assert rss_after - rss_before < 48 * 1024, (rss_before, rss_after)
     # the vanished client's call was ended and written
     facts = json.loads((calls / "vanished.json").read_text())
