@@ -9,6 +9,8 @@ import argparse
 import logging
 import sys
 
+from speechbrain_gemo.channels import CROSSTALK_DB
+
 
 def _positive(text):
     """An argparse type: a number > 0."""
@@ -142,6 +144,14 @@ def parse_args(argv=None):
         help="Silero speech probability that makes a frame speech",
     )
     parser.add_argument(
+        "--crosstalk_db",
+        type=_positive,
+        default=CROSSTALK_DB,
+        help="calls of two or more channels: speech another channel "
+        "carries more than this many dB louder (bleed, echo) is not "
+        "attributed to the quieter channel (as infer --channels)",
+    )
+    parser.add_argument(
         "--twilio_auth_token_file",
         help="file holding the Twilio account's auth token: /v1/twilio "
         "accepts only upgrades signed with it (X-Twilio-Signature)",
@@ -265,6 +275,7 @@ def main(argv=None):
             twilio_roles=args.twilio_roles,
             public_url=args.public_url,
             vad_threshold=args.vad_threshold,
+            crosstalk_db=args.crosstalk_db,
         )
         server = Server(model, options)
         from speechbrain_gemo.streaming import silero_session
