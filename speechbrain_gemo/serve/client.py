@@ -139,6 +139,7 @@ async def stream_call(
         await ws.send(json.dumps(dict(start, type="start")))
 
         async def read():
+            """Collects the server's messages, timing each event."""
             async for message in ws:
                 event = json.loads(message)
                 if event.get("type") == "emotion" and bytes_per_second:
