@@ -272,7 +272,7 @@ def test_segment_csv_channel_column(export, calls, tmp_path, capsys):
     # from the customer's: two different clips, two different predictions
     bleed, own = rows[1], rows[2]
     assert (bleed["start"], bleed["end"]) == (own["start"], own["end"])
-    assert bleed["prob_neu"] != own["prob_neu"]
+    assert bleed["prob_neutral"] != own["prob_neutral"]
 
 
 def test_summary_columns_longest_stretches_and_dimensions():
