@@ -979,7 +979,10 @@ async def _receive_twilio(websocket, state):
                 )
             except (binascii.Error, TypeError, ValueError):
                 raise ProtocolError("media payload is not base64") from None
-            data = aligner.add(track, payload)
+            # Twilio's timestamp: milliseconds since the stream started
+            stamp = str(media.get("timestamp", ""))
+            position = int(stamp) * 8 if stamp.isdigit() else None
+            data = aligner.add(track, payload, position)
             if data:
                 await session.feed(data)
         elif event == "stop":

@@ -197,7 +197,11 @@ class TrackAligner:
     sends each track's 20 ms on its own) into frames of all channels: a
     track's bytes wait until every other track has as many; a track more
     than ``max_skew`` bytes behind another gets silence, so that one
-    silent or missing track never holds the call (nor memory) back.
+    silent or missing track never holds the call (nor memory) back. A
+    piece's position in its track (Twilio's ``timestamp``, in samples),
+    when given, places it: a gap before it (a track that starts late,
+    pieces lost on the way) is filled with silence, at most ``max_gap``
+    bytes at a time.
 
     Arguments
     ---------
@@ -207,6 +211,8 @@ class TrackAligner:
         The byte of silence (mu-law: 0xFF).
     max_skew : int
         Most bytes one track may be ahead of another.
+    max_gap : int
+        Most bytes of silence one piece's position may add.
 
     Example
     -------
@@ -219,15 +225,22 @@ class TrackAligner:
     b'\\xffz'
     >>> aligner.finish()
     b'\\xff1\\xff2\\xff3\\xff4'
+    >>> late = TrackAligner(["inbound", "outbound"], 0xFF, 8)
+    >>> late.add("inbound", b"abcd", 0)
+    b''
+    >>> late.add("outbound", b"xy", 2)  # starts 2 samples in: silence first
+    b'a\\xffb\\xffcxdy'
     """
 
-    def __init__(self, tracks, silence, max_skew):
+    def __init__(self, tracks, silence, max_skew, max_gap=80000):
         self.tracks = list(tracks)
         self.silence = int(silence)
         self.max_skew = int(max_skew)
+        self.max_gap = int(max_gap)
         self._buffers = {track: bytearray() for track in self.tracks}
+        self._received = dict.fromkeys(self.tracks, 0)
 
-    def add(self, track, data):
+    def add(self, track, data, position=None):
         """Adds a track's bytes.
 
         Arguments
@@ -236,19 +249,27 @@ class TrackAligner:
             One of ``tracks``.
         data : bytes
             Its next samples.
+        position : int, optional
+            Where they start in the track (bytes from its start); a gap
+            since the track's last bytes becomes silence.
 
         Returns
         -------
         bytes
             Interleaved frames now complete.
         """
+        if position is not None and position > self._received[track]:
+            gap = min(position - self._received[track], self.max_gap)
+            self._buffers[track] += bytes([self.silence]) * gap
+            self._received[track] += gap
+        self._received[track] += len(data)
         self._buffers[track] += data
         longest = max(len(b) for b in self._buffers.values())
-        for buffer in self._buffers.values():
+        for name, buffer in self._buffers.items():
             if longest - len(buffer) > self.max_skew:
-                buffer += bytes([self.silence]) * (
-                    longest - len(buffer) - self.max_skew
-                )
+                pad = longest - len(buffer) - self.max_skew
+                buffer += bytes([self.silence]) * pad
+                self._received[name] += pad  # a later piece's gap is less
         return self._take(min(len(b) for b in self._buffers.values()))
 
     def finish(self):
