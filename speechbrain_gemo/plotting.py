@@ -6,6 +6,74 @@ Authors
 
 import os
 
+# The colour-blind-safe palette of Okabe and Ito (2008), by emotion word:
+# the timeline plots and the server's web page both colour classes with
+# ``class_colours`` (the page gets it from ``GET /page/config``)
+WORD_COLOURS = {
+    "angry": "#D55E00",  # vermillion
+    "happy": "#E69F00",  # orange
+    "sad": "#0072B2",  # blue
+    "neutral": "#999999",  # grey
+    "fearful": "#CC79A7",  # reddish purple
+    "disgusted": "#009E73",  # bluish green
+    "surprised": "#F0E442",  # yellow
+    "calm": "#56B4E9",  # sky blue
+    "contemptuous": "#000000",  # black
+    "bored": "#000000",
+}
+PALETTE = (
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
+    "#999999",
+)
+
+
+def class_colours(labels, words=None):
+    """The colour of each class: its word's colour in ``WORD_COLOURS``
+    where it has one and no other class took it, else the first colour of
+    ``PALETTE`` not taken yet (cycling when there are more classes than
+    colours).
+
+    Arguments
+    ---------
+    labels : list of str
+        The classes, in order.
+    words : dict, optional
+        Label to word (default: ``prompts.label_words``).
+
+    Returns
+    -------
+    dict
+        Label to ``#rrggbb``.
+
+    Example
+    -------
+    >>> class_colours(["neu", "hap", "ang", "sad"])
+    {'neu': '#999999', 'hap': '#E69F00', 'ang': '#D55E00', 'sad': '#0072B2'}
+    >>> class_colours(["calm", "frustrated"])
+    {'calm': '#56B4E9', 'frustrated': '#E69F00'}
+    """
+    from speechbrain_gemo.prompts import label_words
+
+    words = words or label_words(labels)
+    colours, taken = {}, set()
+    for label in labels:
+        colour = WORD_COLOURS.get(str(words.get(label, label)).lower())
+        if colour is not None and colour not in taken:
+            colours[label] = colour
+            taken.add(colour)
+    free = [c for c in PALETTE if c not in taken] or list(PALETTE)
+    rest = [label for label in labels if label not in colours]
+    for k, label in enumerate(rest):
+        colours[label] = free[k % len(free)]
+    return {label: colours[label] for label in labels}
+
 
 def plot_confusion_matrix(matrix, labels, path, title=None):
     """Saves a confusion matrix as a PNG: each cell shows its count and its
@@ -131,9 +199,7 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
     plt = _pyplot()
     timed = [r for r in rows if r.get("start") not in (None, "")]
     speakers = sorted({r.get("speaker") or "" for r in timed}) or [""]
-    colours = {
-        label: plt.get_cmap("tab10")(k % 10) for k, label in enumerate(labels)
-    }
+    colours = class_colours(labels)
     end = duration or max([float(r["end"]) for r in timed], default=1.0)
     fig, axes = plt.subplots(
         len(speakers),

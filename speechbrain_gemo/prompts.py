@@ -206,6 +206,36 @@ def class_words(classes, words=None):
     return {label: words.get(label, label) for label in classes}
 
 
+def label_words(labels):
+    """The word of each of a model's labels, when only the labels are
+    known (a served model): the words of the first corpus of
+    ``CORPUS_CLASSES`` whose codes include them all, else each label's own
+    word in IEMOCAP's codes, else the label itself.
+
+    Arguments
+    ---------
+    labels : list of str
+        The classes, in order.
+
+    Returns
+    -------
+    dict
+        Label to word, in class order.
+
+    Example
+    -------
+    >>> label_words(["neu", "hap", "ang", "sad"])["ang"]
+    'angry'
+    >>> label_words(["ANG", "NEU"]), label_words(["calm", "sad"])
+    ({'ANG': 'angry', 'NEU': 'neutral'}, {'calm': 'calm', 'sad': 'sad'})
+    """
+    labels = [str(label) for label in labels]
+    for corpus, codes in CORPUS_CLASSES.items():
+        if set(labels) <= set(codes):
+            return class_words(labels, words=corpus)
+    return {label: EMOTION_WORDS.get(label, label) for label in labels}
+
+
 def build_prompts(words, templates):
     """Fills each label's word into every template.
 

@@ -100,6 +100,10 @@ class ServerOptions:
         The URL base Twilio calls (for signatures behind a proxy).
     vad_threshold : float
         Silero speech probability threshold.
+    keep_audio : bool
+        Keep each call's audio in ``out_dir`` (``serve.page``).
+    alerts : list
+        Alert rules (``serve.page.AlertRule``).
     """
 
     backend: str = "pytorch"
@@ -120,6 +124,8 @@ class ServerOptions:
     twilio_roles: dict = None
     public_url: str = None
     vad_threshold: float = 0.5
+    keep_audio: bool = False
+    alerts: list = None
 
 
 class ProtocolError(ValueError):
@@ -994,6 +1000,9 @@ def build_app(server):
         WebSocketRoute("/v1/twilio", twilio_endpoint),
         WebSocketRoute("/v1/calls/{call_id}/events", events_endpoint),
     ]
+    from speechbrain_gemo.serve import page
+
+    routes += page.attach(server)  # the web page (/, /call/..., /login)
     @contextlib.asynccontextmanager
     async def lifespan(app):
         """Stops the server's threads when uvicorn stops."""
@@ -1012,6 +1021,7 @@ def build_app(server):
             scope["path"],
         )
 
-    return KeyCheck(
+    keycheck = KeyCheck(
         app, server.options.api_key, {"/health", "/v1/twilio"}, refused
     )
+    return page.gate(keycheck, server)  # a login cookie stands for the key

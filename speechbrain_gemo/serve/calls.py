@@ -392,6 +392,13 @@ class CallSession:
         self.ended = None
         self.started_at = time.time()
         self.ended_at = None
+        self.keeper = None  # --keep_audio (serve.page.AudioKeeper)
+        if getattr(options, "keep_audio", False) and options.out_dir:
+            from speechbrain_gemo.serve.page import AudioKeeper
+
+            self.keeper = AudioKeeper(
+                options.out_dir, call_id, encoding, sample_rate, engine.channels
+            )
         self._results = asyncio.get_running_loop().create_task(
             self.run_results()
         )
@@ -406,6 +413,8 @@ class CallSession:
         data : bytes
             The next piece of the call's audio.
         """
+        if self.keeper is not None:
+            self.keeper.write(data)
         loop = asyncio.get_running_loop()
         windows = await loop.run_in_executor(
             self.server.audio_executor, self.engine.feed_bytes, data
@@ -448,6 +457,8 @@ class CallSession:
         event.update(summary_fields(summary))
         self.server.hub.publish(self.call_id, event)
         self.server.hub.end(self.call_id)
+        if self.keeper is not None:  # before the files that list the call
+            await loop_run(self.server.audio_executor, self.keeper.close)
         if self.server.options.out_dir:
             try:
                 await loop_run(
@@ -467,6 +478,8 @@ class CallSession:
     def cancel(self):
         """Gives up on the call's results (server shutting down)."""
         self._results.cancel()
+        if self.keeper is not None:
+            self.keeper.discard()
 
     async def run_results(self):
         """Takes the results back in order: rows, subscribers, client."""
