@@ -210,6 +210,11 @@
 
   function apply(detail) {
     const call = detail.call;
+    if (!call.live) {
+      // the archive's rows are the call's rows: drop what events drew
+      state.rows = [];
+      state.keys = new Set();
+    }
     state.live = call.live;
     state.finished = !call.live;
     state.hop = call.hop;
@@ -230,7 +235,12 @@
   }
 
   async function load(attempt) {
-    const detail = await gemo.getJSON("/page/calls/" + encodeURIComponent(callId));
+    let detail = null;
+    try {
+      detail = await gemo.getJSON("/page/calls/" + encodeURIComponent(callId));
+    } catch (err) {
+      document.getElementById("state").textContent = "Cannot load the call (" + err.message + "): trying again.";
+    }
     if (detail) { apply(detail); return; }
     // Not live and not (yet) in --out_dir: a call about to start, or one
     // whose files are being written
