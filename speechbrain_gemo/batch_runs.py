@@ -72,7 +72,7 @@ def run_inference(
     >>> rows = run_inference(
     ...     model, [f"{tmp}/a.wav", f"{tmp}/b.wav"], progress=False)
     >>> rows[0]["label"] in model.labels, rows[1]["error"]
-    (True, 'AudioReadError: no such file')
+    (True, 'AudioReadError: no such file: .../b.wav')
     """
     from tqdm import tqdm
 
@@ -198,7 +198,8 @@ def run_signature(args, paths, header, prompts):
         str
             16 hex digits.
         """
-        text = "\n".join(items).encode("utf-8")
+        # file names that are not valid UTF-8 are surrogate escapes
+        text = "\n".join(items).encode("utf-8", "surrogateescape")
         return hashlib.sha256(text).hexdigest()[:16]
 
     model = args.model

@@ -1,18 +1,21 @@
 """Reading long recordings piece by piece, so that memory does not grow
 with their length: headers, blocks for a detector, and single spans.
 
-Everything returns mono float32 torch tensors (channels averaged), as
-SpeechBrain's ``AudioNormalizer`` does for whole files.
+Everything returns mono float32 torch tensors at the asked rate, made by
+``speechbrain_gemo.audio_format`` (channels' mean, soxr), as every reader
+of the project makes them.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
-import functools
 import os
+import tempfile
 
-import numpy as np
+import numpy as np  # noqa: F401 (the examples use it)
 import torch
+
+from speechbrain_gemo.audio_format import to_mono_at
 
 
 class AudioReadError(ValueError):
@@ -67,10 +70,12 @@ def open_audio(path):
     """
     import soundfile
 
+    from speechbrain_gemo.io import fs_path
+
     if not os.path.isfile(path):
-        raise AudioReadError(path, "no such file")
+        raise AudioReadError(path, f"no such file: {os.path.abspath(path)}")
     try:
-        handle = soundfile.SoundFile(path)
+        handle = soundfile.SoundFile(fs_path(path))
     except Exception as err:
         raise AudioReadError(
             path, f"cannot read audio ({type(err).__name__}: {_short(err)})"
@@ -79,6 +84,102 @@ def open_audio(path):
         handle.close()
         raise AudioReadError(path, "cannot read audio (no sample rate)")
     return handle
+
+
+def read_blocks(handle, frames):
+    """Yields an open file's samples in consecutive blocks, without seeking
+    (soundfile's own ``blocks`` seeks, which libsndfile refuses for GSM
+    06.10 WAV files).
+
+    Arguments
+    ---------
+    handle : soundfile.SoundFile
+        As ``open_audio`` returns it.
+    frames : int
+        Frames per block (the last block may be shorter).
+
+    Yields
+    ------
+    numpy.ndarray
+        ``frames x channels`` float32 samples.
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> gsm = os.path.join(tempfile.mkdtemp(), "call.wav")
+    >>> soundfile.write(gsm, np.zeros(800), 8000, subtype="GSM610")
+    >>> with open_audio(gsm) as f:
+    ...     sizes = [block.shape[0] for block in read_blocks(f, 500)]
+    ...     sizes[:2], sum(sizes) == f.frames
+    ([500, 500], True)
+    """
+    while True:
+        block = handle.read(frames, dtype="float32", always_2d=True)
+        if not len(block):
+            return
+        yield block
+
+
+def open_seekable(path):
+    """Opens an audio file for reading spans by seeking (``read_from``).
+
+    libsndfile cannot seek in some formats (GSM 06.10 WAV, the codec of
+    many telephone recordings): such a file is first decoded, block by
+    block, into a temporary float32 WAV file, which is opened instead and
+    removed from the file system at once (it disappears when closed).
+    Memory stays bounded; the temporary file takes 4 bytes per sample and
+    channel (115 MB per hour of 8 kHz mono).
+
+    Arguments
+    ---------
+    path : str
+        The file.
+
+    Returns
+    -------
+    soundfile.SoundFile
+        A seekable open file with the same samples (use it as a context
+        manager).
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> gsm = os.path.join(tempfile.mkdtemp(), "call.wav")
+    >>> soundfile.write(gsm, np.zeros(8000), 8000, subtype="GSM610")
+    >>> with open_audio(gsm) as f:
+    ...     f.seekable()
+    False
+    >>> with open_seekable(gsm) as f:
+    ...     f.seekable(), f.samplerate, f.frames >= 8000
+    (True, 8000, True)
+    """
+    import soundfile
+
+    handle = open_audio(path)
+    if handle.seekable():
+        return handle
+    with handle:
+        fd, copy = tempfile.mkstemp(prefix="gemo_seekable_", suffix=".wav")
+        os.close(fd)
+        try:
+            with soundfile.SoundFile(
+                copy,
+                "w",
+                samplerate=handle.samplerate,
+                channels=handle.channels,
+                subtype="FLOAT",
+                format="WAV",
+            ) as out:
+                for block in read_blocks(handle, 65536):
+                    out.write(block)
+            return soundfile.SoundFile(copy)
+        except Exception as err:
+            raise AudioReadError(
+                path,
+                f"cannot read audio ({type(err).__name__}: {_short(err)})",
+            ) from err
+        finally:
+            os.remove(copy)
 
 
 def audio_duration(path):
@@ -106,28 +207,18 @@ def audio_duration(path):
         return f.frames / f.samplerate
 
 
-@functools.lru_cache(maxsize=16)
-def _normalizer(sample_rate, device):
-    """SpeechBrain's normaliser (what ``Pretrained.load_audio`` applies),
-    one per target rate so that its resampling filters are reused, and
-    per device, since its resamplers move to the device of their input."""
-    from speechbrain.dataio.preprocess import AudioNormalizer
-
-    return AudioNormalizer(sample_rate=int(sample_rate))
-
-
 def to_mono(block, orig_freq, new_freq):
-    """Resamples and averages the channels with SpeechBrain's
-    ``AudioNormalizer`` (torchaudio), as ``Pretrained.load_audio`` does:
-    the PyTorch side's resampling, the one place it happens (files of
-    ``GEmoCLAP.load_audio``, timeline segments and detector blocks, for
-    either backend). The ONNX backend resamples files with soxr
-    (``speechbrain_gemo.onnx_runtime.resample``).
+    """The channels' mean at ``new_freq``, as a torch tensor: the PyTorch
+    side's door to ``speechbrain_gemo.audio_format.to_mono_at``, the one
+    resampler of every reader (files of ``GEmoCLAP.load_audio``, timeline
+    segments and detector blocks, for either backend; the ONNX backend
+    calls it directly), so both backends give their networks the same
+    samples.
 
     Arguments
     ---------
     block : numpy.ndarray or torch.Tensor
-        ``T`` or ``T x C`` samples (a tensor stays on its device).
+        ``T`` or ``T x C`` samples (a tensor's result goes to its device).
     orig_freq : int
         Their sample rate.
     new_freq : int
@@ -145,14 +236,12 @@ def to_mono(block, orig_freq, new_freq):
     >>> len(to_mono(np.zeros(8000), 8000, 16000))
     16000
     """
+    device = None
     if torch.is_tensor(block):
-        signal = block.float()
-    else:
-        signal = torch.as_tensor(np.asarray(block, dtype=np.float32))
-    if not len(signal):
-        return signal.reshape(0)
-    normalizer = _normalizer(new_freq, str(signal.device))
-    return normalizer(signal, int(orig_freq)).float()
+        device = block.device
+        block = block.detach().float().cpu().numpy()
+    signal = torch.from_numpy(to_mono_at(block, orig_freq, new_freq))
+    return signal if device is None else signal.to(device)
 
 
 def read_span(path, start, end, sample_rate):
@@ -183,7 +272,7 @@ def read_span(path, start, end, sample_rate):
     >>> len(span), round(float(span[0]), 4)
     (4000, 0.25)
     """
-    with open_audio(path) as f:
+    with open_seekable(path) as f:
         return read_from(f, start, end, sample_rate, name=path)
 
 
@@ -193,7 +282,7 @@ def read_from(handle, start, end, sample_rate, name=None):
     Arguments
     ---------
     handle : soundfile.SoundFile
-        As ``open_audio`` returns it.
+        As ``open_seekable`` returns it.
     start : float
         Start in seconds.
     end : float
@@ -262,5 +351,5 @@ def iter_blocks(path, sample_rate, block_seconds=30.0):
     with open_audio(path) as f:
         rate = f.samplerate
         frames = max(1, int(block_seconds * rate))
-        for block in f.blocks(blocksize=frames, dtype="float32", always_2d=1):
+        for block in read_blocks(f, frames):
             yield to_mono(block, rate, sample_rate)

@@ -9,7 +9,9 @@ as functions of explicit arguments and one small base class:
 - :class:`RobustBrain`: a ``Brain`` that skips batches whose loss is not
   finite (SpeechBrain 1.1.2 runs ``backward`` on them) and removes the
   checkpoint folders an interrupted run left incomplete before resuming;
-- :func:`contrastive_loss`: the objective over the batch of all processes;
+- :func:`contrastive_loss`: the objective over the batch of all processes,
+  and :func:`dimensional_loss`, the dimensional head's (arousal, valence,
+  dominance);
 - :func:`trainable_parameter_groups` and :func:`set_learning_rate`: one
   optimiser per tower, since SpeechBrain clips only the first parameter
   group of each optimiser;
@@ -17,6 +19,9 @@ as functions of explicit arguments and one small base class:
   :func:`per_utterance_cross_entropy` and :func:`annealing_value`: the
   prompt classifier's outputs and the validation measures that do not
   depend on how the batches are composed;
+- :func:`check_dimension_settings` and :func:`selection_stats`: the
+  dimensional head's settings and the validation measure that selects
+  the checkpoint (``selection_key``);
 - :func:`write_test_predictions`.
 
 Authors
@@ -32,9 +37,11 @@ import torch
 from speechbrain.utils.distributed import run_on_main
 from speechbrain.utils.logger import get_logger
 
+from speechbrain_gemo.dimensions import DIMENSIONS, from_unit
 from speechbrain_gemo.distributed import gather_with_grad
 from speechbrain_gemo.io import write_text_atomic
 from speechbrain_gemo.known_warnings import silence_known_warnings
+from speechbrain_gemo.losses import concordance_loss
 
 logger = get_logger(__name__)
 
@@ -64,6 +71,9 @@ class RobustBrain(sb.Brain):
       dynamic batches came in the same order every epoch.
     - Two messages that read as faults are silenced
       (:mod:`speechbrain_gemo.known_warnings`).
+    - After each optimiser step, the model's stored logit scales are
+      clamped to their cap (``GEmoCLAPModel.clamp_logit_scales_``), as
+      CLIP does; a model without logit scales is left alone.
 
     Same arguments as ``sb.Brain``.
 
@@ -181,6 +191,17 @@ class RobustBrain(sb.Brain):
         self.on_fit_batch_end(batch, outputs, loss, should_step)
         return loss.detach().cpu()
 
+    def optimizers_step(self):
+        """``sb.Brain.optimizers_step``, then the model's stored logit
+        scales clamped in place to at most their cap, when it has them:
+        the optimiser's momentum can carry a stored scale past the cap,
+        where its gradient is zero and it would stay."""
+        super().optimizers_step()
+        model = getattr(self, "model", None)
+        clamp = getattr(model, "clamp_logit_scales_", None)
+        if clamp is not None:
+            clamp()
+
     def on_fit_start(self):
         """Counts skipped batches from the start of each run, and removes
         the checkpoint folders left incomplete by an interrupted run before
@@ -249,6 +270,118 @@ def contrastive_loss(compute_cost, predictions, emo, gender, gather):
             predictions["gender_scale"].float() if has_gender else None
         ),
     )
+
+
+def dimensional_loss(avd, targets, gather):
+    """The dimensional head's objective of a batch: the mean over arousal,
+    valence and dominance of ``1 - CCC`` over the batch
+    (``speechbrain_gemo.losses.concordance_loss``); utterances without a
+    value are left out, and a batch with fewer than two rated utterances
+    adds nothing.
+
+    Arguments
+    ---------
+    avd : torch.Tensor
+        ``N x 3`` head outputs on [0, 1] (``predictions["avd"]``).
+    targets : torch.Tensor
+        ``N x 3`` targets on [0, 1], NaN where unknown (the batch's
+        ``avd``).
+    gather : bool
+        Whether to gather the outputs and targets of all DDP processes, as
+        :func:`contrastive_loss` does: the CCC is then that of the global
+        batch, the same whatever the number of processes.
+
+    Returns
+    -------
+    torch.Tensor
+        The loss, in [0, 2].
+
+    Example
+    -------
+    >>> avd = torch.tensor([[0.1, 0.2, 0.3], [0.5, 0.5, 0.5]])
+    >>> dimensional_loss(avd, avd.clone(), gather=True)
+    tensor(0.)
+    """
+    avd = avd.float()
+    targets = targets.to(avd.device, torch.float32)
+    if gather:
+        avd, targets = gather_with_grad(avd), gather_with_grad(targets)
+    return concordance_loss(avd, targets)
+
+
+# The validation measures that can select the checkpoint tested and
+# exported: the UAR, the mean CCC of the three dimensions, or their mean
+SELECTION_KEYS = ("UAR", "CCC", "UAR_CCC")
+
+
+def check_dimension_settings(has_avd, avd_weight, selection_key):
+    """Refuses settings of the dimensional head that cannot work, before
+    training starts.
+
+    Arguments
+    ---------
+    has_avd : bool
+        Whether the model has the dimensional head (``avd_head``).
+    avd_weight : float
+        The weight of its objective (``avd_weight``).
+    selection_key : str
+        The validation measure that selects the checkpoint.
+
+    Example
+    -------
+    >>> check_dimension_settings(True, 0.5, "UAR_CCC")
+    >>> check_dimension_settings(False, 0.5, "UAR")
+    Traceback (most recent call last):
+    ...
+    ValueError: avd_weight=0.5 but the model has no dimensional head: set...
+    """
+    if selection_key not in SELECTION_KEYS:
+        raise ValueError(
+            f"selection_key must be one of {SELECTION_KEYS}, got "
+            f"{selection_key!r}"
+        )
+    if not has_avd and (avd_weight or selection_key != "UAR"):
+        raise ValueError(
+            f"avd_weight={avd_weight} but the model has no dimensional head"
+            ": set avd_head=True (e.g. hparams/sl_wavlm_avd.yaml)"
+            if avd_weight
+            else f"selection_key={selection_key} needs the dimensional head "
+            "(avd_head=True)"
+        )
+    if has_avd and not avd_weight > 0:
+        raise ValueError(
+            f"avd_head=True needs avd_weight > 0 (got {avd_weight}): "
+            "otherwise the head is never trained"
+        )
+
+
+def selection_stats(stats, dimension_metrics):
+    """The validation statistics with the dimensional head's CCCs and the
+    combined measure, ``UAR_CCC = (UAR + CCC) / 2``.
+
+    Arguments
+    ---------
+    stats : dict
+        The validation statistics (with ``UAR``).
+    dimension_metrics : dict
+        ``speechbrain_gemo.metrics.concordance_metrics``'s output.
+
+    Returns
+    -------
+    dict
+        ``stats`` with ``CCC_arousal``, ``CCC_valence``, ``CCC_dominance``,
+        ``CCC`` and ``UAR_CCC`` (None where no utterance is rated).
+
+    Example
+    -------
+    >>> selection_stats({"UAR": 0.5}, {"CCC_arousal": 0.7,
+    ...     "CCC_valence": 0.2, "CCC_dominance": 0.6, "CCC": 0.5})["UAR_CCC"]
+    0.5
+    """
+    stats = dict(stats, **dimension_metrics)
+    ccc = dimension_metrics["CCC"]
+    stats["UAR_CCC"] = None if ccc is None else (stats["UAR"] + ccc) / 2
+    return stats
 
 
 def emotion_logits(predictions):
@@ -451,10 +584,16 @@ def set_learning_rate(optimizer, lr):
         group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
-def write_test_predictions(path, stats, probabilities, labels):
+def write_test_predictions(
+    path, stats, probabilities, labels, dimensions=None, avd_scale=None
+):
     """Writes one row per test utterance: id, true and predicted label, and
     the class probabilities (to a temporary file, then renamed: an
-    interrupted write leaves the previous file or none).
+    interrupted write leaves the previous file or none). For a model with
+    the dimensional head, also the predicted ``arousal``, ``valence`` and
+    ``dominance`` and the true ones (``true_arousal``...; empty where not
+    rated), on the corpus' scale: the CCCs of ``test_metrics.json`` can be
+    computed again from the file.
 
     Arguments
     ---------
@@ -467,6 +606,10 @@ def write_test_predictions(path, stats, probabilities, labels):
         Utterance id to its list of class probabilities.
     labels : list
         The class labels, in the order of the probabilities.
+    dimensions : speechbrain_gemo.metrics.DimensionStats, optional
+        The dimensional head's predictions and targets (on [0, 1]).
+    avd_scale : sequence of two numbers, optional
+        The corpus' scale, to write them on (with ``dimensions``).
 
     Example
     -------
@@ -484,9 +627,21 @@ def write_test_predictions(path, stats, probabilities, labels):
     """
     rows = io.StringIO()
     writer = csv.writer(rows)
-    writer.writerow(["ID", "true", "predicted"] + list(labels))
+    header = ["ID", "true", "predicted"] + list(labels)
+    if dimensions is not None:
+        header += list(DIMENSIONS) + [f"true_{d}" for d in DIMENSIONS]
+    writer.writerow(header)
     for utt_id, pred, true in zip(stats.ids, stats.predictions, stats.targets):
-        writer.writerow(
-            [utt_id, true, pred] + [f"{p:.6f}" for p in probabilities[utt_id]]
-        )
+        row = [utt_id, true, pred]
+        row += [f"{p:.6f}" for p in probabilities[utt_id]]
+        if dimensions is not None:
+            row += [
+                f"{from_unit(v, avd_scale):.6f}"
+                for v in dimensions.predictions[utt_id]
+            ]
+            row += [
+                "" if v is None else f"{from_unit(v, avd_scale):.6f}"
+                for v in dimensions.targets[utt_id]
+            ]
+        writer.writerow(row)
     write_text_atomic(path, rows.getvalue())

@@ -9,7 +9,10 @@ interrupted cross-validation resumes where it stopped (and a fold killed
 midway resumes from its own checkpoints). ``cv_summary.json`` and
 ``cv_summary.md`` then give WAR and UAR per fold, their mean and sample
 standard deviation over folds, and the WAR/UAR of all test sets pooled
-(from the summed confusion matrices).
+(from the summed confusion matrices). For a model with the dimensional
+head, the CCC of arousal, valence and dominance per fold and their mean
+and standard deviation over folds too (over the folds where the CCC is
+defined; CCCs are not pooled).
 
 A recipe's ``cross_validate.py`` is a thin call of :func:`main`, e.g.::
 
@@ -28,8 +31,12 @@ import statistics
 import subprocess
 import sys
 
+from speechbrain_gemo.dimensions import DIMENSIONS
 from speechbrain_gemo.io import write_json_atomic, write_text_atomic
 from speechbrain_gemo.metrics import recall_metrics
+
+# The folds' dimensional metrics, as test_metrics.json names them
+CCC_KEYS = tuple(f"CCC_{d}" for d in DIMENSIONS)
 
 
 def fold_folder(output_folder, fold, folder_prefix="fold"):
@@ -94,7 +101,11 @@ def summarize(fold_metrics, fold_key="test_fold"):
         ``folds`` (``fold_key``, WAR, UAR), ``WAR_mean``, ``WAR_std``,
         ``UAR_mean``, ``UAR_std`` (sample standard deviation over folds,
         0 for one fold), and ``pooled`` (WAR/UAR over all test utterances
-        of all folds together, from the summed confusion matrices).
+        of all folds together, from the summed confusion matrices). When
+        the folds have ``CCC_arousal``, ``CCC_valence``,
+        ``CCC_dominance`` (the dimensional head), the folds carry them and
+        the summary has ``<key>_mean`` and ``<key>_std`` over the folds
+        where they are defined (None when none is).
 
     Raises
     ------
@@ -112,6 +123,12 @@ def summarize(fold_metrics, fold_key="test_fold"):
     (0.75, 0.3536, 0.75)
     >>> s["folds"][0]
     {'test_fold': 1, 'WAR': 0.5, 'UAR': 0.5}
+    >>> m1.update(CCC_arousal=0.6, CCC_valence=0.2, CCC_dominance=None)
+    >>> m2.update(CCC_arousal=0.4, CCC_valence=0.4, CCC_dominance=0.5)
+    >>> s = summarize({1: m1, 2: m2})
+    >>> s["CCC_arousal_mean"], s["CCC_dominance_mean"], s["folds"][0][
+    ...     "CCC_dominance"]
+    (0.5, 0.5, None)
     """
     numbers = sorted(fold_metrics)
     folds = [
@@ -122,10 +139,15 @@ def summarize(fold_metrics, fold_key="test_fold"):
         }
         for n in numbers
     ]
+    keys = ["WAR", "UAR"]
+    if all(key in fold_metrics[n] for n in numbers for key in CCC_KEYS):
+        keys += CCC_KEYS
+        for n, fold in zip(numbers, folds):
+            fold.update({key: fold_metrics[n][key] for key in CCC_KEYS})
     summary = {"folds": folds}
-    for key in ("WAR", "UAR"):
-        values = [fold[key] for fold in folds]
-        summary[f"{key}_mean"] = statistics.fmean(values)
+    for key in keys:
+        values = [fold[key] for fold in folds if fold[key] is not None]
+        summary[f"{key}_mean"] = statistics.fmean(values) if values else None
         summary[f"{key}_std"] = (
             statistics.stdev(values) if len(values) > 1 else 0.0
         )
@@ -177,25 +199,33 @@ def summary_markdown(summary, title, fold_key="test_fold", fold_header=None):
     """
     if fold_header is None:
         fold_header = fold_key.replace("_", " ").capitalize()
-    lines = [
-        f"# {title}",
-        "",
-        f"| {fold_header} | WAR (%) | UAR (%) |",
-        "|---|---|---|",
-    ]
+    ccc = [key for key in CCC_KEYS if f"{key}_mean" in summary]
+    header = f"| {fold_header} | WAR (%) | UAR (%) |"
+    header += "".join(f" CCC {key[4:]} |" for key in ccc)
+    lines = [f"# {title}", "", header, "|---|---|---|" + "---|" * len(ccc)]
+
+    def number(value):
+        """A CCC with three decimals (n/a when undefined)."""
+        return "n/a" if value is None else f"{value:.3f}"
+
     for fold in summary["folds"]:
         lines.append(
             f"| {fold[fold_key]} | {100 * fold['WAR']:.2f} "
             f"| {100 * fold['UAR']:.2f} |"
+            + "".join(f" {number(fold[key])} |" for key in ccc)
         )
     lines.append(
         f"| mean ± std | {100 * summary['WAR_mean']:.2f} ± "
         f"{100 * summary['WAR_std']:.2f} | {100 * summary['UAR_mean']:.2f}"
         f" ± {100 * summary['UAR_std']:.2f} |"
+        + "".join(
+            f" {number(summary[key + '_mean'])} ± {summary[key + '_std']:.3f} |"
+            for key in ccc
+        )
     )
     lines.append(
         f"| pooled | {100 * summary['pooled']['WAR']:.2f} "
-        f"| {100 * summary['pooled']['UAR']:.2f} |"
+        f"| {100 * summary['pooled']['UAR']:.2f} |" + " |" * len(ccc)
     )
     return "\n".join(lines) + "\n"
 

@@ -14,6 +14,14 @@
 4. prints the test WAR and UAR, loads the export with
    ``GEmoCLAP.from_hparams`` and classifies one held-out file.
 
+``--avd`` runs ``hparams/sl_wavlm_avd.yaml`` instead: the same, plus the
+dimensional head trained on the corpus' arousal, valence and dominance
+ratings (which the synthetic corpus draws from each utterance's emotion
+and speaking style, with annotator noise); it also prints the test CCCs,
+and ``test_predictions.csv`` holds each test utterance's predicted and
+rated values. ``--seed`` sets the recipe's seed (the corpus stays the
+same).
+
 Everything goes to ``results/demo/`` (``test_metrics.json``, ``export/``,
 ``demo_summary.json``). A finished step is not redone when the command is
 run again, except training, which resumes from its last checkpoint.
@@ -128,6 +136,7 @@ def run_demo(
     folder="results/demo",
     threads=None,
     utterances_per_speaker=DEMO_UTTERANCES_PER_SPEAKER,
+    avd=False,
     **changes,
 ):
     """Runs the whole demo; see the module docstring.
@@ -140,6 +149,8 @@ def run_demo(
         CPU threads for training (default: all cores).
     utterances_per_speaker : int
         Size of the corpus (ten speakers).
+    avd : bool
+        Train with the dimensional head (``hparams/sl_wavlm_avd.yaml``).
     **changes
         Overrides of ``DEMO_OVERRIDES`` (tests use fewer epochs).
 
@@ -179,15 +190,19 @@ def run_demo(
     timings["models_s"] = round(time.time() - start, 1)
 
     start = time.time()
+    hparams_file = (
+        "hparams/sl_wavlm_avd.yaml" if avd else "hparams/sl_wavlm.yaml"
+    )
     print(
-        "[3/4] Training SL-GEmo-CLAP with the IEMOCAP recipe "
-        "(test session 1)...",
+        "[3/4] Training SL-GEmo-CLAP"
+        + (" with the dimensional head" if avd else "")
+        + " with the IEMOCAP recipe (test session 1)...",
         flush=True,
     )
     command = [
         sys.executable,
         "train.py",
-        "hparams/sl_wavlm.yaml",
+        hparams_file,
         *demo_overrides(folder, wavlm_folder, text_folder, **changes),
         "--device=cpu",
     ]
@@ -207,6 +222,16 @@ def run_demo(
         f"on {metrics['num_utterances']} held-out utterances (chance 0.25)",
         flush=True,
     )
+    dimensions = {k: v for k, v in metrics.items() if k.startswith("CCC_")}
+    if dimensions:
+        print(
+            "      test CCC "
+            + ", ".join(
+                f"{k[4:]} {'n/a' if v is None else format(v, '.3f')}"
+                for k, v in dimensions.items()
+            ),
+            flush=True,
+        )
 
     print("[4/4] Loading the export with GEmoCLAP.from_hparams...", flush=True)
     from speechbrain_gemo.inference import GEmoCLAP
@@ -217,17 +242,37 @@ def run_demo(
         test_set = json.load(f)
     utt_id, entry = sorted(test_set.items())[0]
     wav = entry["wav"].replace("{data_root}", os.path.join(folder, "corpus"))
-    probs, score, index, label = model.classify_file(wav)
+    out = model.predict_file(wav)
+    probs, score, label = out["probs"], out["score"], out["text_lab"]
     timings["inference_s"] = round(time.time() - start, 1)
     print(
         f"      {os.path.basename(wav)} (true: {entry['emo']}): "
         f"predicted {label[0]} with probability {score.item():.2f}",
         flush=True,
     )
+    example_dimensions = {}
+    if model.has_avd:
+        example_dimensions = {
+            name: {
+                "true": entry.get(name),
+                "predicted": round(float(out[name][0]), 3),
+            }
+            for name in ("arousal", "valence", "dominance")
+        }
+        print(
+            "      "
+            + ", ".join(
+                f"{name} {v['predicted']:.2f} (rated {v['true']})"
+                for name, v in example_dimensions.items()
+            ),
+            flush=True,
+        )
 
     summary = {
+        "hparams_file": hparams_file,
         "WAR": metrics["WAR"],
         "UAR": metrics["UAR"],
+        **dimensions,
         "num_test_utterances": metrics["num_utterances"],
         "example": {
             "file": wav,
@@ -236,6 +281,7 @@ def run_demo(
             "probabilities": dict(
                 zip(model.labels, [round(p, 4) for p in probs[0].tolist()])
             ),
+            **example_dimensions,
         },
         "timings_s": timings,
         "cpu_threads": threads or os.cpu_count(),
@@ -259,11 +305,28 @@ def main(argv=None):
     parser.add_argument("--out", default="results/demo")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument(
+        "--seed", type=int, default=None, help="the recipe's seed"
+    )
+    parser.add_argument(
+        "--avd",
+        action="store_true",
+        help="also train the dimensional head (arousal, valence, dominance)",
+    )
+    parser.add_argument(
+        "--telephone_prob",
+        type=float,
+        default=None,
+        help="the recipe's telephone augmentation (default 0)",
+    )
     args = parser.parse_args(argv)
     changes = {}
     if args.epochs is not None:
         changes["number_of_epochs"] = args.epochs
-    run_demo(args.out, threads=args.threads, **changes)
+    for key in ("seed", "telephone_prob"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
+    run_demo(args.out, threads=args.threads, avd=args.avd, **changes)
 
 
 if __name__ == "__main__":

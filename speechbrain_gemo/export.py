@@ -7,8 +7,8 @@ offline for a local folder, and can be pushed to a hub as is:
 - ``hyperparams.yaml``: the template ``templates/inference_hyperparams.yaml``
   with the trained model's settings (prompts, tower layouts) filled in;
 - ``model.ckpt``: the parameters outside the two backbones (projection
-  heads, layer weights, logit scales), keyed as in
-  ``GEmoCLAPModel.state_dict()``;
+  heads, layer weights, logit scales and, for models with it, the
+  dimensional head), keyed as in ``GEmoCLAPModel.state_dict()``;
 - ``prompt_embeddings.ckpt``: ``{"emotion": K x d, "gender": 2 x d}``
   (gender for ML-GEmo-CLAP only), unit-norm, rows in the prompts' order, so
   that classification needs no text model;
@@ -19,7 +19,8 @@ offline for a local folder, and can be pushed to a hub as is:
 - ``text_model/``: the (fine-tuned) text model and its tokenizer files;
 - ``custom_interface.py``: for SpeechBrain's ``foreign_class``;
 - ``README.md``: the model card (``templates/model_card.md``), with the
-  test metrics of ``test_metrics.json`` when the run wrote them.
+  test metrics of ``test_metrics.json`` when the run wrote them (with the
+  dimensional head, its CCCs too).
 
 The folder is built under a temporary name and renamed into place by
 :func:`publish_folder`, so an interrupted export never leaves a folder that
@@ -38,6 +39,8 @@ import string
 
 import ruamel.yaml
 import torch
+
+from speechbrain_gemo.dimensions import DIMENSIONS
 
 TEMPLATES = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "templates"
@@ -276,7 +279,7 @@ def model_settings(model, hparams):
     ...     pooling="first")
     >>> model = SimpleNamespace(audio_encoder=audio, text_encoder=text,
     ...     emotion_prompts={"calm": ["Calm."]}, has_gender=False,
-    ...     max_logit_scale=100.0)
+    ...     max_logit_scale=100.0, has_avd=False)
     >>> settings = model_settings(model, {"objective": "emo"})
     >>> settings["embedding_dim"], settings["text_projection_dropout"]
     (4, 0.2)
@@ -301,6 +304,47 @@ def model_settings(model, hparams):
         "text_pooling": text.pooling,
         "text_projection_hidden_size": text_head["projection_hidden_size"],
         "text_projection_dropout": text_head["dropout"],
+        **dimension_settings(model),
+    }
+
+
+def dimension_settings(model):
+    """The template values of the dimensional head, read back from the
+    model (``avd_head: False`` and defaults for a model without it).
+
+    Arguments
+    ---------
+    model : GEmoCLAPModel
+        The trained model.
+
+    Returns
+    -------
+    dict
+        ``avd_head``, ``avd_scale``, ``avd_hidden_size``, ``avd_dropout``.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> from speechbrain_gemo.lobes import DimensionalHead
+    >>> model = SimpleNamespace(has_avd=True, avd_scale=(1.0, 7.0),
+    ...     avd_head=DimensionalHead(8, hidden_size=4))
+    >>> settings = dimension_settings(model)
+    >>> settings["avd_scale"], settings["avd_hidden_size"]
+    ([1.0, 7.0], 4)
+    """
+    if not getattr(model, "has_avd", False):
+        return {
+            "avd_head": False,
+            "avd_scale": None,
+            "avd_hidden_size": None,
+            "avd_dropout": 0.0,
+        }
+    head = projection_settings(model.avd_head.projection)
+    return {
+        "avd_head": True,
+        "avd_scale": list(model.avd_scale),
+        "avd_hidden_size": head["projection_hidden_size"],
+        "avd_dropout": head["dropout"],
     }
 
 
@@ -450,8 +494,9 @@ def model_card(settings, hparams, metrics=None):
         the usage examples: ``source="hf://owner/name"``) and the corpus
         keys of :func:`corpus_description`.
     metrics : dict, optional
-        The test metrics (``WAR``, ``UAR``, ``per_class_recall``), as in
-        ``test_metrics.json``.
+        The test metrics (``WAR``, ``UAR``, ``per_class_recall`` and, with
+        the dimensional head, ``CCC_arousal``, ``CCC_valence``,
+        ``CCC_dominance``), as in ``test_metrics.json``.
 
     Returns
     -------
@@ -471,6 +516,11 @@ def model_card(settings, hparams, metrics=None):
     (True, True)
     >>> 'source="hf://<owner>/<name>"' in card
     True
+    >>> card = model_card(dict(settings, avd_head=True, avd_scale=[1, 5]),
+    ...     {}, {"WAR": 0.5, "UAR": 0.25, "CCC_arousal": 0.6123,
+    ...          "CCC_valence": 0.2, "CCC_dominance": None})
+    >>> "| CCC arousal | 0.612 |" in card, "| CCC dominance | n/a |" in card
+    (True, True)
     """
     name, objective_text = OBJECTIVES.get(
         settings["objective"], (settings["objective"], "")
@@ -485,6 +535,15 @@ def model_card(settings, hparams, metrics=None):
             + _markdown_table(["gender", "prompts"], _prompt_rows(gender))
             + "\n"
         )
+    dimensions_section = ""
+    if settings.get("avd_head"):
+        low, high = settings["avd_scale"]
+        dimensions_section = (
+            "\nThe model also predicts arousal, valence and dominance "
+            '(`predict_file(path)["arousal"]`, `["valence"]`, '
+            '`["dominance"]`) on the training corpus\' rating scale, '
+            f"{low:g} to {high:g}.\n"
+        )
     corpus, dataset_tag, recipe = corpus_description(hparams)
     from speechbrain_gemo.inference import HUB_PREFIX
 
@@ -496,9 +555,16 @@ def model_card(settings, hparams, metrics=None):
         for label, recall in metrics.get("per_class_recall", {}).items():
             value = "n/a" if recall != recall else f"{100 * recall:.2f}"
             rows.append((f"recall `{label}`", value))
+        unit = "%"
+        if any(f"CCC_{d}" in metrics for d in DIMENSIONS):
+            unit = "WAR, UAR and recalls in %; CCC from -1 to 1"
+            for dimension in DIMENSIONS:
+                ccc = metrics.get(f"CCC_{dimension}")
+                value = "n/a" if ccc is None else f"{ccc:.3f}"
+                rows.append((f"CCC {dimension}", value))
         metrics_section = (
-            "Test results (%), from `test_metrics.json` of the training "
-            "run:\n\n" + _markdown_table(["metric", "value"], rows)
+            f"Test results ({unit}), from `test_metrics.json` of the "
+            "training run:\n\n" + _markdown_table(["metric", "value"], rows)
         )
     else:
         metrics_section = "No test metrics were recorded for this export."
@@ -514,6 +580,7 @@ def model_card(settings, hparams, metrics=None):
             ["class", "prompts"], _prompt_rows(settings["emotion_prompts"])
         ),
         "gender_section": gender_section,
+        "dimensions_section": dimensions_section,
         "recipe": recipe,
         "corpus": corpus,
         "metrics_section": metrics_section,
@@ -634,7 +701,7 @@ def export_for_inference(model, label_encoder, hparams, folder):
     return folder
 
 
-def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0):
+def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0, avd=False):
     """Exports a small randomly initialised model, for tests and examples.
 
     Arguments
@@ -648,6 +715,9 @@ def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0):
         The shared embedding dimension.
     seed : int
         Seed of the random weights.
+    avd : bool
+        With the dimensional head (arousal, valence, dominance on a 1-5
+        scale).
 
     Returns
     -------
@@ -660,6 +730,10 @@ def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0):
     >>> folder = save_tiny_export(
     ...     os.path.join(tempfile.mkdtemp(), "m"), gender=False)
     >>> "gender_prompts: null" in open(f"{folder}/hyperparams.yaml").read()
+    True
+    >>> folder = save_tiny_export(
+    ...     os.path.join(tempfile.mkdtemp(), "m"), avd=True)
+    >>> "avd_head: true" in open(f"{folder}/hyperparams.yaml").read()
     True
     """
     from speechbrain.dataio.encoder import CategoricalEncoder
@@ -687,6 +761,9 @@ def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0):
         ),
         emotion_prompts(),
         gender_prompts() if gender else None,
+        avd_head=avd,
+        avd_scale=[1, 5] if avd else None,
+        avd_dropout=0.1,
     )
     labels = CategoricalEncoder()
     labels.update_from_iterable(model.emotion_labels)

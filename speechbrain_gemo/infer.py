@@ -19,37 +19,54 @@ a hub look-up.
 
 Inputs are audio files, folders (searched recursively for .wav, .flac,
 .ogg and .mp3), CSV lists (a ``path``, ``wav`` or ``file`` column) or
-SpeechBrain JSON manifests (entries with a ``wav`` key). ``{data_root}``
-or ``$data_root`` in listed paths is replaced by ``--data_root``; other
-relative paths are relative to the current folder.
+SpeechBrain JSON manifests (entries with a ``wav`` key). Every list
+(inputs, ``--labels``, ``--segments``) is read the same way (UTF-8 with
+or without a byte-order mark, commas, semicolons or tabs, column names in
+any case; see ``speechbrain_gemo.io.read_csv_table``) and so are the
+paths in it (``speechbrain_gemo.io.ListedPaths``): ``{data_root}`` or
+``$data_root`` is replaced by ``--data_root``, other relative paths are
+relative to the list's folder, as in a corpus CSV (a path found only
+relative to the current folder, the rule of older versions, is still
+taken, with a warning). A listed file that does not exist gets its error
+row, and one warning per list names the path tried.
 
 Files are batched by duration (SpeechBrain's ``DynamicBatchSampler``) so
 that a batch holds at most ``--max_batch_seconds`` of padded audio; files
 longer than the model's window (20 s by default) are classified alone,
 window by window. The output CSV has one row per input file, in input
 order: ``path, label, score, prob_<class>..., [gender, gender_score],
-error``. A file that fails (unreadable, empty, too short) gets its error
-in the ``error`` column and does not stop the run.
+[arousal, valence, dominance], error`` (the dimensions for models with
+the dimensional head, on the training corpus' scale). A file that fails
+(unreadable, empty, too short) gets its error in the ``error`` column and
+does not stop the run. The CSVs are UTF-8 and read back by the ``csv``
+module and pandas whatever the file names (cells with commas, quotes or
+line breaks are quoted; the bytes of a name that are not valid UTF-8 are
+written as ``\\xNN``).
 
 With ``--timeline``, each recording is split into speech segments by a
 voice-activity detector (``--vad silero``, the default, or ``energy``),
 or with ``--segments`` the segments come from an RTTM file (diarization;
-its file ids are the recordings' names without extension) or a CSV
-``path,start,end[,speaker]``. Segments are merged (``--min_segment``,
+its file ids are the recordings' names without extension, so two inputs
+of the same name are refused as ambiguous) or a CSV
+``path,start,end[,speaker]``; segments of zero length are left out with
+a warning, a malformed line stops the run before any work, naming it.
+Segments are merged (``--min_segment``,
 across silences up to ``--merge_gap``) and split (``--max_segment``), and
 each is read from the file on its own and classified: one row per
 segment, ``path, start, end, [speaker], label, score, prob_<class>...,
 [gender, gender_score], error`` (times in seconds). ``--plot DIR`` writes
 per recording a timeline PNG and ``<name>_summary.csv`` (share of speech
-time per emotion, per speaker).
+time per emotion, per speaker), ``<name>`` made unique among the inputs
+(see ``speechbrain_gemo.timeline.plot_names``).
 
 Rows are saved as each file finishes (``<out>.part<rank>.csv`` and
 ``<out>.part<rank>.progress``, see ``speechbrain_gemo.journal``): a run
 killed at any moment and started again with the same command continues
 with the files not yet done. The final CSV appears at the end, atomically,
-in input order. Under ``torchrun`` the inputs are shared among the
-processes (balanced by duration; gloo on the CPU, NCCL with ``--device
-cuda``) and rank 0 writes the one CSV.
+in input order (with the permissions the umask gives, as every output).
+Under ``torchrun`` the inputs are shared among the processes (balanced by
+duration; gloo on the CPU, NCCL with ``--device cuda``) and rank 0 writes
+the one CSV.
 
 With ``--labels`` (a JSON manifest or CSV with ``wav``/``path`` and
 ``emo``/``label`` per file), the predictions of the labelled files are
@@ -87,7 +104,6 @@ Authors
 """
 
 import argparse
-import json
 import sys
 
 
@@ -99,24 +115,18 @@ def _positive(text):
     return value
 
 
-def parse_args(argv=None):
-    """Parses the command line (see the module docstring).
-
-    Arguments
-    ---------
-    argv : list of str, optional
-        The arguments (default: ``sys.argv[1:]``).
+def build_parser():
+    """The command line's options, each with its help text.
 
     Returns
     -------
-    argparse.Namespace
-        The options.
+    argparse.ArgumentParser
+        The parser (``parse_args`` adds the checks between options).
 
     Example
     -------
-    >>> args = parse_args(["--model", "m", "a.wav", "--out", "p.csv"])
-    >>> args.inputs, args.max_batch_seconds, args.timeline
-    (['a.wav'], 120.0, False)
+    >>> build_parser().parse_args(["--model", "m", "a.wav"]).backend
+    'pytorch'
     """
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_gemo.infer",
@@ -124,34 +134,67 @@ def parse_args(argv=None):
         "model: one CSV row per file, or per speech segment with "
         "--timeline / --segments.",
     )
-    parser.add_argument("inputs", nargs="*", help="files, folders, .csv/.json")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        help="audio files, folders (searched recursively for .wav, .flac, "
+        ".ogg, .mp3) and .csv/.json lists of files (relative paths in a "
+        "list are relative to the list's folder)",
+    )
     parser.add_argument(
         "--model",
         required=True,
         help="export folder, or hf://owner/name[@revision] for a model on "
         "the Hugging Face Hub (a path is never looked up on the hub)",
     )
-    parser.add_argument("--out", default="predictions.csv", help="output CSV")
     parser.add_argument(
-        "--labels", help="JSON manifest or CSV with the true labels"
+        "--out",
+        default="predictions.csv",
+        help="output CSV (default: %(default)s); partial results go to "
+        "<out>.part*, reports to <out stem>_report.*",
     )
     parser.add_argument(
-        "--data_root", "--data-root", help="replaces {data_root} in lists"
+        "--labels",
+        help="JSON manifest or CSV with the true label of each file "
+        "(wav/path and emo/label/emotion): writes a scored report; without "
+        "inputs, its files are the inputs",
+    )
+    parser.add_argument(
+        "--data_root",
+        "--data-root",
+        help="replaces {data_root} / $data_root in the paths of lists",
     )
     parser.add_argument(
         "--prompts", help="JSON file: zero-shot classes, label -> prompt(s)"
     )
     parser.add_argument(
-        "--max_batch_seconds", "--max-batch-seconds", type=float, default=120.0
+        "--max_batch_seconds",
+        "--max-batch-seconds",
+        type=float,
+        default=120.0,
+        help="cap on padded audio per batch, in seconds (default: %(default)s)",
     )
     parser.add_argument(
-        "--max_batch_size", "--max-batch-size", type=int, default=32
+        "--max_batch_size",
+        "--max-batch-size",
+        type=int,
+        default=32,
+        help="cap on files (or segments) per batch (default: %(default)s)",
     )
     parser.add_argument(
-        "--window_seconds", "--window-seconds", type=float, default=None
+        "--window_seconds",
+        "--window-seconds",
+        type=float,
+        default=None,
+        help="longer audio is classified in windows of this many seconds "
+        "(default: the model's, 20)",
     )
     parser.add_argument(
-        "--overlap_seconds", "--overlap-seconds", type=float, default=None
+        "--overlap_seconds",
+        "--overlap-seconds",
+        type=float,
+        default=None,
+        help="overlap of those windows in seconds (default: the model's)",
     )
     parser.add_argument(
         "--device",
@@ -200,7 +243,12 @@ def parse_args(argv=None):
         "--labels-corpus",
         help="corpus of the --labels codes (default: detected)",
     )
-    parser.add_argument("--no_progress", "--no-progress", action="store_true")
+    parser.add_argument(
+        "--no_progress",
+        "--no-progress",
+        action="store_true",
+        help="no progress bar on stderr",
+    )
     timeline = parser.add_argument_group(
         "timelines", "emotion over time: one row per speech segment"
     )
@@ -213,14 +261,15 @@ def parse_args(argv=None):
         "--segments",
         help="segments from outside (implies --timeline): an RTTM file "
         "(file id = recording name without extension) or a CSV "
-        "path,start,end[,speaker]",
+        "path,start,end[,speaker] (paths relative to its folder)",
     )
     timeline.add_argument(
         "--vad",
         choices=("silero", "energy"),
         default="silero",
         help="speech detector (silero: Silero VAD from the silero-vad "
-        "package; energy: energy above the noise floor)",
+        "package; energy: energy above the noise floor, digital silence "
+        "left out)",
     )
     timeline.add_argument(
         "--vad_threshold",
@@ -279,6 +328,29 @@ def parse_args(argv=None):
         help="write <name>.png (timeline) and <name>_summary.csv (share of "
         "speech time per emotion and speaker) per recording",
     )
+    return parser
+
+
+def parse_args(argv=None):
+    """Parses the command line (see the module docstring).
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    argparse.Namespace
+        The options.
+
+    Example
+    -------
+    >>> args = parse_args(["--model", "m", "a.wav", "--out", "p.csv"])
+    >>> args.inputs, args.max_batch_seconds, args.timeline
+    (['a.wav'], 120.0, False)
+    """
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.segments or args.sliding_window:
         args.timeline = True
@@ -417,33 +489,33 @@ def main(argv=None):
     from speechbrain_gemo.distributed import start_process_group
     from speechbrain_gemo.inference import prompt_dict
     from speechbrain_gemo.inputs import collect_inputs, read_list
+    from speechbrain_gemo.io import read_json
     from speechbrain_gemo.journal import Journal, JournalMismatch
     from speechbrain_gemo.reports import report_run
     from speechbrain_gemo.rows import csv_columns, csv_text, format_rows
     from speechbrain_gemo.segments import segments_of_inputs
     from speechbrain_gemo.timeline import run_timelines, timeline_options
 
-    labelled = read_list(args.labels, args.data_root) if args.labels else []
-    if args.inputs:
-        paths = collect_inputs(args.inputs, args.data_root)
-    else:
-        paths = list(dict.fromkeys(entry["path"] for entry in labelled))
-    segments, speaker = None, False
-    if args.segments:
-        try:
+    segments, speaker, prompts = None, False, None
+    try:
+        labelled = read_list(args.labels, args.data_root) if args.labels else []
+        if args.inputs:
+            paths = collect_inputs(args.inputs, args.data_root)
+        else:
+            paths = list(dict.fromkeys(entry["path"] for entry in labelled))
+        if args.segments:
             segments, paths, speaker = segments_of_inputs(
                 args.segments, paths, args.data_root
             )
-        except (OSError, ValueError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+        if args.prompts:
+            prompts = read_json(args.prompts)
+    except (OSError, ValueError) as err:
+        # a list, segment list or prompt file that cannot be used
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if not paths:
         print("error: no audio files found in the inputs", file=sys.stderr)
         return 1
-    prompts = None
-    if args.prompts:
-        with open(args.prompts, encoding="utf-8") as f:
-            prompts = json.load(f)
     rank, world, device = start_process_group(args.device)
     try:
         model = load_model(args, device)
@@ -474,6 +546,8 @@ def main(argv=None):
     labels = list(prompt_dict(prompts) if prompts else model.labels)
     speaker = speaker or args.channels is not None
     layout = {"timeline": args.timeline, "speaker": speaker}
+    if getattr(model, "has_avd", False) and not args.timeline:
+        layout["dimensions"] = True  # per-file rows only, for now
     header = csv_text([csv_columns(labels, model.has_gender, **layout)])
     try:
         journal = Journal(

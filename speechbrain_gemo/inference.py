@@ -61,14 +61,15 @@ import threading
 
 import torch
 import torch.nn.functional as F
-from speechbrain.dataio import audio_io
 from speechbrain.inference.interfaces import Pretrained
 from speechbrain.utils.checkpoints import (
     mark_as_transfer,
     register_checkpoint_hooks,
 )
-from speechbrain.utils.fetching import FetchConfig
+from speechbrain.utils.data_utils import split_path
+from speechbrain.utils.fetching import FetchConfig, fetch
 
+from speechbrain_gemo.audio_format import read_audio
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
     check_audio,
@@ -77,7 +78,7 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_bounds,
     window_samples,
 )
-from speechbrain_gemo.blocks import to_mono
+from speechbrain_gemo.dimensions import DIMENSIONS, from_unit
 from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
 
@@ -349,29 +350,63 @@ def embed_audio(model, wavs, wav_lens, window, overlap):
     torch.Tensor
         ``N x d`` embeddings.
     """
+    return embed_audio_and_avd(model, wavs, wav_lens, window, overlap)[0]
+
+
+def embed_audio_and_avd(model, wavs, wav_lens, window, overlap):
+    """:func:`embed_audio`, with the dimensional head's outputs for a model
+    that has it, from the same pass of the audio tower: the head reads the
+    pooled features the projection head reads (for a long item, the
+    windows' frame-weighted average).
+
+    Arguments
+    ---------
+    model : GEmoCLAPModel
+        The model.
+    wavs : torch.Tensor
+        ``N x T`` padded waveforms.
+    wav_lens : torch.Tensor
+        ``N`` SpeechBrain relative lengths.
+    window : int
+        Window length in samples (0: never split).
+    overlap : int
+        Overlap of consecutive windows in samples.
+
+    Returns
+    -------
+    embeddings : torch.Tensor
+        ``N x d`` embeddings.
+    avd : torch.Tensor or None
+        ``N x 3`` arousal, valence, dominance on [0, 1] (None without the
+        head).
+    """
     samples = torch.round(wav_lens * wavs.shape[1]).long()
     if window <= 0 or int(samples.max()) <= window:
-        return model.encode_audio(wavs, wav_lens)
+        return model.encode_audio_and_avd(wavs, wav_lens)
     encoder = model.audio_encoder
     out = [None] * wavs.shape[0]
+    avd = [None] * wavs.shape[0]
     short = (samples <= window).nonzero().flatten().tolist()
     if short:
         # Trim the padding the long items added: padding invariance makes
         # this the same as embedding them on their own
         length = int(samples[short].max())
         lens = samples[short].float() / length
-        for i, emb in zip(
-            short, model.encode_audio(wavs[short, :length], lens)
-        ):
-            out[i] = emb
+        emb, heads = model.encode_audio_and_avd(wavs[short, :length], lens)
+        for k, i in enumerate(short):
+            out[i] = emb[k]
+            avd[i] = None if heads is None else heads[k]
     for i in (samples > window).nonzero().flatten().tolist():
         total, frames = 0.0, 0
         for start, end in window_bounds(int(samples[i]), window, overlap):
             count = int(encoder.frame_lengths(torch.tensor([end - start])))
             total = total + count * encoder.pool(wavs[i : i + 1, start:end])
             frames += count
-        out[i] = F.normalize(encoder.projection(total / frames)[0], dim=-1)
-    return torch.stack(out)
+        pooled = total / frames
+        out[i] = F.normalize(encoder.projection(pooled)[0], dim=-1)
+        if model.has_avd:
+            avd[i] = model.avd_head(pooled)[0]
+    return torch.stack(out), torch.stack(avd) if model.has_avd else None
 
 
 HUB_PREFIX = "hf://"
@@ -564,7 +599,10 @@ class GEmoCLAP(Pretrained):
       ``(out_prob, score, index, text_lab)`` of ``EncoderClassifier``,
       ``out_prob`` being *probabilities* over the classes ``labels``;
     - ``predict_file`` / ``predict_batch``: a dict with the emotion and,
-      for ML-GEmo-CLAP models, gender predictions, from one audio pass;
+      for ML-GEmo-CLAP models, gender predictions and, for exports with
+      the dimensional head (``has_avd``), ``arousal``, ``valence`` and
+      ``dominance`` on the training corpus' scale (``avd_scale``), from
+      one audio pass;
     - ``encode_batch`` / ``encode_text``: L2-normalised embeddings;
     - every classifying call takes ``prompts=`` (zero-shot classes: label
       to prompt or list of prompts, ensembled); ``set_prompts`` changes the
@@ -688,6 +726,10 @@ class GEmoCLAP(Pretrained):
         if savedir is not None:
             # A savedir reused for another folder must not keep its links
             kwargs.setdefault("fetch_config", FetchConfig(overwrite=True))
+            if os.path.realpath(savedir) == os.path.realpath(source):
+                # Nothing to link; and SpeechBrain refuses a file that is a
+                # link (HF cache, DVC) as its own overwrite (UPSTREAM.md)
+                savedir = None
         return super().from_hparams(source=source, savedir=savedir, **kwargs)
 
     def _check_stored_prompts(self, model):
@@ -756,6 +798,18 @@ class GEmoCLAP(Pretrained):
     def has_gender(self):
         """bool: whether the model predicts gender (ML-GEmo-CLAP)."""
         return "gender" in self._prompts
+
+    @property
+    def has_avd(self):
+        """bool: whether the model predicts arousal, valence and dominance
+        (exports with the dimensional head)."""
+        return self.mods.model.has_avd
+
+    @property
+    def avd_scale(self):
+        """tuple: the training corpus' rating scale ``(min, max)`` of
+        ``arousal``, ``valence``, ``dominance`` (None without the head)."""
+        return self.mods.model.avd_scale
 
     @property
     def text_model_loaded(self):
@@ -874,7 +928,9 @@ class GEmoCLAP(Pretrained):
 
     def load_audio(self, path, savedir=None):
         """Reads an audio file as a mono waveform at ``sample_rate``, with
-        errors naming the file.
+        errors naming the file: the channels' mean, resampled with soxr
+        (``speechbrain_gemo.audio_format.read_audio``, the reader of the
+        ONNX backend too, so both classify the same samples).
 
         Arguments
         ---------
@@ -892,14 +948,11 @@ class GEmoCLAP(Pretrained):
         path = str(path)
         try:
             if "://" in path and not os.path.exists(path):
-                signal = super().load_audio(path, savedir=savedir)
-            elif not os.path.isfile(path):
-                raise AudioInputError("no such file", path)
-            else:
-                signal, sr = audio_io.load(path, channels_first=False)
-                if signal.numel() == 0:
-                    raise AudioInputError("the file has no audio samples", path)
-                signal = to_mono(signal.to(self.device), sr, self.sample_rate)
+                source, name = split_path(path)
+                path = str(fetch(name, source=source, savedir=savedir))
+            # the one reader of both backends (speechbrain_gemo.audio_format)
+            signal = torch.from_numpy(read_audio(path, self.sample_rate))
+            signal = signal.to(self.device)
         except AudioInputError:
             raise
         except Exception as err:
@@ -924,12 +977,21 @@ class GEmoCLAP(Pretrained):
 
     def _embed(self, wavs, wav_lens, window_seconds, overlap_seconds):
         """Unit-norm audio embeddings, long items in windows."""
+        return self._embed_and_avd(
+            wavs, wav_lens, window_seconds, overlap_seconds
+        )[0]
+
+    def _embed_and_avd(self, wavs, wav_lens, window_seconds, overlap_seconds):
+        """Unit-norm audio embeddings and the dimensional head's outputs
+        (None without it), long items in windows."""
         window, overlap = window_samples(
             *model_windows(self, window_seconds, overlap_seconds),
             self.sample_rate,
             self.min_samples,
         )
-        return embed_audio(self.mods.model, wavs, wav_lens, window, overlap)
+        return embed_audio_and_avd(
+            self.mods.model, wavs, wav_lens, window, overlap
+        )
 
     @torch.no_grad()
     def encode_batch(
@@ -992,16 +1054,25 @@ class GEmoCLAP(Pretrained):
         dict
             ``probs`` (``N x K``), ``labels`` (the K classes), ``score``
             and ``index`` (``N``, best class), ``text_lab`` (``N`` labels),
-            ``embeddings`` (``N x d``) and, for models with a gender
-            branch, ``gender_probs``, ``gender_labels``, ``gender_score``,
-            ``gender_index`` and ``gender_lab``.
+            ``embeddings`` (``N x d``); for models with a gender branch,
+            ``gender_probs``, ``gender_labels``, ``gender_score``,
+            ``gender_index`` and ``gender_lab``; for models with the
+            dimensional head, ``arousal``, ``valence`` and ``dominance``
+            (``N`` each, on the training corpus' scale ``avd_scale``, e.g.
+            1-5 for IEMOCAP, 1-7 for MSP-Podcast).
         """
         prompts = prompt_dict(prompts or self._prompts["emotion"])
         class_emb = self.encode_prompts(prompts)
         wavs, wav_lens = self._prepare_batch(wavs, wav_lens, names)
-        audio = self._embed(wavs, wav_lens, window_seconds, overlap_seconds)
+        audio, avd = self._embed_and_avd(
+            wavs, wav_lens, window_seconds, overlap_seconds
+        )
         model = self.mods.model
         out = {"labels": tuple(prompts), "embeddings": audio}
+        if avd is not None:
+            values = from_unit(avd, model.avd_scale)
+            for k, dimension in enumerate(DIMENSIONS):
+                out[dimension] = values[:, k]
         heads = [("", class_emb, model.scale, out["labels"])]
         if self.has_gender:
             gender_emb = self.encode_prompts(self._prompts["gender"])

@@ -5,28 +5,21 @@ file headers.
 
 Inputs are audio files, folders (searched recursively for .wav, .flac,
 .ogg and .mp3), CSV lists (a ``path``, ``wav`` or ``file`` column) or
-SpeechBrain JSON manifests (entries with a ``wav`` key). ``{data_root}``
-or ``$data_root`` in listed paths is replaced by ``data_root``; other
-relative paths are relative to the current folder.
+SpeechBrain JSON manifests (entries with a ``wav`` key). Lists are read
+as every list is (``speechbrain_gemo.io.read_csv_table``) and their paths
+resolved by one rule (``speechbrain_gemo.io.ListedPaths``): ``{data_root}``
+or ``$data_root`` is replaced by ``data_root``, other relative paths are
+relative to the list's folder.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
-import csv
-import json
 import os
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 PATH_COLUMNS = ("path", "wav", "file")
 LABEL_COLUMNS = ("emo", "label", "emotion")
-
-
-def _substitute(path, data_root):
-    if data_root is not None:
-        path = path.replace("{data_root}", data_root)
-        path = path.replace("$data_root", data_root)
-    return path
 
 
 def path_key(path):
@@ -52,15 +45,21 @@ def path_key(path):
 
 
 def read_list(path, data_root=None):
-    """Reads a CSV list or a JSON manifest of audio files.
+    """Reads a CSV list or a JSON manifest of audio files, as every list
+    is read (``speechbrain_gemo.io.read_csv_table``, UTF-8 with or
+    without a byte-order mark) and with one rule for the paths in it
+    (``speechbrain_gemo.io.ListedPaths``: ``{data_root}`` is
+    ``--data_root``, other relative paths are relative to the list's
+    folder). Listed files that do not exist are reported in one warning
+    naming the path tried (each still gets its row).
 
     Arguments
     ---------
     path : str
-        A ``.csv`` file with a ``path``, ``wav`` or ``file`` column, or a
-        ``.json`` manifest: a dict of id to entry or a list of entries,
-        each with a ``wav`` (or ``path``) key. An ``emo``, ``label`` or
-        ``emotion`` field is read as the label.
+        A ``.csv`` file with a ``path``, ``wav`` or ``file`` column (names
+        in any case), or a ``.json`` manifest: a dict of id to entry or a
+        list of entries, each with a ``wav`` (or ``path``) key. An
+        ``emo``, ``label`` or ``emotion`` field is read as the label.
     data_root : str, optional
         Replaces ``{data_root}`` / ``$data_root`` in the paths.
 
@@ -69,42 +68,60 @@ def read_list(path, data_root=None):
     list of dict
         ``{"path": ..., "label": ... or None}`` in file order.
 
+    Raises
+    ------
+    ValueError
+        For an entry without a path (its line or id is named).
+
     Example
     -------
-    >>> import tempfile
+    >>> import json, tempfile
     >>> folder = tempfile.mkdtemp()
     >>> manifest = os.path.join(folder, "test.json")
     >>> with open(manifest, "w") as f:
     ...     json.dump({"u1": {"wav": "{data_root}/u1.wav", "emo": "sad"}}, f)
-    >>> read_list(manifest, data_root="/corpus")
-    [{'path': '/corpus/u1.wav', 'label': 'sad'}]
+    >>> read_list(manifest, data_root=folder) == [
+    ...     {"path": f"{folder}/u1.wav", "label": "sad"}]
+    True
     """
+    from speechbrain_gemo.io import (
+        ListedPaths,
+        read_csv_table,
+        read_json,
+        warn,
+    )
+
     if path.lower().endswith(".json"):
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        entries = list(data.values()) if isinstance(data, dict) else data
-        if not isinstance(entries, list) or not all(
-            isinstance(e, dict) for e in entries
-        ):
+        data = read_json(path)
+        if isinstance(data, dict):
+            entries = [(f"entry {key!r}", e) for key, e in data.items()]
+        elif isinstance(data, list):
+            entries = [(f"entry {n}", e) for n, e in enumerate(data, 1)]
+        else:
+            entries = None
+        if entries is None or not all(isinstance(e, dict) for _, e in entries):
             raise ValueError(f"{path}: expected a JSON dict or list of entries")
     else:
-        with open(path, newline="", encoding="utf-8") as f:
-            entries = list(csv.DictReader(f))
+        table = read_csv_table(path)
+        entries = [(f"line {n}", cells) for n, cells in table.rows]
+    paths = ListedPaths(path, data_root)
     out = []
-    for number, entry in enumerate(entries, start=1):
+    for where, entry in entries:
         column = next((c for c in PATH_COLUMNS if entry.get(c)), None)
         if column is None:
             raise ValueError(
-                f"{path}: entry {number} has none of the columns "
+                f"{path}, {where}: no path; expected one of the columns "
                 f"{list(PATH_COLUMNS)}"
             )
         label = next((entry[c] for c in LABEL_COLUMNS if entry.get(c)), None)
         out.append(
             {
-                "path": _substitute(str(entry[column]), data_root),
+                "path": paths.resolve(str(entry[column]), where),
                 "label": None if label is None else str(label),
             }
         )
+    for text in paths.warnings():
+        warn(text)
     return out
 
 

@@ -14,7 +14,8 @@ flushed and fsynced in turn: an input counts as finished only once its
 progress line is whole. On restart, a torn last progress line is cut off,
 and so are rows past the last finished input, so nothing is duplicated.
 ``finalize`` assembles the rows of every rank in input order under a
-temporary name, renames it to ``OUT`` (atomic) and removes the parts.
+temporary name, renames it to ``OUT`` (atomic, with the permissions a
+plain ``open`` gives, like every output) and removes the parts.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -24,7 +25,8 @@ import glob
 import json
 import os
 import re
-import tempfile
+
+from speechbrain_gemo.io import write_atomic
 
 
 class JournalMismatch(RuntimeError):
@@ -119,6 +121,7 @@ class Journal:
 
     Example
     -------
+    >>> import tempfile
     >>> folder = tempfile.mkdtemp()
     >>> out = os.path.join(folder, "p.csv")
     >>> journal = Journal(out, 0, {"model": "m"}, "path,label\\n")
@@ -256,26 +259,28 @@ class Journal:
                 f"{len(missing)} inputs have no results in {out}.part* "
                 f"(first: index {missing[0]}); run the command again"
             )
-        folder = os.path.dirname(os.path.abspath(out))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".predictions-")
         handles = {}
+
+        def write(f):
+            """Copies the header and each input's rows, in input order.
+
+            Arguments
+            ---------
+            f : file
+                The temporary file (binary).
+            """
+            f.write(header.encode("utf-8"))
+            for index in range(count):
+                rows_path, record = pieces[index]
+                if rows_path not in handles:
+                    handles[rows_path] = open(rows_path, "rb")
+                source = handles[rows_path]
+                source.seek(record["offset"])
+                f.write(source.read(record["length"]))
+
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(header.encode("utf-8"))
-                for index in range(count):
-                    rows_path, record = pieces[index]
-                    if rows_path not in handles:
-                        handles[rows_path] = open(rows_path, "rb")
-                    source = handles[rows_path]
-                    source.seek(record["offset"])
-                    f.write(source.read(record["length"]))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, out)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+            # temporary name, fsync, rename; permissions as open() gives
+            write_atomic(out, write, binary=True)
         finally:
             for handle in handles.values():
                 handle.close()

@@ -158,6 +158,52 @@ class ProjectionHead(nn.Module):
         return self.layers(x)
 
 
+class DimensionalHead(nn.Module):
+    """Predicts arousal, valence and dominance on [0, 1] from pooled audio
+    features: a :class:`ProjectionHead` to three outputs, then a sigmoid.
+
+    The outputs are on the [0, 1] scale of
+    ``speechbrain_gemo.dimensions`` (``to_unit`` maps a corpus' ratings
+    there, ``from_unit`` maps the outputs back); the sigmoid keeps every
+    prediction within the corpus' scale.
+
+    Arguments
+    ---------
+    input_size : int
+        Size of the pooled features (the SSL model's hidden size).
+    hidden_size : int, optional
+        Width of a hidden layer; None for a linear head.
+    dropout : float
+        Dropout probability.
+
+    Example
+    -------
+    >>> head = DimensionalHead(16, dropout=0.1)
+    >>> out = head(torch.randn(4, 16))
+    >>> out.shape, bool(((out > 0) & (out < 1)).all())
+    (torch.Size([4, 3]), True)
+    """
+
+    def __init__(self, input_size, hidden_size=None, dropout=0.0):
+        super().__init__()
+        self.projection = ProjectionHead(input_size, 3, hidden_size, dropout)
+
+    def forward(self, pooled):
+        """Predicts the three dimensions.
+
+        Arguments
+        ---------
+        pooled : torch.Tensor
+            ``... x input_size`` pooled features.
+
+        Returns
+        -------
+        torch.Tensor
+            ``... x 3`` arousal, valence, dominance on [0, 1].
+        """
+        return torch.sigmoid(self.projection(pooled))
+
+
 def lengths_to_mask(lengths, max_len):
     """Boolean mask of the valid steps from absolute lengths.
 

@@ -1,9 +1,13 @@
 """Speech emotion recognition metrics: WAR, UAR and the confusion matrix;
-per-class precision, recall and F1 (``classification_report``).
+per-class precision, recall and F1 (``classification_report``); CCC for
+arousal, valence and dominance.
 
 WAR (weighted average recall) is the overall accuracy; UAR (unweighted
 average recall) is the mean of the per-class recalls, so that every class
-counts the same however many utterances it has.
+counts the same however many utterances it has. CCC is Lin's concordance
+correlation coefficient (``speechbrain_gemo.losses.
+concordance_correlation``) of each dimension over the utterances rated
+for it.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -11,7 +15,11 @@ Authors
 
 import math
 
+import torch
 from speechbrain.utils.metric_stats import ClassificationStats
+
+from speechbrain_gemo.dimensions import DIMENSIONS
+from speechbrain_gemo.losses import concordance_correlation
 
 
 def recall_metrics(predictions, targets, labels):
@@ -165,3 +173,99 @@ class EmotionClassificationStats(ClassificationStats):
             As :func:`recall_metrics`.
         """
         return recall_metrics(self.predictions, self.targets, self.labels)
+
+
+def concordance_metrics(predictions, targets):
+    """The CCC of each dimension, and their mean.
+
+    Arguments
+    ---------
+    predictions : list or torch.Tensor
+        ``N x 3`` predictions, columns in ``DIMENSIONS`` order.
+    targets : list or torch.Tensor
+        ``N x 3`` targets on the same scale, NaN (or None) where unknown.
+
+    Returns
+    -------
+    dict
+        ``CCC_arousal``, ``CCC_valence``, ``CCC_dominance`` (None for a
+        dimension with fewer than two rated utterances) and ``CCC``, the
+        mean of those defined (None when none is).
+
+    Example
+    -------
+    >>> pred = [[1.0, 2.0, 3.0], [2.0, 2.5, 3.0], [3.0, 3.0, 4.0]]
+    >>> true = [[1.0, 2.0, None], [2.0, 3.0, None], [3.0, 2.0, None]]
+    >>> m = concordance_metrics(pred, true)
+    >>> m["CCC_arousal"], m["CCC_valence"], m["CCC_dominance"], m["CCC"]
+    (1.0, 0.0, None, 0.5)
+    """
+    predictions = torch.as_tensor(predictions, dtype=torch.float64)
+    if isinstance(targets, list):
+        targets = [[math.nan if v is None else v for v in r] for r in targets]
+    targets = torch.as_tensor(targets, dtype=torch.float64)
+    out = {}
+    if len(predictions):
+        ccc, counts = concordance_correlation(
+            predictions.reshape(-1, len(DIMENSIONS)),
+            targets.reshape(-1, len(DIMENSIONS)),
+        )
+    else:
+        ccc, counts = torch.zeros(3), torch.zeros(3, dtype=torch.long)
+    for name, value, count in zip(DIMENSIONS, ccc.tolist(), counts.tolist()):
+        out[f"CCC_{name}"] = value if count >= 2 else None
+    defined = [v for v in out.values() if v is not None]
+    out["CCC"] = sum(defined) / len(defined) if defined else None
+    return out
+
+
+class DimensionStats:
+    """Collects the dimensional head's predictions and targets of a stage,
+    per utterance, for :func:`concordance_metrics` and the test
+    predictions.
+
+    Example
+    -------
+    >>> stats = DimensionStats()
+    >>> nan = float("nan")
+    >>> stats.append(["u1", "u2"], torch.tensor([[0.2, 0.5, 0.5]] * 2),
+    ...              torch.tensor([[0.1, nan, 0.5], [0.3, nan, 0.5]]))
+    >>> stats.summarize()["CCC_arousal"], stats.targets["u2"][1]
+    (0.0, None)
+    """
+
+    def __init__(self):
+        self.predictions = {}
+        self.targets = {}
+
+    def append(self, ids, predictions, targets):
+        """Adds a batch.
+
+        Arguments
+        ---------
+        ids : list of str
+            The utterance ids.
+        predictions : torch.Tensor
+            ``N x 3`` predictions.
+        targets : torch.Tensor
+            ``N x 3`` targets, NaN where unknown.
+        """
+        predictions = predictions.detach().float().cpu().tolist()
+        targets = targets.detach().float().cpu().tolist()
+        for utt_id, pred, true in zip(ids, predictions, targets):
+            self.predictions[utt_id] = pred
+            self.targets[utt_id] = [None if v != v else v for v in true]
+
+    def summarize(self):
+        """The CCCs of what was appended.
+
+        Returns
+        -------
+        dict
+            As :func:`concordance_metrics`.
+        """
+        ids = list(self.predictions)
+        return concordance_metrics(
+            [self.predictions[i] for i in ids],
+            [self.targets[i] for i in ids],
+        )

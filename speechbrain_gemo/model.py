@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbrain_gemo.dimensions import check_scale, from_unit
+
 
 def class_probabilities(audio_emb, class_emb, scale):
     """Softmax over classes of the scaled cosine similarities.
@@ -78,6 +80,14 @@ class GEmoCLAPModel(nn.Module):
     text-tower call per prompt set, ``K`` prompts rather than ``N``), which
     also suits ``DistributedDataParallel`` wrapping.
 
+    With ``avd_head=True`` the audio side also has a dimensional head,
+    ``avd_head`` (:class:`speechbrain_gemo.lobes.DimensionalHead`): arousal,
+    valence and dominance from the same pooled SSL features as the
+    projection head, on [0, 1] in ``forward`` (the training targets are
+    mapped there, see ``speechbrain_gemo.dimensions``) and on the corpus'
+    scale ``avd_scale`` in ``predict`` and ``predict_avd``. Without it the
+    model is exactly the GEmo-CLAP dual encoder.
+
     Arguments
     ---------
     audio_encoder : torch.nn.Module
@@ -96,6 +106,16 @@ class GEmoCLAPModel(nn.Module):
         Initial temperature; the logit scales start at ``log(1 / it)``.
     max_logit_scale : float
         Cap on the multiplicative scales (100 in CLIP).
+    avd_head : bool
+        Add the dimensional head (needs an audio encoder with ``pool``,
+        ``projection`` and ``hidden_size``, as ``SSLAudioEncoder``).
+    avd_scale : sequence of two numbers, optional
+        The corpus' rating scale ``[min, max]`` (required with
+        ``avd_head``), e.g. ``[1, 5]`` for IEMOCAP.
+    avd_hidden_size : int, optional
+        Hidden width of the dimensional head (None: linear).
+    avd_dropout : float
+        Dropout of the dimensional head.
 
     Example
     -------
@@ -122,6 +142,13 @@ class GEmoCLAPModel(nn.Module):
     torch.Size([3, 2])
     >>> round(model.scale().item(), 3)
     14.286
+    >>> model.has_avd
+    False
+    >>> with_avd = GEmoCLAPModel(
+    ...     model.audio_encoder, model.text_encoder, emotion_prompts(),
+    ...     avd_head=True, avd_scale=[1, 5])
+    >>> with_avd.predict_avd(wavs).shape, with_avd.avd_scale
+    (torch.Size([3, 3]), (1.0, 5.0))
     """
 
     def __init__(
@@ -132,6 +159,10 @@ class GEmoCLAPModel(nn.Module):
         gender_prompts=None,
         init_temperature=0.07,
         max_logit_scale=100.0,
+        avd_head=False,
+        avd_scale=None,
+        avd_hidden_size=None,
+        avd_dropout=0.0,
     ):
         super().__init__()
         if init_temperature <= 0:
@@ -159,6 +190,31 @@ class GEmoCLAPModel(nn.Module):
             self.register_parameter("gender_logit_scale", None)
         else:
             self.gender_logit_scale = nn.Parameter(torch.tensor(init))
+        self.avd_head = None
+        self.avd_scale = None
+        if avd_head:
+            self._build_avd_head(avd_scale, avd_hidden_size, avd_dropout)
+
+    def _build_avd_head(self, scale, hidden_size, dropout):
+        """The dimensional head on the audio encoder's pooled features."""
+        from speechbrain_gemo.lobes import DimensionalHead
+
+        needed = ("pool", "projection", "hidden_size")
+        if not all(hasattr(self.audio_encoder, n) for n in needed):
+            raise TypeError(
+                "avd_head needs an audio encoder with pool, projection and "
+                "hidden_size (speechbrain_gemo.lobes.SSLAudioEncoder), got "
+                f"{type(self.audio_encoder).__name__}"
+            )
+        if scale is None:
+            raise ValueError(
+                "avd_head needs avd_scale, the corpus' rating scale [min, "
+                "max] (IEMOCAP: [1, 5], MSP-Podcast: [1, 7])"
+            )
+        self.avd_scale = check_scale(scale)
+        self.avd_head = DimensionalHead(
+            self.audio_encoder.hidden_size, hidden_size, dropout
+        )
 
     @property
     def emotion_labels(self):
@@ -175,6 +231,11 @@ class GEmoCLAPModel(nn.Module):
     def has_gender(self):
         """bool: whether the model has gender prompts (ML-GEmo-CLAP)."""
         return self.gender_prompts is not None
+
+    @property
+    def has_avd(self):
+        """bool: whether the model has the dimensional head."""
+        return self.avd_head is not None
 
     def _check_gender(self):
         if not self.has_gender:
@@ -211,7 +272,8 @@ class GEmoCLAPModel(nn.Module):
     @torch.no_grad()
     def clamp_logit_scales_(self):
         """Clamps the stored logit scales in place to at most
-        ``log(max_logit_scale)``; call it after each optimizer step."""
+        ``log(max_logit_scale)``; call it after each optimizer step (the
+        recipes' ``RobustBrain.optimizers_step`` does)."""
         max_log = math.log(self.max_logit_scale)
         self.logit_scale.clamp_(max=max_log)
         if self.gender_logit_scale is not None:
@@ -233,6 +295,31 @@ class GEmoCLAPModel(nn.Module):
             ``N x d`` unit-norm embeddings.
         """
         return F.normalize(self.audio_encoder(wavs, wav_lens), dim=-1)
+
+    def encode_audio_and_avd(self, wavs, wav_lens=None):
+        """L2-normalised audio embeddings and, with the dimensional head,
+        its outputs, from one pass of the audio tower.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``N x T`` padded waveforms.
+        wav_lens : torch.Tensor, optional
+            SpeechBrain relative lengths.
+
+        Returns
+        -------
+        embeddings : torch.Tensor
+            ``N x d`` unit-norm embeddings.
+        avd : torch.Tensor or None
+            ``N x 3`` arousal, valence, dominance on [0, 1] (None without
+            the head).
+        """
+        if not self.has_avd:
+            return self.encode_audio(wavs, wav_lens), None
+        pooled = self.audio_encoder.pool(wavs, wav_lens)
+        embeddings = F.normalize(self.audio_encoder.projection(pooled), dim=-1)
+        return embeddings, self.avd_head(pooled)
 
     def encode_text(self, texts):
         """L2-normalised text embeddings.
@@ -311,14 +398,18 @@ class GEmoCLAPModel(nn.Module):
         -------
         dict
             ``audio_emb`` (``N x d``), ``emotion_prompt_emb`` (``K x d``),
-            ``scale`` and, with gender prompts, ``gender_prompt_emb``
-            (``2 x d``) and ``gender_scale``.
+            ``scale``; with gender prompts, ``gender_prompt_emb`` (``2 x
+            d``) and ``gender_scale``; with the dimensional head, ``avd``
+            (``N x 3`` on [0, 1]).
         """
+        audio, avd = self.encode_audio_and_avd(wavs, wav_lens)
         out = {
-            "audio_emb": self.encode_audio(wavs, wav_lens),
+            "audio_emb": audio,
             "emotion_prompt_emb": self.emotion_prompt_embeddings(),
             "scale": self.scale(),
         }
+        if avd is not None:
+            out["avd"] = avd
         if self.has_gender:
             out["gender_prompt_emb"] = self.gender_prompt_embeddings()
             out["gender_scale"] = self.gender_scale()
@@ -363,9 +454,11 @@ class GEmoCLAPModel(nn.Module):
         -------
         dict
             ``emotion``: ``N x K`` probabilities; ``gender``: ``N x 2``
-            probabilities (only with gender prompts).
+            probabilities (only with gender prompts); ``avd``: ``N x 3``
+            arousal, valence, dominance on ``avd_scale`` (only with the
+            dimensional head).
         """
-        audio = self.encode_audio(wavs, wav_lens)
+        audio, avd = self.encode_audio_and_avd(wavs, wav_lens)
         out = {
             "emotion": class_probabilities(
                 audio, self.emotion_prompt_embeddings(), self.scale()
@@ -375,7 +468,34 @@ class GEmoCLAPModel(nn.Module):
             out["gender"] = class_probabilities(
                 audio, self.gender_prompt_embeddings(), self.gender_scale()
             )
+        if avd is not None:
+            out["avd"] = from_unit(avd, self.avd_scale)
         return out
+
+    def predict_avd(self, wavs, wav_lens=None):
+        """Arousal, valence and dominance (models with the dimensional head
+        only), on the corpus' scale ``avd_scale``.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            ``N x T`` padded waveforms.
+        wav_lens : torch.Tensor, optional
+            SpeechBrain relative lengths.
+
+        Returns
+        -------
+        torch.Tensor
+            ``N x 3``, columns in ``speechbrain_gemo.dimensions.DIMENSIONS``
+            order.
+        """
+        if not self.has_avd:
+            raise RuntimeError(
+                "this model has no dimensional head (built with avd_head="
+                "True), so it cannot predict arousal, valence and dominance"
+            )
+        pooled = self.audio_encoder.pool(wavs, wav_lens)
+        return from_unit(self.avd_head(pooled), self.avd_scale)
 
     def predict_gender(self, wavs, wav_lens=None):
         """Gender class probabilities (models with gender prompts only).

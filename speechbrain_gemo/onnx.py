@@ -13,7 +13,10 @@ only through ``GEmoCLAP.from_hparams``). ``DIR`` gets:
   sample rate, zero-padded) and SpeechBrain relative lengths (float32
   ``B``) to ``embeddings`` (``B x d``, unit norm), ``pooled`` (``B x H``,
   the mean of the valid frames' SSL features, before the projection
-  head) and ``num_frames`` (int64 ``B``, the valid frames). Inside: the
+  head), ``num_frames`` (int64 ``B``, the valid frames) and, for models
+  with the dimensional head, ``avd`` (``B x 3``, arousal, valence and
+  dominance on [0, 1], mapped to the corpus' scale ``avd_scale`` of
+  ``config.json`` by ``speechbrain_gemo.dimensions.from_unit``). Inside: the
   per-utterance waveform normalisation over the valid samples, the SSL
   model with its attention mask, the masked mean pooling and the
   projection head, as in ``SSLAudioEncoder``; batch and time axes are
@@ -26,13 +29,15 @@ only through ``GEmoCLAP.from_hparams``). ``DIR`` gets:
   Quantising the convolutions too is slower than fp32 on CPUs (the
   convolutional feature encoder does not gain; see bench/README.md), so
   they stay in fp32;
-- ``projection.onnx``: ``pooled`` to unit-norm ``embeddings``, for long
-  audio classified window by window (the windows' pooled features are
-  averaged, weighted by their frames, before the projection);
+- ``projection.onnx``: ``pooled`` to unit-norm ``embeddings`` (and
+  ``avd`` with the dimensional head), for long audio classified window by
+  window (the windows' pooled features are averaged, weighted by their
+  frames, before the projection);
 - ``emotion_prompt_embeddings.npy`` (``K x d``) and, for ML-GEmo-CLAP
   models, ``gender_prompt_embeddings.npy``;
 - ``config.json``: labels, logit scales, sample rate, receptive field,
-  window settings, graph files;
+  window settings, graph files and, with the dimensional head,
+  ``dimensions`` and ``avd_scale``;
 - ``README.md``: how to use the folder.
 
 The folder is written under a temporary name and renamed when complete.
@@ -54,6 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbrain_gemo.dimensions import DIMENSIONS
 from speechbrain_gemo.lobes import (
     lengths_to_mask,
     normalize_waveforms,
@@ -74,7 +80,7 @@ README = """\
 Converted by `python -m speechbrain_gemo.onnx` from `{source}`
 (SSL backbone: {backbone}).
 
-Classes: {labels}{gender_line}
+Classes: {labels}{gender_line}{avd_line}
 
 Torch-free use (needs only numpy, soundfile, soxr and onnxruntime:
 `pip install numpy soundfile soxr onnxruntime` then
@@ -118,8 +124,10 @@ def model_parts(model):
         ``emotion_prompts`` (label to prompt texts), ``emotion_embeddings``
         (``K x d`` numpy), ``logit_scale`` (float), for ML-GEmo-CLAP
         models ``gender_labels``, ``gender_prompts``, ``gender_embeddings``
-        and ``gender_logit_scale``, and ``sample_rate``, ``min_samples``,
-        ``window_seconds``, ``overlap_seconds``, ``backbone``.
+        and ``gender_logit_scale``, for models with the dimensional head
+        ``avd_head`` (the module) and ``avd_scale``, and ``sample_rate``,
+        ``min_samples``, ``window_seconds``, ``overlap_seconds``,
+        ``backbone``.
 
     Example
     -------
@@ -154,6 +162,9 @@ def model_parts(model):
             model.encode_prompts(model.stored_prompts["gender"])
         )
         parts["gender_logit_scale"] = float(clap.gender_scale())
+    if clap.has_avd:
+        parts["avd_head"] = clap.avd_head
+        parts["avd_scale"] = list(clap.avd_scale)
     return parts
 
 
@@ -172,6 +183,8 @@ class AudioTowerGraph(nn.Module):
     ---------
     encoder : speechbrain_gemo.lobes.SSLAudioEncoder
         The audio tower (eval mode).
+    avd_head : torch.nn.Module, optional
+        The dimensional head (eval mode): adds the output ``avd``.
 
     Example
     -------
@@ -189,9 +202,10 @@ class AudioTowerGraph(nn.Module):
     [24, 12]
     """
 
-    def __init__(self, encoder):
+    def __init__(self, encoder, avd_head=None):
         super().__init__()
         self.encoder = encoder
+        self.avd_head = avd_head
 
     def forward(self, waveforms, lengths):
         """Embeds a padded batch.
@@ -211,6 +225,8 @@ class AudioTowerGraph(nn.Module):
             ``B x H`` mean of the valid frames' features.
         num_frames : torch.Tensor
             ``B`` numbers of valid frames (int64).
+        avd : torch.Tensor
+            Only with the dimensional head: ``B x 3`` on [0, 1].
         """
         encoder = self.encoder
         hf_model = encoder.ssl_model.model
@@ -244,16 +260,21 @@ class AudioTowerGraph(nn.Module):
         summed = torch.where(mask, feats, torch.zeros_like(feats)).sum(dim=1)
         pooled = summed / frames.clamp(min=1).unsqueeze(-1).to(feats.dtype)
         embeddings = F.normalize(encoder.projection(pooled), dim=-1)
+        if self.avd_head is not None:
+            return embeddings, pooled, frames, self.avd_head(pooled)
         return embeddings, pooled, frames
 
 
 class ProjectionGraph(nn.Module):
-    """Pooled features to unit-norm embeddings (the projection head).
+    """Pooled features to unit-norm embeddings (the projection head), and
+    to the dimensional head's outputs for a model with it.
 
     Arguments
     ---------
     projection : torch.nn.Module
         The audio projection head.
+    avd_head : torch.nn.Module, optional
+        The dimensional head: adds the output ``avd``.
 
     Example
     -------
@@ -263,9 +284,10 @@ class ProjectionGraph(nn.Module):
     True
     """
 
-    def __init__(self, projection):
+    def __init__(self, projection, avd_head=None):
         super().__init__()
         self.projection = projection
+        self.avd_head = avd_head
 
     def forward(self, pooled):
         """Projects and normalises.
@@ -277,10 +299,15 @@ class ProjectionGraph(nn.Module):
 
         Returns
         -------
-        torch.Tensor
+        embeddings : torch.Tensor
             ``B x d`` unit-norm embeddings.
+        avd : torch.Tensor
+            Only with the dimensional head: ``B x 3`` on [0, 1].
         """
-        return F.normalize(self.projection(pooled), dim=-1)
+        embeddings = F.normalize(self.projection(pooled), dim=-1)
+        if self.avd_head is not None:
+            return embeddings, self.avd_head(pooled)
+        return embeddings
 
 
 def _export_graph(module, args, path, input_names, output_names, dynamic):
@@ -394,28 +421,35 @@ def export_onnx(model_dir, out_dir, int8=False, example_seconds=1.0):
         # A padded example, so every masking path is in the trace
         wavs = torch.randn(2, length, generator=generator)
         lens = torch.tensor([1.0, 0.75])
+        avd_head = parts.get("avd_head")
+        extra = ["avd"] if avd_head is not None else []
         with torch.no_grad():
             _export_graph(
-                AudioTowerGraph(encoder).eval(),
+                AudioTowerGraph(encoder, avd_head).eval(),
                 (wavs, lens),
                 os.path.join(tmp, GRAPH_FP32),
                 ["waveforms", "lengths"],
-                ["embeddings", "pooled", "num_frames"],
+                ["embeddings", "pooled", "num_frames"] + extra,
                 {
                     "waveforms": {0: "batch", 1: "samples"},
                     "lengths": {0: "batch"},
                     "embeddings": {0: "batch"},
                     "pooled": {0: "batch"},
                     "num_frames": {0: "batch"},
+                    **{name: {0: "batch"} for name in extra},
                 },
             )
             _export_graph(
-                ProjectionGraph(encoder.projection).eval(),
+                ProjectionGraph(encoder.projection, avd_head).eval(),
                 (torch.randn(2, encoder.hidden_size, generator=generator),),
                 os.path.join(tmp, PROJECTION_GRAPH),
                 ["pooled"],
-                ["embeddings"],
-                {"pooled": {0: "batch"}, "embeddings": {0: "batch"}},
+                ["embeddings"] + extra,
+                {
+                    "pooled": {0: "batch"},
+                    "embeddings": {0: "batch"},
+                    **{name: {0: "batch"} for name in extra},
+                },
             )
         graphs = {"fp32": GRAPH_FP32}
         if int8:
@@ -481,6 +515,17 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         config["gender_logit_scale"] = parts["gender_logit_scale"]
         gender_line = f"; gender: {', '.join(parts['gender_labels'])}"
         gender_files = " and `gender_prompt_embeddings.npy`"
+    avd_line = ""
+    if "avd_scale" in parts:
+        config["dimensions"] = list(DIMENSIONS)
+        config["avd_scale"] = parts["avd_scale"]
+        low, high = parts["avd_scale"]
+        avd_line = (
+            "\n\nAlso arousal, valence and dominance on the training "
+            f"corpus' scale, {low:g} to {high:g}\n"
+            '(`model.predict_file("speech.wav")["arousal"]`; the graphs\' '
+            "`avd` output is on [0, 1])."
+        )
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
@@ -499,6 +544,7 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
                 backbone=parts["backbone"],
                 labels=", ".join(parts["labels"]),
                 gender_line=gender_line,
+                avd_line=avd_line,
                 folder=os.path.basename(final_dir),
                 fp32=GRAPH_FP32,
                 int8_line=int8_line,

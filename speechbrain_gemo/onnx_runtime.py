@@ -9,7 +9,11 @@ importing this module imports neither torch, SpeechBrain nor transformers.
 ``has_gender``, ``classify_file``, ``classify_batch``, ``predict_file``,
 ``predict_batch``, ``encode_batch``), with numpy arrays in place of
 tensors, and classifies with the class prompts stored in the folder (no
-text model, so no zero-shot prompts). Long audio is embedded window by
+text model, so no zero-shot prompts). A folder converted from an export
+with the dimensional head also predicts ``arousal``, ``valence`` and
+``dominance`` (``has_avd``), on the training corpus' scale as
+``GEmoCLAP`` does (``speechbrain_gemo.dimensions.from_unit`` with the
+``avd_scale`` of ``config.json``). Long audio is embedded window by
 window exactly as ``GEmoCLAP`` does: windows of ``window_seconds``
 overlapping by ``overlap_seconds``, the last one ending at the end, whose
 pooled SSL features are averaged, weighted by their frames, before the
@@ -20,11 +24,12 @@ utterance's own samples, the padded items of a batch are run one by one
 windowing rule come from ``speechbrain_gemo.audio_windows``, shared with
 ``GEmoCLAP``.
 
-Files of any sample rate and channel count are read with soundfile,
-averaged over channels and resampled with soxr (``resample``, its default
-high quality; the PyTorch backend resamples with torchaudio, so files not
-at the model's rate give slightly different, not identical,
-probabilities).
+Files of any sample rate and channel count (WAV of any subtype, G.711
+mu-law and A-law and GSM 06.10 included, FLAC, OGG, MP3) are read with
+soundfile, averaged over channels and resampled with soxr by
+``speechbrain_gemo.audio_format.read_audio``, the reader of the PyTorch
+backend and of training too: both backends classify the same samples, at
+any rate.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -36,6 +41,10 @@ import os
 
 import numpy as np
 
+from speechbrain_gemo.audio_format import (  # noqa: F401 (re-exported)
+    read_audio,
+    resample,
+)
 from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     AudioInputError,
     check_audio,
@@ -44,6 +53,7 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_bounds,
     window_samples,
 )
+from speechbrain_gemo.dimensions import DIMENSIONS, check_scale, from_unit
 
 FORMAT = "speechbrain-gemo-onnx"
 # The graph used unless another is asked for, whatever the folder holds
@@ -79,80 +89,6 @@ def softmax_probabilities(embeddings, class_embeddings, scale):
     logits -= logits.max(axis=-1, keepdims=True)
     exp = np.exp(logits)
     return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
-
-
-def read_audio(path, sample_rate):
-    """Reads an audio file as a mono float32 waveform at ``sample_rate``.
-
-    Arguments
-    ---------
-    path : str
-        Any file soundfile reads (WAV, FLAC, OGG, MP3 with libsndfile >=
-        1.1), of any sample rate and channel count.
-    sample_rate : int
-        The rate to resample to (soxr, high quality).
-
-    Returns
-    -------
-    numpy.ndarray
-        The waveform, shape ``T``.
-
-    Example
-    -------
-    >>> import soundfile, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
-    >>> stereo = np.zeros((8000, 2), dtype=np.float32)
-    >>> soundfile.write(path, stereo, 8000)
-    >>> read_audio(path, 16000).shape
-    (16000,)
-    """
-    import soundfile
-
-    path = str(path)
-    if not os.path.isfile(path):
-        raise AudioInputError("no such file", path)
-    try:
-        signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except Exception as err:
-        raise AudioInputError(
-            f"cannot read audio ({type(err).__name__}: {err})", path
-        ) from err
-    if signal.size == 0:
-        raise AudioInputError("the file has no audio samples", path)
-    return resample(signal.mean(axis=1), rate, sample_rate)
-
-
-def resample(signal, orig_freq, new_freq):
-    """The ONNX backend's resampling, the one place it happens: soxr at
-    its default high quality. (The PyTorch side resamples with
-    SpeechBrain's ``AudioNormalizer``, torchaudio, in
-    ``speechbrain_gemo.blocks.to_mono``: files not at the model's rate
-    give slightly different, not identical, probabilities.)
-
-    Arguments
-    ---------
-    signal : numpy.ndarray
-        Mono samples.
-    orig_freq : int
-        Their sample rate.
-    new_freq : int
-        The rate to return.
-
-    Returns
-    -------
-    numpy.ndarray
-        Contiguous float32 samples at ``new_freq``.
-
-    Example
-    -------
-    >>> resample(np.zeros(8000, dtype=np.float32), 8000, 16000).shape
-    (16000,)
-    """
-    import soxr
-
-    if orig_freq != new_freq:
-        signal = soxr.resample(signal, orig_freq, new_freq)
-    return np.ascontiguousarray(signal, dtype=np.float32)
 
 
 class EmotionClassifierONNX:
@@ -307,6 +243,20 @@ class EmotionClassifierONNX:
         """bool: whether the model predicts gender (ML-GEmo-CLAP)."""
         return "gender" in self._classes
 
+    @property
+    def has_avd(self):
+        """bool: whether the model predicts arousal, valence and dominance
+        (converted from an export with the dimensional head)."""
+        return "avd_scale" in self.config
+
+    @property
+    def avd_scale(self):
+        """tuple: the training corpus' rating scale ``(min, max)`` (None
+        without the dimensional head)."""
+        if not self.has_avd:
+            return None
+        return check_scale(self.config["avd_scale"])
+
     # ------------------------------------------------------------------
     # Audio
     # ------------------------------------------------------------------
@@ -363,6 +313,18 @@ class EmotionClassifierONNX:
         )
 
     def _run(self, wavs, lens, outputs=("embeddings",)):
+        if self.precision == "int8" and wavs.shape[0] > 1:
+            # Dynamic int8 quantisation scales each matrix product's input
+            # by its range over the whole batch: run each item on its own
+            # samples, so that an item's result never depends on what it
+            # is batched with (other files, other calls' windows)
+            samples = np.round(lens * np.float32(wavs.shape[1])).astype(int)
+            one = np.ones(1, dtype=np.float32)
+            found = [
+                self._run(wavs[i : i + 1, : samples[i]], one, outputs)
+                for i in range(wavs.shape[0])
+            ]
+            return [np.concatenate(part) for part in zip(*found)]
         return self._encoder.run(
             list(outputs),
             {
@@ -372,35 +334,43 @@ class EmotionClassifierONNX:
         )
 
     def _embed(self, wavs, wav_lens, samples, window_seconds, overlap_seconds):
+        """Embeddings and, with the dimensional head, its outputs on [0, 1]
+        (else None), long items in windows."""
         window, overlap = self._window_sizes(window_seconds, overlap_seconds)
+        heads = ("embeddings", "avd") if self.has_avd else ("embeddings",)
         if (
             self.config.get("per_utterance_cnn")
             and (samples < wavs.shape[1]).any()
         ):
             # As PyTorch's per-utterance CNN: each item on its own samples
-            return np.concatenate(
-                [
-                    self._embed(
-                        wavs[i : i + 1, : samples[i]],
-                        np.ones(1, dtype=np.float32),
-                        samples[i : i + 1],
-                        window_seconds,
-                        overlap_seconds,
-                    )
-                    for i in range(wavs.shape[0])
-                ]
+            items = [
+                self._embed(
+                    wavs[i : i + 1, : samples[i]],
+                    np.ones(1, dtype=np.float32),
+                    samples[i : i + 1],
+                    window_seconds,
+                    overlap_seconds,
+                )
+                for i in range(wavs.shape[0])
+            ]
+            return tuple(
+                np.concatenate(part) if part[0] is not None else None
+                for part in zip(*items)
             )
         if not window or samples.max() <= window:
-            return self._run(wavs, wav_lens)[0]
+            out = self._run(wavs, wav_lens, heads)
+            return out[0], out[1] if self.has_avd else None
         out = [None] * wavs.shape[0]
+        avd = [None] * wavs.shape[0]
         short = np.flatnonzero(samples <= window)
         if short.size:
             # Trim the padding the long items added (padding invariance)
             length = int(samples[short].max())
             lens = (samples[short] / np.float32(length)).astype(np.float32)
-            emb = self._run(wavs[short, :length], lens)[0]
-            for i, row in zip(short, emb):
-                out[i] = row
+            found = self._run(wavs[short, :length], lens, heads)
+            for k, i in enumerate(short):
+                out[i] = found[0][k]
+                avd[i] = found[1][k] if self.has_avd else None
         one = np.ones(1, dtype=np.float32)
         for i in np.flatnonzero(samples > window):
             total, frames = 0.0, 0
@@ -411,8 +381,10 @@ class EmotionClassifierONNX:
                 total = total + pooled[0] * int(count[0])
                 frames += int(count[0])
             pooled = (total / frames).astype(np.float32)[None]
-            out[i] = self._projection.run(None, {"pooled": pooled})[0][0]
-        return np.stack(out)
+            found = self._projection.run(list(heads), {"pooled": pooled})
+            out[i] = found[0][0]
+            avd[i] = found[1][0] if self.has_avd else None
+        return np.stack(out), np.stack(avd) if self.has_avd else None
 
     # ------------------------------------------------------------------
     # Public calls
@@ -442,7 +414,7 @@ class EmotionClassifierONNX:
         wavs, wav_lens, samples = self._prepare_batch(wavs, wav_lens)
         return self._embed(
             wavs, wav_lens, samples, window_seconds, overlap_seconds
-        )
+        )[0]
 
     def _check_prompts(self, prompts):
         """Accepts only the stored emotion prompts (there is no text model
@@ -495,16 +467,22 @@ class EmotionClassifierONNX:
         -------
         dict
             ``probs``, ``labels``, ``score``, ``index``, ``text_lab``,
-            ``embeddings`` and, with a gender branch, ``gender_probs``,
+            ``embeddings``; with a gender branch, ``gender_probs``,
             ``gender_labels``, ``gender_score``, ``gender_index``,
-            ``gender_lab``.
+            ``gender_lab``; with the dimensional head, ``arousal``,
+            ``valence`` and ``dominance`` (``N`` each, on the training
+            corpus' scale ``avd_scale``).
         """
         self._check_prompts(prompts)
         wavs, wav_lens, samples = self._prepare_batch(wavs, wav_lens, names)
-        audio = self._embed(
+        audio, avd = self._embed(
             wavs, wav_lens, samples, window_seconds, overlap_seconds
         )
         out = {"embeddings": audio}
+        if avd is not None:
+            values = from_unit(avd.astype(np.float32), self.avd_scale)
+            for k, dimension in enumerate(DIMENSIONS):
+                out[dimension] = values[:, k]
         for name, prefix in (("emotion", ""), ("gender", "gender_")):
             if name not in self._classes:
                 continue

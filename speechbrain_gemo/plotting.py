@@ -135,7 +135,7 @@ def plot_confusion_matrix(matrix, labels, path, title=None):
                     fontsize=9,
                 )
         if title:
-            ax.set_title(title)
+            ax.set_title(_plain(title))
         fig.tight_layout()
         tmp = f"{path}.tmp-{os.getpid()}.png"
         fig.savefig(tmp, dpi=120)
@@ -143,6 +143,30 @@ def plot_confusion_matrix(matrix, labels, path, title=None):
     finally:
         plt.close(fig)
     return path
+
+
+def _plain(text):
+    """Text that matplotlib draws as it is: ``$`` escaped (it would start
+    mathtext) and bytes of a file name that are not UTF-8 as ``\\xNN``.
+
+    Arguments
+    ---------
+    text : str
+        A title or a label, e.g. a file name.
+
+    Returns
+    -------
+    str
+        The text to draw.
+
+    Example
+    -------
+    >>> print(_plain("a$x$.wav"))
+    a\\$x\\$.wav
+    """
+    from speechbrain_gemo.io import utf8_text
+
+    return utf8_text(str(text)).replace("$", "\\$")
 
 
 def _pyplot():
@@ -238,7 +262,8 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
                 ax.plot(xs, ys, color=colours[label], linewidth=1.6)
             ax.set_ylim(0.0, 1.0)
             ax.set_xlim(0.0, end)
-            ax.set_ylabel(f"{speaker}\np(class)" if speaker else "p(class)")
+            name = f"{_plain(speaker)}\n" if speaker else ""
+            ax.set_ylabel(f"{name}p(class)")
             ax.grid(axis="y", alpha=0.3)
         axes[-1, 0].set_xlabel("time (s)")
         handles = [
@@ -249,7 +274,7 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
             handles, labels, loc="upper right", ncol=len(labels), fontsize=9
         )
         if title:
-            fig.suptitle(title, x=0.01, ha="left", fontsize=10)
+            fig.suptitle(_plain(title), x=0.01, ha="left", fontsize=10)
         fig.tight_layout(rect=(0, 0, 1, 0.93))
         tmp = f"{path}.tmp-{os.getpid()}.png"
         fig.savefig(tmp, dpi=100)

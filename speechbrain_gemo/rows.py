@@ -6,7 +6,7 @@
 Every writer of predictions (``infer``, the timelines) builds and formats
 its rows here, so their CSVs have the same columns and number formats:
 ``path, [start, end], [speaker], label, score, prob_<class>...,
-[gender, gender_score], error``.
+[gender, gender_score], [arousal, valence, dominance], error``.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -15,6 +15,11 @@ Authors
 import csv
 import io
 import os
+
+from speechbrain_gemo.io import utf8_text
+
+# Written for models with the dimensional head
+DIMENSION_COLUMNS = ("arousal", "valence", "dominance")
 
 
 def error_text(err):
@@ -57,7 +62,8 @@ def prediction_fields(out, i):
     -------
     dict
         ``label``, ``score``, ``probs`` (class to probability), ``error``
-        (empty) and, with a gender branch, ``gender`` and ``gender_score``.
+        (empty), with a gender branch ``gender`` and ``gender_score``, and
+        with the dimensional head ``arousal``, ``valence``, ``dominance``.
 
     Example
     -------
@@ -76,6 +82,9 @@ def prediction_fields(out, i):
     if "gender_probs" in out:
         row["gender"] = out["gender_lab"][i]
         row["gender_score"] = float(out["gender_score"][i])
+    for dimension in DIMENSION_COLUMNS:
+        if dimension in out:
+            row[dimension] = float(out[dimension][i])
     return row
 
 
@@ -131,7 +140,8 @@ def emotion_event(row):
     dict
         ``type`` (``emotion``), ``speaker``, ``start``, ``end``,
         ``label``, ``score``, ``probs`` and, with a gender branch,
-        ``gender`` and ``gender_score``.
+        ``gender`` and ``gender_score`` (and the dimensions where the
+        row has them).
 
     Example
     -------
@@ -143,13 +153,15 @@ def emotion_event(row):
     event = {"type": "emotion"}
     for key in ("speaker", "start", "end", "label", "score", "probs"):
         event[key] = row[key]
-    for key in ("gender", "gender_score"):
+    for key in ("gender", "gender_score") + DIMENSION_COLUMNS:
         if key in row:
             event[key] = row[key]
     return event
 
 
-def csv_columns(labels, gender=False, timeline=False, speaker=False):
+def csv_columns(
+    labels, gender=False, timeline=False, speaker=False, dimensions=False
+):
     """The columns of the output CSV.
 
     Arguments
@@ -162,6 +174,8 @@ def csv_columns(labels, gender=False, timeline=False, speaker=False):
         Rows are segments: add ``start`` and ``end`` (seconds).
     speaker : bool
         Add ``speaker``.
+    dimensions : bool
+        Add ``arousal``, ``valence`` and ``dominance``.
 
     Returns
     -------
@@ -182,34 +196,55 @@ def csv_columns(labels, gender=False, timeline=False, speaker=False):
     columns += ["label", "score"] + [f"prob_{label}" for label in labels]
     if gender:
         columns += ["gender", "gender_score"]
+    if dimensions:
+        columns += list(DIMENSION_COLUMNS)
     return columns + ["error"]
 
 
 def csv_text(lines):
-    """CSV text of a list of rows (lists of strings), one line each.
+    """CSV text of rows of cells (``\\n`` line ends): a cell with a comma,
+    a quote, a line feed or a carriage return is quoted, so that the
+    ``csv`` module and pandas read back every cell as it was written, and
+    text that is not valid UTF-8 is escaped
+    (``speechbrain_gemo.io.utf8_text``).
 
     Arguments
     ---------
-    lines : list of list of str
-        The rows.
+    lines : list of list
+        The rows (cells are written with ``str``; None as empty).
 
     Returns
     -------
     str
-        The text, each line ending in a newline.
+        One line per row, each ending in ``\\n``.
 
     Example
     -------
-    >>> print(csv_text([["path", "error"], ["a,b.wav", ""]]), end="")
-    path,error
-    "a,b.wav",
+    >>> text = csv_text([["path", "n"], ["a\\rb.wav", 1], ["c,d.wav", None]])
+    >>> text
+    'path,n\\n"a\\rb.wav",1\\n"c,d.wav",\\n'
+    >>> list(csv.reader(io.StringIO(text, newline="")))[1:]
+    [['a\\rb.wav', '1'], ['c,d.wav', '']]
     """
+    # The csv module quotes the characters of its line terminator only:
+    # with "\r\n" it quotes cells holding either; the terminator itself is
+    # then cut to "\n" row by row.
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(lines)
-    return buffer.getvalue()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    out = []
+    for row in lines:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            ["" if cell is None else utf8_text(str(cell)) for cell in row]
+        )
+        out.append(buffer.getvalue()[:-2] + "\n")
+    return "".join(out)
 
 
-def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
+def format_rows(
+    rows, labels, gender=False, timeline=False, speaker=False, dimensions=False
+):
     """The CSV lines of prediction rows (see ``csv_columns``).
 
     Arguments
@@ -225,6 +260,8 @@ def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
         Write ``start`` and ``end``.
     speaker : bool
         Write ``speaker``.
+    dimensions : bool
+        Write ``arousal``, ``valence`` and ``dominance``.
 
     Returns
     -------
@@ -256,6 +293,10 @@ def format_rows(rows, labels, gender=False, timeline=False, speaker=False):
             has = ok and "gender" in row
             line.append(row["gender"] if has else "")
             line.append(f"{row['gender_score']:.6f}" if has else "")
+        if dimensions:
+            for name in DIMENSION_COLUMNS:
+                has = ok and name in row
+                line.append(f"{row[name]:.6f}" if has else "")
         line.append(row.get("error", ""))
         lines.append(line)
     return csv_text(lines)

@@ -8,10 +8,16 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
-import csv
 import math
 import os
 from typing import NamedTuple
+
+from speechbrain_gemo.io import (
+    ListedPaths,
+    read_csv_table,
+    utf8_error,
+    warn,
+)
 
 
 class Segment(NamedTuple):
@@ -59,31 +65,48 @@ def recording_id(path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def _checked(source, line_number, start, end):
-    """Parses and checks a (start, end) pair of a segment list entry."""
+def _checked(source, where, start, end):
+    """Parses and checks a (start, end) pair of a segment list entry;
+    None for a segment of zero length (diarization tools write some)."""
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(f"{source}, {where}: the {name} cell is empty")
     try:
         start, end = float(start), float(end)
     except ValueError as err:
         raise ValueError(
-            f"{source}, line {line_number}: start and end must be numbers "
+            f"{source}, {where}: start and end must be numbers "
             f"(seconds), got {start!r}, {end!r}"
         ) from err
     if not (math.isfinite(start) and math.isfinite(end)) or start < 0:
         raise ValueError(
-            f"{source}, line {line_number}: need finite times with start "
+            f"{source}, {where}: need finite times with start "
             f">= 0, got {start}, {end}"
         )
-    if end <= start:
+    if end == start:
+        return None
+    if end < start:
         raise ValueError(
-            f"{source}, line {line_number}: end ({end}) must be after start "
-            f"({start})"
+            f"{source}, {where}: end ({end}) must be after start ({start})"
         )
     return start, end
 
 
+def _report_empty(source, empty):
+    """Warns about the zero-length segments that were left out."""
+    if empty:
+        shown = ", ".join(str(n) for n in empty[:5])
+        more = ", ..." if len(empty) > 5 else ""
+        warn(
+            f"{source}: {len(empty)} segment(s) of zero length left out "
+            f"(lines {shown}{more})"
+        )
+
+
 def read_rttm(path):
     """Reads the ``SPEAKER`` lines of an RTTM file (what diarization tools
-    such as pyannote.audio write).
+    such as pyannote.audio write), UTF-8 with or without a byte-order
+    mark. Lines of zero duration are left out with a warning.
 
     Arguments
     ---------
@@ -97,6 +120,11 @@ def read_rttm(path):
     dict
         File id to its list of ``Segment``, sorted by start.
 
+    Raises
+    ------
+    ValueError
+        For a malformed line (its number is named).
+
     Example
     -------
     >>> import tempfile
@@ -108,8 +136,8 @@ def read_rttm(path):
     [Segment(start=0.5, end=2.5, speaker='A'),
      Segment(start=3.0, end=4.5, speaker='B')]
     """
-    found = {}
-    with open(path, encoding="utf-8") as f:
+    found, empty = {}, []
+    with open(path, encoding="utf-8-sig") as f, utf8_error(path):
         for number, line in enumerate(f, start=1):
             fields = line.split()
             if not fields or fields[0].startswith("#"):
@@ -129,15 +157,21 @@ def read_rttm(path):
                     f"{path}, line {number}: start and duration must be "
                     f"numbers (seconds), got {fields[3]!r}, {fields[4]!r}"
                 ) from err
-            start, end = _checked(path, number, start, start + duration)
-            found.setdefault(fields[1], []).append(
-                Segment(start, end, fields[7])
-            )
+            times = _checked(path, f"line {number}", start, start + duration)
+            if times is None:
+                empty.append(number)
+                continue
+            found.setdefault(fields[1], []).append(Segment(*times, fields[7]))
+    _report_empty(path, empty)
     return {key: sorted(value) for key, value in found.items()}
 
 
 def read_segment_csv(path, data_root=None):
-    """Reads a CSV list of segments: ``path,start,end[,speaker]``.
+    """Reads a CSV list of segments: ``path,start,end[,speaker]``, as
+    every list is read (``speechbrain_gemo.io.read_csv_table``: UTF-8 with
+    or without a byte-order mark; relative paths are relative to the
+    CSV's folder, see ``speechbrain_gemo.io.ListedPaths``). Rows of zero
+    length are left out with a warning.
 
     Arguments
     ---------
@@ -150,35 +184,50 @@ def read_segment_csv(path, data_root=None):
     Returns
     -------
     dict
-        Recording path (as written, after substitution) to its list of
-        ``Segment``, sorted by start.
+        Recording path (resolved) to its list of ``Segment``, sorted by
+        start.
+
+    Raises
+    ------
+    ValueError
+        For a missing column, or a row with an empty or bad cell (its
+        line is named).
 
     Example
     -------
     >>> import tempfile
-    >>> listing = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> folder = tempfile.mkdtemp()
+    >>> listing = os.path.join(folder, "s.csv")
     >>> _ = open(listing, "w").write("path,start,end\\na.wav,0,1.5\\n")
-    >>> read_segment_csv(listing)
+    >>> open(os.path.join(folder, "a.wav"), "w").close()
+    >>> {os.path.relpath(k, folder): v
+    ...  for k, v in read_segment_csv(listing).items()}
     {'a.wav': [Segment(start=0.0, end=1.5, speaker=None)]}
     """
-    found = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        columns = reader.fieldnames or []
-        column = next((c for c in ("path", "wav", "file") if c in columns), 0)
-        if not column or not {"start", "end"} <= set(columns):
-            raise ValueError(
-                f"{path}: a segment list needs the columns path, start, end "
-                f"(and optionally speaker), got {columns}"
-            )
-        for number, row in enumerate(reader, start=2):
-            start, end = _checked(path, number, row["start"], row["end"])
-            audio = row[column]
-            if data_root is not None:
-                audio = audio.replace("{data_root}", data_root)
-                audio = audio.replace("$data_root", data_root)
-            speaker = (row.get("speaker") or "").strip() or None
-            found.setdefault(audio, []).append(Segment(start, end, speaker))
+    table = read_csv_table(path, ("start", "end"))
+    columns = table.columns
+    column = next((c for c in ("path", "wav", "file") if c in columns), 0)
+    if not column or not {"start", "end"} <= set(columns):
+        raise ValueError(
+            f"{path}: a segment list needs the columns path, start, end "
+            f"(and optionally speaker), got {table.header}"
+        )
+    paths = ListedPaths(path, data_root)
+    found, empty = {}, []
+    for number, row in table.rows:
+        where = f"line {number}"
+        if not row[column]:
+            raise ValueError(f"{path}, {where}: the {column} cell is empty")
+        times = _checked(path, where, row["start"], row["end"])
+        if times is None:
+            empty.append(number)
+            continue
+        audio = paths.resolve(row[column], where)
+        speaker = row.get("speaker") or None
+        found.setdefault(audio, []).append(Segment(*times, speaker))
+    _report_empty(path, empty)
+    for text in paths.warnings():
+        warn(text)
     return {key: sorted(value, key=_by_time) for key, value in found.items()}
 
 
@@ -268,7 +317,8 @@ def fit_segments(segments, min_seconds, max_seconds, max_gap, duration=None):
 
 def segments_of_inputs(source, paths, data_root=None):
     """The segments of each input, from an RTTM file (recordings named by
-    ``recording_id``) or a segment CSV (by path).
+    ``recording_id``; two inputs of a name the RTTM uses are refused as
+    ambiguous) or a segment CSV (by path).
 
     Arguments
     ---------
@@ -316,6 +366,24 @@ def segments_of_inputs(source, paths, data_root=None):
                 "the audio files as inputs"
             )
         table = read_rttm(source)
+        names = {}
+        for p in paths:
+            names.setdefault(recording_id(p), {})[path_key(p)] = p
+        shared = {
+            name: list(files.values())
+            for name, files in names.items()
+            if name in table and len(files) > 1
+        }
+        if shared:
+            name, files = next(iter(shared.items()))
+            raise ValueError(
+                f"{source} names recordings by file name only, and "
+                f"{len(shared)} of its names belong to several inputs "
+                f"(first: {name!r} is {' and '.join(files)}): which one its "
+                "segments are of is ambiguous. Run those recordings "
+                "separately, or give the segments as a CSV "
+                "path,start,end[,speaker]"
+            )
         found = [table.get(recording_id(p)) for p in paths]
     speaker = any(
         seg.speaker is not None for segs in found if segs for seg in segs

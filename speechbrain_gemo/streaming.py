@@ -20,8 +20,9 @@ What happens to the audio, in order:
    or frame wait for the next piece.
 2. **Resampling** (``StreamResampler``): each channel to the model's rate
    with soxr's streaming resampler at the quality of every reader of the
-   package (``RESAMPLE_QUALITY``); its output does not depend on how the
-   input is cut into pieces and equals soxr's whole-signal resampling.
+   package (``audio_format.QUALITY``); its output does not depend on how
+   the input is cut into pieces and equals soxr's whole-signal
+   resampling (``audio_format.resample``).
 3. **Voice activity** (``StreamVAD``): Silero VAD (its ONNX graph, with
    onnxruntime) on fixed frames of 512
    samples at 16 kHz, each channel with its own recurrent state and
@@ -53,10 +54,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from speechbrain_gemo.audio_format import QUALITY
+
 ENCODINGS = ("pcm_s16le", "mulaw", "alaw")
 BYTES_PER_SAMPLE = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
-# soxr's quality of every resampler of the package (its "high quality")
-RESAMPLE_QUALITY = "HQ"
 VAD_RATE = 16000
 VAD_FRAME = 512  # Silero's fixed frame at 16 kHz (32 ms)
 DEFAULT_WINDOW = 3.0
@@ -194,7 +195,7 @@ class StreamResampler:
                 self.out_rate,
                 self.channels,
                 dtype="float32",
-                quality=RESAMPLE_QUALITY,
+                quality=QUALITY,
             )
 
     def __call__(self, block, last=False):
@@ -705,7 +706,7 @@ def file_windows(
     []
     """
     from speechbrain_gemo.audio_windows import AudioInputError
-    from speechbrain_gemo.blocks import open_audio
+    from speechbrain_gemo.blocks import open_audio, read_blocks
 
     if hasattr(path, "read"):
         import soundfile
@@ -728,9 +729,8 @@ def file_windows(
             **options,
         )
         frames = max(1, int(block_seconds * handle.samplerate))
-        for block in handle.blocks(
-            blocksize=frames, dtype="float32", always_2d=True
-        ):
+        # read_blocks never seeks (GSM 06.10 WAV files refuse it)
+        for block in read_blocks(handle, frames):
             if mix:
                 block = block.mean(axis=1, dtype=np.float32)[:, None]
             yield from engine.feed(block)

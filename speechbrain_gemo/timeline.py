@@ -17,7 +17,7 @@ import os
 import sys
 
 from speechbrain_gemo.batching import classify_items
-from speechbrain_gemo.blocks import audio_duration, open_audio, read_from
+from speechbrain_gemo.blocks import audio_duration, open_seekable, read_from
 from speechbrain_gemo.rows import csv_text, error_text
 from speechbrain_gemo.segments import fit_segments
 from speechbrain_gemo.vad import detect_speech
@@ -196,7 +196,7 @@ def classify_segments(
         """
         return f"{path} [{segment.start:.2f}-{segment.end:.2f} s]"
 
-    with open_audio(path) as handle:
+    with open_seekable(path) as handle:
         for batch, fields in classify_items(
             model,
             segments,
@@ -243,8 +243,8 @@ def recording_timeline(model, path, segments=None, options=None):
     >>> from speechbrain_gemo.inference import GEmoCLAP
     >>> tmp = tempfile.mkdtemp()
     >>> model = GEmoCLAP.from_hparams(save_tiny_export(f"{tmp}/m"))
-    >>> recording_timeline(model, f"{tmp}/none.wav")[0]["error"]
-    'AudioReadError: no such file'
+    >>> print(recording_timeline(model, f"{tmp}/none.wav")[0]["error"])
+    AudioReadError: no such file: .../none.wav
     """
     options = options or {}
     empty = {"path": path, "start": None, "end": None, "speaker": None}
@@ -349,6 +349,33 @@ def sliding_timeline(model, path, options=None, audio=None):
     return rows
 
 
+def everyone_name(speakers):
+    """The name of "everyone" in a speech summary: ``*``, or, when a
+    speaker is already called that, the shortest run of ``*`` that no
+    speaker is called, so that no speaker is taken for everyone.
+
+    Arguments
+    ---------
+    speakers : iterable of str
+        The speakers' names (None for unknown).
+
+    Returns
+    -------
+    str
+        The name.
+
+    Example
+    -------
+    >>> everyone_name(["A", "B"]), everyone_name(["A", "*"])
+    ('*', '**')
+    """
+    taken = set(speakers)
+    name = "*"
+    while name in taken:
+        name += "*"
+    return name
+
+
 def speech_summary(rows, labels):
     """Share of speech time per emotion, overall and per speaker.
 
@@ -363,9 +390,10 @@ def speech_summary(rows, labels):
     Returns
     -------
     list of dict
-        ``speaker`` (``*`` for everyone), ``label``, ``seconds`` and
-        ``share`` (of that speaker's classified speech time), one per
-        speaker and class.
+        ``speaker`` (everyone first, named ``*``, see ``everyone_name``,
+        then each speaker by name), ``label``, ``seconds`` and ``share``
+        (of that speaker's classified speech time), one per speaker and
+        class.
 
     Example
     -------
@@ -377,26 +405,32 @@ def speech_summary(rows, labels):
     [('*', 'neu', 0.25), ('*', 'sad', 0.75), ('A', 'neu', 0.0),
      ('A', 'sad', 1.0), ('B', 'neu', 1.0), ('B', 'sad', 0.0)]
     """
-    seconds = {}
+    everyone = dict.fromkeys(labels, 0.0)
+    seconds, classified = {}, False
     for row in rows:
         if row.get("error"):
             continue
+        classified = True
         length = float(row["end"]) - float(row["start"])
-        for who in ("*", row.get("speaker")):
-            if who is None:
-                continue
+        everyone[row["label"]] += length
+        who = row.get("speaker")
+        if who is not None:
             per_label = seconds.setdefault(who, dict.fromkeys(labels, 0.0))
             per_label[row["label"]] += length
+    if not classified:
+        return []
+    groups = [(everyone_name(seconds), everyone)]
+    groups += [(who, seconds[who]) for who in sorted(seconds)]
     out = []
-    for who in sorted(seconds, key=lambda s: (s != "*", s)):
-        total = sum(seconds[who].values())
+    for who, per_label in groups:
+        total = sum(per_label.values())
         for label in labels:
             out.append(
                 {
                     "speaker": who,
                     "label": label,
-                    "seconds": seconds[who][label],
-                    "share": seconds[who][label] / total if total else 0.0,
+                    "seconds": per_label[label],
+                    "share": per_label[label] / total if total else 0.0,
                 }
             )
     return out
@@ -523,10 +557,12 @@ def run_timelines(model, paths, todo, save, options, context):
     >>> run_timelines(model, ["none.wav"], [0],
     ...               lambda i, path, rows: saved.append(rows), {},
     ...               {"segments": None, "plot": None, "quiet": True})
-    >>> saved[0][0]["error"]
-    'AudioReadError: no such file'
+    >>> print(saved[0][0]["error"])
+    AudioReadError: no such file: .../none.wav
     """
     from tqdm import tqdm
+
+    from speechbrain_gemo.io import warn
 
     stems = plot_names(paths) if context["plot"] else None
     for index in tqdm(todo, unit="file", disable=context["quiet"]):
@@ -552,13 +588,18 @@ def run_timelines(model, paths, todo, save, options, context):
             rows = recording_timeline(model, path, segments, options)
         if context["plot"]:
             folder, stem = context["plot"], stems[index]
-            write_plots(rows, context["labels"], folder, stem, path)
+            try:
+                write_plots(rows, context["labels"], folder, stem, path)
+            except Exception as err:  # a plot never sinks the run
+                warn(f"no plot of {path}: {type(err).__name__}: {err}")
         save(index, path, rows)
 
 
 def plot_names(paths):
-    """File stems for the plots of each input: the recording's name,
-    with ``-<index>`` added where two inputs share a name.
+    """File stems for the plots of each input, unique even on a file
+    system that ignores case: the recording's name, or, where inputs
+    share a name, the name with ``-1``, ``-2``, ... added (skipping any
+    stem that is another input's name).
 
     Arguments
     ---------
@@ -572,19 +613,29 @@ def plot_names(paths):
 
     Example
     -------
-    >>> plot_names(["a/x.wav", "b/x.wav", "y.flac"])
-    ['x-0', 'x-1', 'y']
+    >>> plot_names(["a/x.wav", "b/x.wav", "c/x-1.wav", "y.flac"])
+    ['x-2', 'x-3', 'x-1', 'y']
+    >>> plot_names(["a/Call.wav", "b/call.flac"])
+    ['Call-1', 'call-2']
     """
     from collections import Counter
 
     from speechbrain_gemo.segments import recording_id
 
     names = [recording_id(p) for p in paths]
-    counts = Counter(names)
-    return [
-        f"{name}-{i}" if counts[name] > 1 else name
-        for i, name in enumerate(names)
-    ]
+    counts = Counter(name.casefold() for name in names)
+    taken = set(counts)
+    stems = []
+    for name in names:
+        if counts[name.casefold()] == 1:
+            stems.append(name)
+            continue
+        number = 1
+        while f"{name}-{number}".casefold() in taken:
+            number += 1
+        stems.append(f"{name}-{number}")
+        taken.add(stems[-1].casefold())
+    return stems
 
 
 def write_summary(summary, path):

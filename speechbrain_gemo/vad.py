@@ -9,8 +9,12 @@ Two detectors return the same thing, a list of ``Segment`` in seconds:
   block with the model's recurrent state carried over, then turned into
   segments by the package's own ``get_speech_timestamps_from_probs``.
 * ``energy``: a fallback without extra packages: frames whose energy is
-  well above the recording's noise floor (its 10th percentile of frame
-  energies) are speech; short gaps are bridged and short bursts dropped.
+  well above the recording's noise floor are speech; short gaps are
+  bridged and short bursts dropped. The floor is the 10th percentile of
+  the energies of the frames that are not digital silence (quieter than
+  one 16-bit step), unless these are all about equally loud (within the
+  margin: no background noise between stretches of digital silence),
+  then the 10th percentile of all frames.
 
 Memory is one block of audio plus one number per frame, whatever the
 length of the recording.
@@ -30,6 +34,9 @@ from speechbrain_gemo.segments import Segment
 VAD_SAMPLE_RATE = 16000
 SILERO_FRAME = 512  # samples at 16 kHz: the model's fixed window
 METHODS = ("silero", "energy")
+# Frames quieter than one 16-bit quantisation step (1 / 32768 RMS) are
+# digital silence, not background noise
+SILENT_DB = 20 * np.log10(1 / 32768)
 
 
 @functools.lru_cache(maxsize=1)
@@ -201,8 +208,8 @@ def energy_speech(
     path : str
         The recording.
     margin_db : float
-        How far above the noise floor (10th percentile of the frame
-        energies, in dB) a frame must be to count as speech.
+        How far above the noise floor (in dB; see the module docstring) a
+        frame must be to count as speech.
     min_speech : float
         Shortest segment kept, in seconds.
     min_silence : float
@@ -244,7 +251,16 @@ def energy_speech(
     if not energies:
         return []
     db = 10 * np.log10(np.asarray(energies) + 1e-12)
-    floor = np.percentile(db, 10)
+    # Digital silence (zeros, or a least significant bit of dither) is no
+    # noise floor: with it, all the background noise would be speech
+    audible = db[db > SILENT_DB]
+    if not len(audible):
+        return []
+    floor = np.percentile(audible, 10)
+    if np.percentile(audible, 99) - floor < margin_db:
+        # Everything audible is about equally loud: no background noise
+        # between the stretches of digital silence, which are the floor
+        floor = np.percentile(db, 10)
     active = db > floor + margin_db
     return speech_runs(
         active,

@@ -21,6 +21,24 @@ from speechbrain_gemo.testing import (  # noqa: E402
     save_tiny_text_model,
 )
 
+
+def pytest_addoption(parser):
+    """``--reverse-order``: run the tests in the reverse of the collection
+    order, to show that none relies on another having run first."""
+    parser.addoption(
+        "--reverse-order",
+        action="store_true",
+        default=False,
+        help="collect the tests (doctests included) in reverse order",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Reverses the collected tests under ``--reverse-order``."""
+    if config.getoption("--reverse-order"):
+        items.reverse()
+
+
 _LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
 _real_connect = socket.socket.connect
 

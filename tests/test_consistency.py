@@ -228,22 +228,29 @@ def test_everything_has_a_docstring():
 
 
 def test_variant_files_differ_only_in_what_makes_the_variant():
-    """The IEMOCAP variant files are copies apart from the keys that make
+    """Each corpus' variant files are copies apart from the keys that make
     each variant (their headers say so)."""
-    variant_keys = ("experiment:", "objective:", "audio_source:")
-    bodies = {}
-    for row in read_rows(ROOT)["IEMOCAP"]:
-        with open(os.path.join(ROOT, row["Hparam_file"])) as f:
-            bodies[row["Hparam_file"]] = [
-                line
-                for line in f.read().splitlines()
-                if line.strip()
-                and not line.startswith("#")
-                and not line.startswith(variant_keys + ("gender_prompts:",))
-            ]
-    reference = next(iter(bodies.values()))
-    for path, body in bodies.items():
-        assert body == reference, path
+    variant_keys = (
+        "experiment:",
+        "objective:",
+        "audio_source:",
+        "avd_head:",
+        "avd_weight:",
+    )
+    for rows in read_rows(ROOT).values():
+        bodies = {}
+        for row in rows:
+            with open(os.path.join(ROOT, row["Hparam_file"])) as f:
+                bodies[row["Hparam_file"]] = [
+                    line
+                    for line in f.read().splitlines()
+                    if line.strip()
+                    and not line.startswith("#")
+                    and not line.startswith(variant_keys + ("gender_prompts:",))
+                ]
+        reference = next(iter(bodies.values()))
+        for path, body in bodies.items():
+            assert body == reference, path
 
 
 # The keys that make each corpus' protocol and class set, beside those it
@@ -333,6 +340,37 @@ def test_corpus_recipes_share_iemocaps_brain_and_loaders():
     for row in ROWS:
         parts = recipe_parts(os.path.join(ROOT, row["Script_file"]))
         assert parts == reference, row["Script_file"]
+
+
+def evaluate_calls(script_file):
+    """The source of each ``brain.evaluate(...)`` call of a training
+    script."""
+    with open(script_file) as f:
+        text = f.read()
+    return [
+        ast.get_source_segment(text, node)
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", None) == "evaluate"
+    ]
+
+
+def test_corpus_recipes_evaluate_the_checkpoint_iemocap_evaluates():
+    """Every recipe's test stage loads the checkpoint of the best
+    validation UAR as IEMOCAP's does (which
+    ``test_recipe.py::test_test_set_is_evaluated_with_the_best_checkpoint_by_valid_uar``
+    checks at work): the same ``evaluate`` call in every train.py, keyed
+    by ``selection_key``, which every hparams file sets to UAR."""
+    (reference,) = evaluate_calls(
+        os.path.join(ROOT, "recipes/IEMOCAP/gemo_clap/train.py")
+    )
+    assert 'max_key=hparams["selection_key"]' in reference
+    for row in ROWS:
+        calls = evaluate_calls(os.path.join(ROOT, row["Script_file"]))
+        assert calls == [reference], row["Script_file"]
+        with open(os.path.join(ROOT, row["Hparam_file"])) as f:
+            keys = re.findall(r"^selection_key: *(\S+)", f.read(), re.M)
+        assert keys == ["UAR"], row["Hparam_file"]
 
 
 def test_no_test_hooks_in_the_package_or_recipes():

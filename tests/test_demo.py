@@ -49,3 +49,21 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert sum(probs.values()) == pytest.approx(1.0, abs=2.1e-4)
     with open(folder / "demo_summary.json") as f:
         assert json.load(f)["overrides"]["number_of_epochs"] == 2
+
+
+def test_command_line_seed_and_telephone_prob_reach_the_recipe(monkeypatch):
+    from speechbrain_gemo import demo
+
+    calls = []
+    monkeypatch.setattr(
+        demo, "run_demo", lambda *args, **kwargs: calls.append((args, kwargs))
+    )
+    demo.main(["--out", "x", "--seed", "7", "--telephone_prob", "0.5"])
+    demo.main(["--out", "y"])
+    assert calls[0] == (
+        ("x",),
+        {"threads": None, "seed": 7, "telephone_prob": 0.5},
+    )
+    assert calls[1] == (("y",), {"threads": None})
+    args = demo_overrides("out", "w", "t", seed=7, telephone_prob=0.5)
+    assert "--seed=7" in args and "--telephone_prob=0.5" in args

@@ -485,6 +485,7 @@ def test_max_train_seconds_bounds_batches_and_missing_wavs_raise(tmp_path):
     train = load_train_module()
     hparams = {
         "max_train_seconds": 0.5,
+        "telephone_prob": 0.0,
         "sample_rate": 16000,
         "data_folder": data,
         "save_folder": str(tmp_path / "save"),
@@ -557,10 +558,14 @@ def epoch_lines(output):
 @pytest.mark.slow
 def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
     output = str(tmp_path / "run")
-    # Random crops (Python's random) and dropout (torch) make every step
-    # depend on the random states: the resumed chain must end exactly as
-    # an uninterrupted run does
-    args = ["--ckpt_interval_steps=2", "--max_train_seconds=0.5"]
+    # Random crops and telephone audio (Python's random) and dropout (torch)
+    # make every step depend on the random states: the resumed chain must
+    # end exactly as an uninterrupted run does
+    args = [
+        "--ckpt_interval_steps=2",
+        "--max_train_seconds=0.5",
+        "--telephone_prob=0.5",
+    ]
 
     def run(kill_at=None, folder=output):
         result = run_train(corpus, models, folder, *args, kill_at=kill_at)
@@ -660,16 +665,17 @@ def test_killed_runs_resume_and_finish(corpus, models, tmp_path):
 def test_killed_run_with_workers_resumes_exactly_at_epoch_boundaries(
     corpus, models, tmp_path
 ):
-    """Two data loader workers (random crops drawn in the workers):
-    killed in epoch 2, the run resumes from the end of epoch 1 and ends
-    exactly as an uninterrupted run with workers does."""
+    """Two data loader workers (random crops and telephone audio drawn in
+    the workers): killed in epoch 2, the run resumes from the end of epoch
+    1 and ends exactly as an uninterrupted run with workers does."""
 
-    def run(folder, *extra, kill_at=None):
+    def run(folder, *extra, kill_at=None, telephone_prob=0.5):
         result = run_train(
             corpus,
             models,
             folder,
             "--max_train_seconds=0.5",
+            f"--telephone_prob={telephone_prob}",
             *extra,
             kill_at=kill_at,
             num_workers=2,
@@ -692,6 +698,10 @@ def test_killed_run_with_workers_resumes_exactly_at_epoch_boundaries(
     other = str(tmp_path / "other_seed")
     run(other, "--seed=7")
     assert epoch_lines(other) != epoch_lines(reference)
+    # and so does the same seed without telephone audio
+    wideband = str(tmp_path / "wideband")
+    run(wideband, telephone_prob=0.0)
+    assert epoch_lines(wideband) != epoch_lines(reference)
 
 
 @pytest.mark.slow

@@ -96,6 +96,46 @@ def test_onnx_backend_gives_the_same_timeline(models, tmp_path):
     assert float(rows[0]["start"]) == pytest.approx(1.0, abs=0.1)
 
 
+def test_onnx_backend_gives_the_same_csv_for_telephone_audio(models, tmp_path):
+    """8 kHz mu-law, A-law and GSM 06.10, a stereo mu-law call, 44.1 kHz
+    stereo FLAC and 22.05 kHz: both backends read them through the one
+    resampler, so their CSVs agree within 1e-4, in batch and timeline
+    mode (GSM files, which libsndfile cannot seek in, included)."""
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for k, (name, rate, subtype) in enumerate(
+        [
+            ("mulaw.wav", 8000, "ULAW"),
+            ("alaw.wav", 8000, "ALAW"),
+            ("gsm.wav", 8000, "GSM610"),
+            ("odd.wav", 22050, "PCM_16"),
+        ]
+    ):
+        soundfile.write(
+            folder / name, _tone(1.2, k, rate), rate, subtype=subtype
+        )
+    stereo = np.stack([_tone(1.1, 5, 8000), _tone(1.1, 6, 8000)], axis=1)
+    soundfile.write(folder / "call.wav", stereo, 8000, subtype="ULAW")
+    stereo = np.stack([_tone(0.9, 7, 44100), _tone(0.9, 8, 44100)], axis=1)
+    soundfile.write(folder / "music.flac", stereo, 44100)
+    rows = _run_both(models, [str(folder)], tmp_path)
+    assert len(rows) == 6 and not any(r["error"] for r in rows)
+
+    silence = np.zeros(8000, dtype="float32")
+    call = np.concatenate(
+        [silence, _tone(1.5, 1, 8000), silence, _tone(2.2, 2, 8000), silence]
+    )
+    soundfile.write(tmp_path / "gsm_call.wav", call, 8000, subtype="GSM610")
+    timeline = tmp_path / "timeline"
+    timeline.mkdir()
+    rows = _run_both(
+        models,
+        [str(tmp_path / "gsm_call.wav"), "--timeline", "--vad", "energy"],
+        timeline,
+    )
+    assert len(rows) == 2 and not any(r["error"] for r in rows)
+
+
 def test_onnx_backend_refuses_other_prompts(models, tmp_path, capsys):
     _, onnx_dir = models
     with pytest.raises(SystemExit) as info:

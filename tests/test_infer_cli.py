@@ -364,3 +364,237 @@ def test_a_run_prints_neither_known_warning_while_others_show(
     assert "expect_len" not in output
     assert "another torch warning" in output
     assert "another encoder warning" in output
+
+
+def _probs(row):
+    return [float(row[f"prob_{label}"]) for label in LABELS]
+
+
+def _burst(path, seed=0):
+    """Writes a tone between two stretches of quiet noise (speech for the
+    energy detector)."""
+    rng = np.random.default_rng(seed)
+    signal = 0.001 * rng.standard_normal(32000)
+    signal[8000:24000] += _tone(1.0, 16000, seed=seed)
+    soundfile.write(path, signal.astype("float32"), 16000)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="byte file names are POSIX")
+def test_a_file_name_that_is_not_utf8_gets_its_row(
+    export, model, tmp_path, capsys
+):
+    """A file name that is not valid UTF-8 is classified like any other
+    (batch and timeline mode, plots included): its row shows the name
+    with ``\\xNN`` escapes and the CSV stays UTF-8; the other files go
+    on. (On 209ec44 the run stopped before any work with a
+    UnicodeEncodeError.)"""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = folder / "a.wav"
+    _burst(good, seed=1)
+    _burst(tmp_path / "c.wav", seed=2)
+    odd = os.fsencode(folder) + b"/caf\xe9.wav"
+    with open(odd, "wb") as f:
+        f.write((tmp_path / "c.wav").read_bytes())
+    out = tmp_path / "p.csv"
+    args = ["--model", export, str(folder), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    assert "2 of 2 files classified (0 failed)" in capsys.readouterr().err
+    rows = _read(out)  # UTF-8: an undecodable byte would raise here
+    shown = str(folder / "caf\\xe9.wav")
+    assert [r["path"] for r in rows] == [str(good), shown]
+    assert rows[1]["error"] == ""
+    single = model.classify_file(str(tmp_path / "c.wav"))[0][0].tolist()
+    assert _probs(rows[1]) == pytest.approx(single, abs=2e-6)
+    plots = tmp_path / "plots"
+    timeline = args + ["--timeline", "--vad", "energy", "--plot", str(plots)]
+    assert main(timeline) == 0
+    rows = _read(out)
+    assert {r["path"] for r in rows} == {str(good), shown}
+    assert not any(r["error"] for r in rows)
+    assert os.fsencode(plots) + b"/caf\xe9.png" in [
+        os.fsencode(p) for p in plots.iterdir()
+    ]
+
+
+def test_file_names_with_line_breaks_round_trip(export, tmp_path, capsys):
+    """File names with a carriage return, a line feed, commas and quotes
+    are quoted in the CSVs, which the csv module and pandas read back
+    with every name intact, and the file count is right. (On 209ec44 the
+    carriage return was written unquoted: a broken row and 4 files
+    counted instead of 3.)"""
+    pandas = pytest.importorskip("pandas")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = ["a\rb.wav", "c\nd.wav", 'e,"f".wav']
+    for seed, name in enumerate(names):
+        _burst(folder / name, seed)
+    expected = sorted(str(folder / name) for name in names)
+    out = tmp_path / "p.csv"
+    args = ["--model", export, str(folder), "--out", str(out), "--no-progress"]
+    for extra, count in (([], "3 of 3 files"), (["--timeline"], "in 3 of 3")):
+        assert main(args + extra + ["--vad", "energy"]) == 0
+        assert count in capsys.readouterr().err
+        rows = _read(out)
+        assert sorted({r["path"] for r in rows}) == expected
+        assert not any(r["error"] for r in rows)
+        frame = pandas.read_csv(out, dtype=str, keep_default_na=False)
+        assert list(frame["path"]) == [r["path"] for r in rows]
+        assert list(frame["label"]) == [r["label"] for r in rows]
+
+
+def test_lists_with_a_byte_order_mark(export, audio_dir, tmp_path, capsys):
+    """``--labels`` lists saved with a UTF-8 byte-order mark (as
+    spreadsheets save them), CSV and JSON, are read as without it (on
+    209ec44 the CSV's first column was named '\\ufeffpath' and the run
+    ended in a traceback; the JSON one failed to parse), with commas or
+    semicolons (the reader of the corpus CSV); a list that is not UTF-8
+    is refused naming the file and what to do."""
+    listing = tmp_path / "labels.csv"
+    listing.write_text(
+        f"path,emotion\n{audio_dir / 'a.wav'},neu\n{audio_dir / 'c.wav'},sad\n",
+        encoding="utf-8-sig",
+    )
+    manifest = tmp_path / "labels.json"
+    entries = {"u1": {"wav": str(audio_dir / "a.wav"), "emo": "neu"}}
+    manifest.write_text(json.dumps(entries), encoding="utf-8-sig")
+    # a spreadsheet in a locale whose CSVs use semicolons
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text(
+        f"Path;Emotion\n{audio_dir / 'c.wav'};sad\n", encoding="utf-8-sig"
+    )
+    for labels, count in ((listing, 2), (manifest, 1), (semicolons, 1)):
+        out = tmp_path / f"{labels.stem}_{labels.suffix[1:]}.csv"
+        args = ["--model", export, "--labels", str(labels), "--out", str(out)]
+        assert main(args + ["--no-progress"]) == 0
+        rows = _read(out)
+        assert len(rows) == count and not any(r["error"] for r in rows)
+        report = json.loads((tmp_path / f"{out.stem}_report.json").read_text())
+        assert report["num_utterances"] == count
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        f"path,emotion\n{audio_dir / 'a.wav'},né\n".encode("cp1252")
+    )
+    args = ["--model", export, "--labels", str(latin), "--no-progress"]
+    assert main(args + ["--out", str(tmp_path / "x.csv")]) == 2
+    assert f"{latin} is not UTF-8 (byte 0xe9" in capsys.readouterr().err
+
+
+def test_list_paths_are_relative_to_the_list(
+    export, audio_dir, tmp_path, monkeypatch, capsys
+):
+    """Relative paths in ``--labels`` and input lists are read from the
+    list's folder, as in a corpus CSV: a training CSV works as
+    ``--labels`` from any folder. A listed file that is missing gets an
+    error row naming the path tried, and one warning says so. A list
+    written for the old rule (paths relative to the current folder)
+    still works, with a warning. (On 209ec44 every file of the training
+    CSV failed with 'no such file', the path tried unnamed.)"""
+    corpus = tmp_path / "corpus"
+    (corpus / "audio").mkdir(parents=True)
+    for name in ("a.wav", "c.wav"):
+        (corpus / "audio" / name).write_bytes((audio_dir / name).read_bytes())
+    listing = corpus / "labels.csv"
+    listing.write_text(
+        "path,emotion,gender,speaker\naudio/a.wav,neu,F,s1\n"
+        "audio/c.wav,sad,M,s2\naudio/gone.wav,ang,F,s1\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = elsewhere / "p.csv"
+    args = ["--model", export, "--labels", str(listing), "--out", str(out)]
+    assert main(args + ["--no-progress"]) == 0
+    err = capsys.readouterr().err
+    tried = str(corpus / "audio" / "gone.wav")
+    assert (
+        f"1 listed file(s) do not exist; first, line 4, looked for {tried}"
+        in err
+    )
+    rows = _read(out)
+    assert [r["path"] for r in rows] == [
+        str(corpus / "audio" / n) for n in ("a.wav", "c.wav", "gone.wav")
+    ]
+    assert [bool(r["error"]) for r in rows] == [False, False, True]
+    assert tried in rows[2]["error"]
+    report = json.loads((elsewhere / "p_report.json").read_text())
+    assert (report["num_utterances"], report["failed"]) == (2, 1)
+    # the same list as an input list (relative list path)
+    assert (
+        main(
+            [
+                "--model",
+                export,
+                os.path.relpath(listing),
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert [r["error"] == "" for r in _read(out)] == [True, True, False]
+    # a list written for the old rule: relative to the current folder
+    old = tmp_path / "lists" / "deeper" / "old.csv"
+    old.parent.mkdir(parents=True)
+    old.write_text(f"path\n{os.path.relpath(corpus / 'audio' / 'a.wav')}\n")
+    capsys.readouterr()
+    assert (
+        main(["--model", export, str(old), "--out", str(out), "--no-progress"])
+        == 0
+    )
+    (row,) = _read(out)
+    assert row["error"] == ""
+    assert (
+        "exist only relative to the current folder" in capsys.readouterr().err
+    )
+
+
+def test_every_option_has_a_help_text(monkeypatch, capsys):
+    """``infer --help`` describes every option (the parser is caught as
+    ``parse_args`` builds it). (On 209ec44 five options had none.)"""
+    import argparse
+
+    from speechbrain_gemo.infer import parse_args
+
+    parsers = []
+    real = argparse.ArgumentParser.parse_args
+
+    def spy(self, *args, **kwargs):
+        """Records the parser, then parses."""
+        parsers.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", spy)
+    parse_args(["--model", "m", "a.wav"])
+    (parser,) = parsers
+    bare = [
+        "/".join(action.option_strings) or action.dest
+        for action in parser._actions
+        if not (action.help or "").strip() or action.help == argparse.SUPPRESS
+    ]
+    assert bare == []
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "cap on padded audio per batch" in text
+
+
+def test_outputs_have_the_permissions_of_the_umask(export, audio_dir, tmp_path):
+    """The final CSV gets the permissions ``open`` gives under the
+    process's umask, like the reports beside it (on 209ec44 it was
+    created 0600 by ``mkstemp``)."""
+    listing = tmp_path / "labels.csv"
+    listing.write_text(f"path,emotion\n{audio_dir / 'a.wav'},neu\n")
+    out = tmp_path / "p.csv"
+    args = ["--model", export, "--labels", str(listing), "--out", str(out)]
+    umask = os.umask(0o027)
+    try:
+        assert main(args + ["--no-progress"]) == 0
+    finally:
+        os.umask(umask)
+    modes = {
+        name: os.stat(tmp_path / name).st_mode & 0o777
+        for name in ("p.csv", "p_report.json", "p_report.txt")
+    }
+    assert modes == dict.fromkeys(modes, 0o640)

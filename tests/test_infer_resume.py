@@ -155,6 +155,101 @@ def test_resume_after_sigkill(export, recordings, tmp_path, mode):
     assert sorted(os.listdir(out.parent)) == ["segments.csv"]
 
 
+class Interrupted(BaseException):
+    """Stops a run from inside, as a kill would."""
+
+
+def _count_clips(monkeypatch, paths):
+    """Counts, per input file, the clips (files, or a timeline's segments)
+    the model is given to classify: ``GEmoCLAP.predict_batch`` names each
+    clip by its file (a segment: the file, then its times)."""
+    from speechbrain_gemo.inference import GEmoCLAP
+
+    counts = {}
+    predict_batch = GEmoCLAP.predict_batch
+
+    def counting_predict_batch(self, wavs, *args, **kwargs):
+        names = kwargs["names"]
+        assert len(names) == len(wavs)
+        for name in names:
+            (path,) = [
+                p for p in paths if name == p or name.startswith(f"{p} [")
+            ]
+            counts[path] = counts.get(path, 0) + 1
+        return predict_batch(self, wavs, *args, **kwargs)
+
+    monkeypatch.setattr(GEmoCLAP, "predict_batch", counting_predict_batch)
+    return counts
+
+
+def _rows_of(csv_path, path):
+    """The lines of one input's rows in a CSV the command line wrote."""
+    with open(csv_path) as f:
+        return "".join(line for line in f if line.startswith(f"{path},"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "mode", [["--max_batch_size", "1"], ["--timeline", "--vad", "energy"]]
+)
+def test_resumed_run_classifies_only_the_files_not_done(
+    export, recordings, tmp_path, monkeypatch, capsys, mode
+):
+    """A run stopped after its journal recorded three files, and a second
+    rank's journal with one more file: run again (one process), the
+    command gives the model the clips of the other files only, each as
+    many as an uninterrupted run does, and writes the uninterrupted run's
+    CSV. (The work is counted where the model is called, in this
+    process.)"""
+    full = tmp_path / "full.csv"
+    with monkeypatch.context() as patch:
+        full_counts = _count_clips(patch, recordings)
+        assert main(_command(export, recordings, full, *mode)[3:]) == 0
+    readable = [p for p in recordings if "broken" not in p]
+    assert sorted(full_counts) == sorted(readable)
+
+    out = tmp_path / "out.csv"
+    command = _command(export, recordings, out, *mode)[3:]
+    add = Journal.add
+    recorded = []
+
+    def add_then_stop(self, index, path, text):
+        add(self, index, path, text)
+        recorded.append(path)
+        if len(recorded) == 3:
+            raise Interrupted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Journal, "add", add_then_stop)
+        with pytest.raises(Interrupted):
+            main(command)
+    assert not out.exists()
+    # rank 1 of a run of the same command finished another file
+    rows, progress = part_paths(str(out), 0)
+    with open(progress) as f:
+        signature = json.loads(f.readline())["signature"]
+    with open(rows) as f:
+        header = f.readline()
+    other = [p for p in readable if p not in recorded][-1]
+    journal = Journal(str(out), 1, signature, header)
+    journal.add(recordings.index(other), other, _rows_of(full, other))
+    journal.close()
+    done = Journal.finished(str(out))
+    assert sorted(done.values()) == sorted(recorded + [other])
+    capsys.readouterr()
+
+    with monkeypatch.context() as patch:
+        counts = _count_clips(patch, recordings)
+        assert main(command) == 0
+    assert f"continuing: 4 of {len(recordings)} files" in (
+        capsys.readouterr().err
+    )
+    not_done = [p for p in readable if p not in done.values()]
+    assert len(not_done) >= len(readable) - 4
+    assert counts == {p: full_counts[p] for p in not_done}
+    assert out.read_bytes() == full.read_bytes()
+
+
 def test_journal_cuts_what_a_kill_left_half_written(tmp_path):
     out = str(tmp_path / "p.csv")
     header = "path,label\n"

@@ -1,6 +1,7 @@
 """Tests of the atomic file writers (``speechbrain_gemo.io``): a failure
 injected between the write and the rename, or in the middle of the write,
-leaves the old file or none, never a partial one, and no temporary file.
+leaves the old file or none, never a partial one, and no temporary file;
+and of the CSV text written for any file name.
 
 Authors
  * speechbrain-gemo developers 2026
@@ -12,6 +13,8 @@ import os
 import numpy as np
 import pytest
 import soundfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from speechbrain_gemo import io as atomic_io
 
@@ -217,3 +220,45 @@ def test_label_encoder_file_is_never_partial(tmp_path, monkeypatch):
     stamp = os.stat(path).st_mtime_ns
     load_or_create_label_encoder(str(path), ["neu", "sad"])
     assert os.stat(path).st_mtime_ns == stamp
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(
+        st.one_of(
+            st.text(st.characters(blacklist_characters="\x00"), min_size=1),
+            st.binary(min_size=1).filter(lambda b: b"\x00" not in b),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_csv_text_round_trips_any_file_name(names):
+    """Any file name (any characters, line breaks included, or bytes that
+    are not UTF-8, as ``os.listdir`` returns them) is one cell that the
+    csv module and pandas read back: as it was, or with the undecodable
+    bytes as ``\\xNN`` escapes."""
+    import csv
+    import io
+
+    import pandas
+
+    names = [os.fsdecode(n) if isinstance(n, bytes) else n for n in names]
+    shown = [atomic_io.utf8_text(name) for name in names]
+    from speechbrain_gemo.rows import csv_text
+
+    text = csv_text(
+        [["path", "n"]] + [[name, k] for k, name in enumerate(names)]
+    )
+    data = text.encode("utf-8")  # always valid UTF-8
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert rows == [["path", "n"]] + [[s, str(k)] for k, s in enumerate(shown)]
+    frame = pandas.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    assert list(frame["path"]) == shown
+    # escaping changes only what UTF-8 cannot hold
+    for name, cell in zip(names, shown):
+        try:
+            name.encode("utf-8")
+            assert cell == name
+        except UnicodeEncodeError:
+            assert os.fsencode(name).decode("utf-8", "backslashreplace") == cell

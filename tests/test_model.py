@@ -92,6 +92,34 @@ def test_logit_scales_init_and_clamp(model):
     assert model.gender_logit_scale.grad.item() == pytest.approx(math.exp(2))
 
 
+def test_gender_scale_is_capped_like_the_emotion_one(model):
+    """A gender logit scale above the cap: scored at the cap (100, as in
+    CLIP) in training and prediction, no gradient past it, and clamped
+    back in place; the emotion scale below the cap is left alone."""
+    with torch.no_grad():
+        model.logit_scale.fill_(1.0)
+        model.gender_logit_scale.fill_(10.0)  # exp(10) = 22026 uncapped
+    model.eval()
+    gender_scale = model.gender_scale()
+    assert gender_scale.item() == pytest.approx(100.0, rel=1e-6)
+    gender_scale.backward()
+    assert model.gender_logit_scale.grad.item() == 0.0
+    wavs, lens = batch(n=3)
+    with torch.no_grad():
+        out = model(wavs, lens)
+        assert out["gender_scale"].item() == pytest.approx(100.0, rel=1e-6)
+        assert out["scale"].item() == pytest.approx(math.e, rel=1e-6)
+        # the probabilities by hand, at the cap
+        similarities = out["audio_emb"] @ out["gender_prompt_emb"].T
+        torch.testing.assert_close(
+            model.predict_gender(wavs, lens),
+            F.softmax(100.0 * similarities, dim=-1),
+        )
+    model.clamp_logit_scales_()
+    assert model.gender_logit_scale.item() == pytest.approx(math.log(100.0))
+    assert model.logit_scale.item() == 1.0  # under the cap: kept
+
+
 def test_custom_temperature_and_cap(tiny_wavlm_dir, tiny_roberta_dir):
     model = make_model(
         tiny_wavlm_dir,

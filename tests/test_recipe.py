@@ -7,6 +7,7 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -197,6 +198,14 @@ def test_csv_row_runs_as_speechbrain_runs_it(
         # four probabilities written with 6 decimals: at most 4 x 5e-7 off
         assert sum(probs) == pytest.approx(1.0, abs=2.5e-6)
         assert r["predicted"] == metrics["labels"][probs.index(max(probs))]
+    # the dimensional head's rows: CCCs, and the values they come from
+    has_avd = "avd" in os.path.basename(row["Hparam_file"])
+    dimensions = ("arousal", "valence", "dominance")
+    assert all(f"CCC_{d}" in metrics for d in dimensions) == has_avd
+    assert all(d in rows[0] for d in dimensions) == has_avd
+    if has_avd:
+        with open(output / "export" / "hyperparams.yaml") as f:
+            assert "avd_head: true" in f.read()
 
     prompts = torch.load(
         output / "export" / "prompt_embeddings.ckpt", weights_only=True
@@ -205,7 +214,11 @@ def test_csv_row_runs_as_speechbrain_runs_it(
     has_gender = os.path.basename(row["Hparam_file"]) == "ml_wavlm.yaml"
     assert ("gender" in prompts) == has_gender
     with open(output / "train_log.txt") as f:
-        assert f.read().count("valid UAR") == 2
+        log = f.read()
+    assert log.count("valid UAR") == 2
+    # the test stage loaded an epoch of the best validation UAR
+    uars, loaded = logged_epochs(log)
+    assert uars[loaded] == max(uars.values())
     # fine-tuned towers: each has its own optimiser (all get clipped)
     (ckpt,) = (output / "save").glob("CKPT+*")
     for name in ("model", "text", "ssl"):
@@ -219,6 +232,96 @@ def test_csv_row_runs_as_speechbrain_runs_it(
     assert saved["output_folder"] == str(output)
     assert saved["embedding_dim"] == 16
     assert list(saved["model"].emotion_labels) == metrics["labels"]
+
+
+def logged_epochs(log):
+    """The validation UAR of each epoch in a ``train_log.txt``, and the
+    epoch the test stage loaded (``Epoch loaded: N``)."""
+    uars = {
+        int(epoch): float(uar)
+        for epoch, uar in re.findall(
+            r"^epoch: (\d+),.* valid UAR: ([^,\s]+)", log, re.M
+        )
+    }
+    (loaded,) = re.findall(r"^Epoch loaded: (\d+) ", log, re.M)
+    return uars, int(loaded)
+
+
+# A validation UAR that rises then falls: the best epoch is neither the
+# first nor the last, nor the worst
+SCRIPTED_UAR = (0.3, 0.6, 0.4)
+# Runs train.py as its __main__, with the UAR of the first validations
+# replaced by SCRIPTED_UAR (the test stage keeps its own)
+SCRIPTED_UAR_DRIVER = """\
+import os
+import runpy
+import sys
+
+from speechbrain_gemo.metrics import EmotionClassificationStats
+
+scripted = iter({uars!r})
+recall_metrics = EmotionClassificationStats.recall_metrics
+
+
+def scripted_recall_metrics(self):
+    metrics = recall_metrics(self)
+    metrics["UAR"] = next(scripted, metrics["UAR"])
+    return metrics
+
+
+EmotionClassificationStats.recall_metrics = scripted_recall_metrics
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.getcwd())  # the recipe's own modules
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+def test_test_set_is_evaluated_with_the_best_checkpoint_by_valid_uar(
+    corpus, tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    """Three epochs whose validation UAR rises then falls (the recipe's
+    own validation, its UAR replaced): the test stage loads the
+    checkpoint of epoch 2, its ``CKPT.yaml`` holds the best UAR and its
+    epoch counter 2, and the exported weights are that checkpoint's, not
+    the later one's."""
+    import yaml
+
+    driver = tmp_path / "scripted_uar.py"
+    driver.write_text(SCRIPTED_UAR_DRIVER.format(uars=SCRIPTED_UAR))
+    output = tmp_path / "out"
+    run_train(
+        ["hparams/sl_wavlm.yaml", "--number_of_epochs=3"],
+        corpus,
+        tiny_wavlm_dir,
+        tiny_roberta_dir,
+        str(output),
+        launcher=[sys.executable, str(driver)],
+    )
+    with open(output / "train_log.txt") as f:
+        uars, loaded = logged_epochs(f.read())
+    assert uars == dict(enumerate(SCRIPTED_UAR, start=1))
+    best = max(uars, key=uars.get)
+    assert best == 2 and loaded == best
+    checkpoints = {}
+    for folder in sorted((output / "save").glob("CKPT+*")):
+        with open(folder / "CKPT.yaml") as f:
+            meta = yaml.safe_load(f)
+        epoch = int((folder / "counter.ckpt").read_text())
+        checkpoints[epoch] = (meta["UAR"], folder)
+    # the best by UAR and the most recent are kept
+    assert sorted(checkpoints) == [2, 3]
+    assert checkpoints[2][0] == pytest.approx(SCRIPTED_UAR[1])
+    exported = torch.load(output / "export" / "model.ckpt", weights_only=True)
+    for epoch, (_, folder) in checkpoints.items():
+        saved = torch.load(folder / "model.ckpt", weights_only=True)
+        same = all(torch.equal(saved[k], v) for k, v in exported.items())
+        assert same == (epoch == best), epoch
+    # the test stage's UAR is its own: the mean of its recalls
+    with open(output / "test_metrics.json") as f:
+        metrics = json.load(f)
+    recalls = list(metrics["per_class_recall"].values())
+    assert metrics["UAR"] == pytest.approx(sum(recalls) / len(recalls))
 
 
 @pytest.mark.parametrize(
@@ -452,6 +555,8 @@ class FourPrompts(torch.nn.Module):
     """Stands in for GEmoCLAPModel in the Brain hooks: four classes."""
 
     emotion_labels = ("neu", "hap", "ang", "sad")
+    has_avd = False  # no dimensional head
+    avd_scale = None
 
     def __init__(self):
         super().__init__()
@@ -495,6 +600,8 @@ def test_validation_ce_is_per_utterance_and_drives_annealing(
         "annealing_metric": annealing_metric,
         "lr_annealing": RecordingScheduler(),
         "train_logger": FileTrainLogger(str(tmp_path / "train_log.txt")),
+        "avd_weight": 0.0,
+        "selection_key": "UAR",
     }
     model = FourPrompts()
     brain = train.GEmoCLAPBrain(
@@ -600,3 +707,99 @@ def test_validation_batches_are_shuffled_the_same_every_epoch(monkeypatch):
     assert sorted(first) == [f"u{i:02d}" for i in range(24)]
     assert first != sorted(first)
     assert epochs(7)[0] != first
+
+
+def recipe_brain(ssl_dir, text_dir, output, **run_opts):
+    """The recipe's Brain on ``ml_wavlm.yaml`` (both logit scales) with
+    the tiny towers, its optimisers made (``on_fit_start``)."""
+    train = load_train_module()
+    overrides = {
+        "data_folder": "unused",
+        "output_folder": output,
+        "audio_source": ssl_dir,
+        "text_source": text_dir,
+        "embedding_dim": 16,
+        "skip_prep": True,
+    }
+    with open(os.path.join(RECIPE, "hparams", "ml_wavlm.yaml")) as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    brain = train.GEmoCLAPBrain(
+        modules=hparams["modules"],
+        hparams=hparams,
+        run_opts={"device": "cpu", **run_opts},
+        checkpointer=None,
+    )
+    brain.on_fit_start()
+    return brain
+
+
+def training_batch(seed, size=4):
+    """A batch of short noise utterances with every class and gender."""
+    from speechbrain.dataio.batch import PaddedBatch
+
+    gen = torch.Generator().manual_seed(seed)
+    return PaddedBatch(
+        [
+            {
+                "id": f"utt{seed}_{i}",
+                "sig": 0.1 * torch.randn(8000, generator=gen),
+                "emo_encoded": torch.LongTensor([i % 4]),
+                "gender_encoded": torch.LongTensor([i % 2]),
+            }
+            for i in range(size)
+        ]
+    )
+
+
+def test_brain_step_brings_the_logit_scales_back_under_the_cap(
+    tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    """ML-GEmo-CLAP's two stored logit scales pushed above the cap (100,
+    as in CLIP): one ``fit_batch`` of the recipe's Brain steps the
+    optimisers and brings both back to the cap, as CLIP clamps after each
+    step (the optimiser alone leaves them there: their gradient is zero
+    above the cap)."""
+    import math
+
+    brain = recipe_brain(tiny_wavlm_dir, tiny_roberta_dir, str(tmp_path))
+    model = brain.model
+    cap = math.log(model.max_logit_scale)
+    assert cap == pytest.approx(math.log(100.0))
+    with torch.no_grad():
+        model.logit_scale.fill_(cap + 1.0)
+        model.gender_logit_scale.fill_(cap + 2.0)
+    head = model.audio_encoder.projection.layers[1].weight
+    head_before = head.detach().clone()
+    loss = brain.fit_batch(training_batch(0))
+    assert torch.isfinite(loss)
+    # a step was taken: the optimisers moved the projection head
+    assert brain.optimizer_step == 1
+    assert not torch.equal(head.detach(), head_before)
+    assert model.logit_scale.item() == pytest.approx(cap, abs=1e-6)
+    assert model.gender_logit_scale.item() == pytest.approx(cap, abs=1e-6)
+
+
+def test_gradient_accumulation_steps_every_nth_batch(
+    tiny_wavlm_dir, tiny_roberta_dir, tmp_path
+):
+    """``--grad_accumulation_factor=2``: the recipe's Brain steps the
+    optimisers after batches 2 and 4 only (the weights move only then),
+    the gradients of batch 1 kept for the step after batch 2."""
+    brain = recipe_brain(
+        tiny_wavlm_dir,
+        tiny_roberta_dir,
+        str(tmp_path),
+        grad_accumulation_factor=2,
+    )
+    head = brain.model.audio_encoder.projection.layers[1].weight
+    steps, moved, kept = [], [], []
+    for step in range(1, 5):
+        before = head.detach().clone()
+        brain.step = step  # as sb.Brain.fit counts the batches
+        brain.fit_batch(training_batch(step))
+        steps.append(brain.optimizer_step)
+        moved.append(not torch.equal(head.detach(), before))
+        kept.append(head.grad is not None)
+    assert steps == [0, 1, 1, 2]
+    assert moved == [False, True, False, True]
+    assert kept == [True, False, True, False]

@@ -2,10 +2,13 @@
 
 Each test first shows the upstream behaviour, so that it fails the day
 SpeechBrain changes it (the workaround may then go), then that the
-project's workaround avoids it.
+project's workaround avoids it. The last test checks that each section
+links its patch in upstream/ (applying the patches needs SpeechBrain's
+tree: upstream/check.sh does it).
 """
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -368,3 +371,127 @@ def test_length_to_mask_fixes_the_batch_axis_when_traced():
         traced_upstream(*other)
     traced_ours = torch.jit.trace(ours, example)
     assert torch.equal(traced_ours(*other), expected)
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory):
+    """A small export folder (``save_tiny_export``)."""
+    from speechbrain_gemo.export import save_tiny_export
+
+    folder = tmp_path_factory.mktemp("sb_workarounds") / "export"
+    return save_tiny_export(str(folder), gender=False)
+
+
+def test_fetch_refuses_a_symlinked_file_in_place(tmp_path, tiny_export):
+    import shutil
+
+    from speechbrain.utils.fetching import FetchConfig, fetch
+
+    from speechbrain_gemo.inference import GEmoCLAP
+
+    # A folder whose files are links to a store of blobs (the Hugging Face
+    # cache, DVC, git-annex)
+    folder = tmp_path / "linked"
+    shutil.copytree(tiny_export, folder)
+    blob = tmp_path / "blobs" / "3f9a"
+    blob.parent.mkdir()
+    os.replace(folder / "hyperparams.yaml", blob)
+    (folder / "hyperparams.yaml").symlink_to(blob)
+    # upstream: fetched in place with overwrite, the link is refused
+    with pytest.raises(ValueError, match="pointing to itself"):
+        fetch(
+            "hyperparams.yaml",
+            str(folder),
+            savedir=str(folder),
+            fetch_config=FetchConfig(overwrite=True),
+        )
+    # workaround: from_hparams reads a savedir that is the source in place
+    model = GEmoCLAP.from_hparams(source=str(folder), savedir=str(folder))
+    assert model.export_folder == str(folder)
+    assert (folder / "hyperparams.yaml").resolve() == blob
+
+
+def test_fetch_keeps_a_link_to_another_local_source(tmp_path, tiny_export):
+    import shutil
+
+    from speechbrain.utils.fetching import fetch
+
+    from speechbrain_gemo.inference import GEmoCLAP
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_export, other)
+    savedir = tmp_path / "savedir"
+    fetch("hyperparams.yaml", tiny_export, savedir=str(savedir))
+    # upstream: the same savedir for another source keeps the first's link
+    path = fetch("hyperparams.yaml", str(other), savedir=str(savedir))
+    assert path.resolve() == Path(tiny_export, "hyperparams.yaml").resolve()
+    # workaround: from_hparams relinks (FetchConfig(overwrite=True))
+    model = GEmoCLAP.from_hparams(source=str(other), savedir=str(savedir))
+    assert model.export_folder == str(other)
+    assert path.resolve() == other / "hyperparams.yaml"
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def upstream_sections():
+    """UPSTREAM.md's numbered sections: number to text."""
+    import re
+
+    text = (REPO / "UPSTREAM.md").read_text()
+    parts = re.split(r"^## (\d+)\. ", text, flags=re.MULTILINE)
+    return {int(n): body for n, body in zip(parts[1::2], parts[2::2])}
+
+
+def test_every_upstream_section_links_its_patch():
+    import re
+
+    sections = upstream_sections()
+    patches = sorted(p.name for p in (REPO / "upstream").glob("*.patch"))
+    linked = {}
+    for number, body in sections.items():
+        names = re.findall(r"\(upstream/([^)]+\.patch)\)", body)
+        assert len(names) == 1, f"section {number} links {names}"
+        assert names[0].startswith(f"{number:02d}-"), names[0]
+        linked[names[0]] = number
+    assert sorted(linked) == patches
+
+    text = (REPO / "UPSTREAM.md").read_text()
+    check = (REPO / "upstream" / "check.sh").read_text()
+    (commit,) = re.findall(r"^SB_COMMIT=([0-9a-f]{40})$", check, re.M)
+    assert commit in text  # the commit the patches are made against
+    assert os.access(REPO / "upstream" / "check.sh", os.X_OK)
+    for name in patches:
+        patch = (REPO / "upstream" / name).read_text()
+        assert patch.startswith("From ") and "\nSubject: [PATCH] " in patch
+        files = re.findall(r"^diff --git a/(\S+) b/\1$", patch, re.M)
+        tests = [f for f in files if "tests/" in f]
+        assert tests and set(files) - set(tests), f"{name}: {files}"
+        assert re.search(r"^\+def test_\w+", patch, re.M), name
+        # check.sh's result, pasted in UPSTREAM.md, covers this patch
+        assert f"PASS {name[: -len('.patch')]}: " in text, name
+
+
+def test_lazy_module_raises_import_error_for_a_dunder():
+    import importlib.util
+
+    import speechbrain.utils.importutils as importutils
+
+    missing = "a_module_that_is_not_installed"
+    # upstream, in a fresh copy of SpeechBrain's module (tests/conftest.py
+    # patches the imported one): getattr with a default only catches an
+    # AttributeError, so probing sys.modules for "__file__" (as Hypothesis
+    # does) crashes on the lazy modules of missing optional dependencies
+    spec = importlib.util.spec_from_file_location(
+        "speechbrain_importutils_copy", importutils.__file__
+    )
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    with pytest.raises(ImportError):
+        getattr(copy.LazyModule("lazy", missing, None), "__file__", None)
+
+    # workaround: tests/conftest.py makes it an AttributeError
+    lazy = importutils.LazyModule("lazy", missing, None)
+    assert getattr(lazy, "__file__", None) is None
+    with pytest.raises(ImportError):
+        _ = lazy.some_function

@@ -90,6 +90,11 @@ def parse_label_files(root):
                 ]
                 assert len(kinds) == len(annotations) >= 3, annotations
                 assert "C" in kinds and "A" in kinds
+                ratings = [
+                    tuple(int(x) for x in re.findall(r"[1-5](?=;)", a))
+                    for a in annotations
+                    if ATTRIBUTE_LINE.match(a)
+                ]
                 blocks.append(
                     {
                         "session": session,
@@ -98,6 +103,8 @@ def parse_label_files(root):
                         "label": match.group(4),
                         "start": start,
                         "end": end,
+                        "vad": tuple(float(match.group(k)) for k in (5, 6, 7)),
+                        "ratings": ratings,
                     }
                 )
     return blocks
@@ -432,6 +439,16 @@ def test_matches_preparation(tiny, tmp_path):
         if name == "test":
             assert {e["session"] for e in manifest.values()} == {1}
     assert {u: e["emo"] for u, e in entries.items()} == in_class
+    # The label line's [V, A, D] is the annotators' mean, and the
+    # preparation reads it as IEMOCAP's: arousal is A, valence V
+    for b in blocks:
+        means = tuple(np.mean(b["ratings"], axis=0))
+        assert b["vad"] == pytest.approx(means), b["utt_id"]
+        if b["utt_id"] in entries:
+            entry = entries[b["utt_id"]]
+            rated = (entry["valence"], entry["arousal"], entry["dominance"])
+            assert rated == b["vad"]
+    assert len({b["vad"] for b in blocks if b["label"] == "neu"}) > 1
     assert Counter(e["emo"] for e in entries.values()) == TINY_CLASSES
     assert Counter(e["gender"] for e in entries.values()) == {"F": 20, "M": 20}
     assert Counter(e["speaker"] for e in entries.values()) == Counter(

@@ -3,6 +3,7 @@
 speechbrain_gemo.infer --timeline``."""
 
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -325,3 +326,174 @@ def test_vad_threshold_reaches_silero(export, recording, tmp_path):
     assert main(args + ["--vad_threshold", "1.0"]) == 1
     (row,) = _read(out)
     assert row["error"].startswith("NoSpeech")
+
+
+def _bursts(path, starts, seconds=3.0, rate=RATE, subtype="PCM_16", seed=0):
+    """Writes quiet background noise with a 1 s tone at each start time
+    (speech for the detectors that care about energy)."""
+    rng = np.random.default_rng(seed)
+    signal = 0.003 * rng.standard_normal(int(seconds * rate))
+    t = np.arange(rate) / rate
+    for start in starts:
+        first = int(start * rate)
+        signal[first : first + rate] += 0.2 * np.sin(2 * np.pi * 220 * t)
+    soundfile.write(path, signal.astype("float32"), rate, subtype=subtype)
+    return str(path)
+
+
+def test_segment_lists_with_a_byte_order_mark_and_relative_paths(
+    export, tmp_path, monkeypatch, capsys
+):
+    """An RTTM and a segment CSV saved with a UTF-8 byte-order mark are
+    read as without it (on 209ec44 the RTTM's first line was silently
+    dropped, and the CSV's path column was named '\\ufeffpath'); paths in
+    a segment CSV are relative to its folder, from any current folder
+    (on 209ec44, to the current folder), and a missing file's row names
+    the path tried."""
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    x = _bursts(calls / "x.wav", [0.5])
+    y = _bursts(calls / "y.wav", [1.0], seed=1)
+    rttm = tmp_path / "d.rttm"
+    rttm.write_text(
+        "SPEAKER x 1 0.500 1.000 <NA> <NA> A <NA> <NA>\n"
+        "SPEAKER y 1 1.000 1.000 <NA> <NA> B <NA> <NA>\n",
+        encoding="utf-8-sig",
+    )
+    out = tmp_path / "out.csv"
+    args = ["--out", str(out), "--no-progress", "--model", export]
+    assert main(args + [x, y, "--segments", str(rttm)]) == 0
+    rows = _read(out)
+    assert [(r["path"], r["start"], r["speaker"]) for r in rows] == [
+        (x, "0.500", "A"),
+        (y, "1.000", "B"),
+    ]
+    assert not any(r["error"] for r in rows)
+    with_bom = calls / "bom.csv"
+    with_bom.write_text(f"path,start,end\n{x},0.5,1.5\n", encoding="utf-8-sig")
+    assert main(args + ["--segments", str(with_bom)]) == 0
+    ((path, start, error),) = [
+        (r["path"], r["start"], r["error"]) for r in _read(out)
+    ]
+    assert (path, start, error) == (x, "0.500", "")
+    relative = calls / "relative.csv"
+    relative.write_text(
+        "path,start,end,speaker\nx.wav,0.5,1.5,A\ny.wav,1.0,2.0,B\n"
+        "gone.wav,0.0,1.0,A\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(args + ["--segments", os.path.relpath(relative)]) == 0
+    rows = _read(out)
+    tried = str(calls / "gone.wav")
+    assert [os.path.abspath(r["path"]) for r in rows] == [x, y, tried]
+    assert [bool(r["error"]) for r in rows] == [False, False, True]
+    assert tried in rows[2]["error"]
+    assert f"looked for {tried}" in capsys.readouterr().err
+
+
+def test_bad_segment_lists(export, tmp_path, capsys):
+    """A segment CSV row with a missing cell is refused naming its line
+    (on 209ec44: a traceback); a zero-length RTTM line is left out with a
+    warning while every recording is classified (on 209ec44 it stopped
+    the run); two inputs with the name an RTTM uses are refused as
+    ambiguous, naming both (on 209ec44 both got the same segments)."""
+    x = _bursts(tmp_path / "x.wav", [0.5])
+    out = tmp_path / "out.csv"
+    args = ["--out", str(out), "--no-progress", "--model", export]
+    missing = tmp_path / "missing.csv"
+    missing.write_text(f"path,start,end\n{x},0.5,1.5\n{x},2.0\n")
+    assert main(args + ["--segments", str(missing)]) == 2
+    assert (
+        "missing.csv, line 3: the end cell is empty" in capsys.readouterr().err
+    )
+    assert not out.exists()
+    rttm = tmp_path / "zero.rttm"
+    rttm.write_text(
+        "SPEAKER x 1 0.500 1.000 <NA> <NA> A <NA> <NA>\n"
+        "SPEAKER x 1 2.000 0.000 <NA> <NA> B <NA> <NA>\n"
+    )
+    assert main(args + [x, "--segments", str(rttm)]) == 0
+    assert "1 segment(s) of zero length left out (lines 2)" in (
+        capsys.readouterr().err
+    )
+    ((start, end, error),) = [
+        (r["start"], r["end"], r["error"]) for r in _read(out)
+    ]
+    assert (start, end, error) == ("0.500", "1.500", "")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _bursts(tmp_path / "a" / "x.wav", [0.5])
+    second = _bursts(tmp_path / "b" / "x.wav", [1.5], seed=1)
+    out.unlink()
+    assert main(args + [first, second, "--segments", str(rttm)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"'x' is {first} and {second}" in err and "ambiguous" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "rate,subtype", [(16000, "PCM_16"), (8000, "ULAW"), (44100, "PCM_24")]
+)
+def test_energy_vad_floor_leaves_out_digital_silence(tmp_path, rate, subtype):
+    """A call that starts with 4 s of digital silence: the noise floor is
+    that of the background noise, so its three bursts are three segments
+    (on 209ec44 the floor was -120 dB and the noise was speech: one
+    segment from 4 s to the end). Bursts between stretches of digital
+    silence with no background noise at all are still found (the floor is
+    then the silence)."""
+    from speechbrain_gemo.vad import energy_speech
+
+    path = _bursts(
+        tmp_path / "call.wav", [7.0, 14.0, 21.0], 28.0, rate, subtype
+    )
+    signal, _ = soundfile.read(path)
+    bursts = [(7.0, 8.0), (14.0, 15.0), (21.0, 22.0)]
+    for silent in ([(0.0, 4.0)], [(0, 7), (8, 14), (15, 21), (22, 28)]):
+        for start, end in silent:
+            signal[int(start * rate) : int(end * rate)] = 0.0
+        soundfile.write(path, signal, rate, subtype=subtype)
+        found = energy_speech(path, speech_pad=0.0)
+        assert [(round(s.start, 1), round(s.end, 1)) for s in found] == bursts
+
+
+def test_plot_files_are_unique_and_speakers_apart_from_everyone(
+    export, tmp_path
+):
+    """Plots of ``a/x.wav``, ``b/x.wav``, ``c/x-0.wav`` and ``d/x-1.wav``
+    go to four different files (on 209ec44 ``x-0`` was written twice),
+    and a name that matplotlib would read as broken mathtext
+    (``y$_{$``) is drawn as it is; in a summary, a speaker named ``*`` is
+    counted once, apart from everyone (then named ``**``; on 209ec44 its
+    time was counted twice in ``*``)."""
+    paths, lines = [], ["path,start,end,speaker"]
+    for k, folder in enumerate("abcde"):
+        (tmp_path / folder).mkdir()
+        name = ("x", "x", "x-0", "x-1", "y$_{$")[k]
+        wav = tmp_path / folder / f"{name}.wav"
+        paths.append(_bursts(wav, [0.5], seconds=4.0, seed=k))
+        # recording k: 1 + 0.5 k seconds of speech, of speakers * and B
+        lines += [f"{paths[-1]},0.0,1.0,*", f"{paths[-1]},1.5,{2 + k / 2},B"]
+    listing = tmp_path / "segments.csv"
+    listing.write_text("\n".join(lines) + "\n")
+    plots = tmp_path / "plots"
+    out = tmp_path / "out.csv"
+    args = ["--model", export, "--segments", str(listing), "--plot"]
+    assert main(args + [str(plots), "--out", str(out), "--no-progress"]) == 0
+    assert not any(r["error"] for r in _read(out))
+    pngs = sorted(p.name for p in plots.glob("*.png"))
+    assert len(pngs) == 5
+    totals = {}
+    for png in pngs:
+        summary = _read(plots / png.replace(".png", "_summary.csv"))
+        seconds = {}
+        for entry in summary:
+            who = entry["speaker"]
+            seconds[who] = seconds.get(who, 0.0) + float(entry["seconds"])
+        assert set(seconds) == {"**", "*", "B"}
+        assert seconds["*"] == pytest.approx(1.0)
+        assert seconds["**"] == pytest.approx(seconds["*"] + seconds["B"])
+        totals[png] = seconds["B"]
+    assert sorted(totals.values()) == pytest.approx([0.5, 1, 1.5, 2, 2.5])

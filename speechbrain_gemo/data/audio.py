@@ -1,41 +1,20 @@
 """Reading the recipe's audio: clear errors for files that went missing
-after preparation, resampling and mixing down to the model's format, and
+after preparation, mixing down and resampling to the model's format (with
+``speechbrain_gemo.audio_format``, as both inference backends do), and
 random crops that bound the memory of a batch.
 
 Authors
  * speechbrain-gemo developers 2026
 """
 
-import functools
 import os
 import random
 
-from speechbrain.dataio import audio_io
+import soundfile
+import torch
 from speechbrain.dataio.dataio import read_audio
-from speechbrain.dataio.preprocess import AudioNormalizer
 
-
-@functools.cache
-def audio_normalizer(sample_rate):
-    """SpeechBrain's ``AudioNormalizer`` to ``sample_rate``, mono: one per
-    rate, so that its resamplers are built once per process.
-
-    Arguments
-    ---------
-    sample_rate : int
-        The target sample rate.
-
-    Returns
-    -------
-    AudioNormalizer
-        Averages the channels and resamples to ``sample_rate``.
-
-    Example
-    -------
-    >>> audio_normalizer(16000) is audio_normalizer(16000)
-    True
-    """
-    return AudioNormalizer(sample_rate=sample_rate, mix="avg-to-mono")
+from speechbrain_gemo.audio_format import to_mono_at
 
 
 def read_utterance(wav, utt_id, sample_rate=None):
@@ -54,7 +33,10 @@ def read_utterance(wav, utt_id, sample_rate=None):
         When given, the waveform is mixed down to mono (the mean of its
         channels) and resampled to this rate, whatever the file's format
         (RAVDESS is 48 kHz and partly stereo; a user's files can be
-        anything). When None, the file is returned as stored.
+        anything: 8 kHz mu-law, A-law or GSM telephone audio, FLAC...),
+        exactly as the inference readers do
+        (``speechbrain_gemo.audio_format.to_mono_at``). When None, the file
+        is returned as stored.
 
     Returns
     -------
@@ -76,9 +58,9 @@ def read_utterance(wav, utt_id, sample_rate=None):
     ... except FileNotFoundError as err:
     ...     print(str(err)[:62])
     Audio file missing: /nonexistent/a.wav (utterance Ses01F_impro
-    >>> import tempfile, torch
+    >>> import tempfile, numpy as np
     >>> path = os.path.join(tempfile.mkdtemp(), "stereo.wav")
-    >>> audio_io.save(path, torch.zeros(2, 4800), 48000)
+    >>> soundfile.write(path, np.zeros((4800, 2)), 48000)
     >>> read_utterance(path, "u1", sample_rate=16000).shape
     torch.Size([1600])
     """
@@ -91,8 +73,8 @@ def read_utterance(wav, utt_id, sample_rate=None):
     try:
         if sample_rate is None:
             return read_audio(wav)
-        sig, file_rate = audio_io.load(wav, channels_first=False)
-        return audio_normalizer(sample_rate)(sig, file_rate)
+        sig, file_rate = soundfile.read(wav, dtype="float32", always_2d=True)
+        return torch.from_numpy(to_mono_at(sig, file_rate, sample_rate))
     except Exception as err:
         raise RuntimeError(
             f"Audio file unreadable: {wav} (utterance {utt_id}): {err}"

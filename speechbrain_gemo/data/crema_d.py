@@ -23,9 +23,9 @@ from speechbrain_gemo.data.manifest import (
     list_audio,
     normalize_gender,
     prepare_folded,
-    sniff_delimiter,
 )
 from speechbrain_gemo.errors import MissingDataError, PreparationError
+from speechbrain_gemo.io import sniff_delimiter
 from speechbrain_gemo.prompts import corpus_classes
 
 logger = get_logger(__name__)

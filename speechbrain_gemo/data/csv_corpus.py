@@ -3,7 +3,9 @@
 The CSV has a header with the columns ``path`` (absolute, or relative to
 the CSV's folder) and ``emotion`` (any label words), and optionally
 ``gender`` (``F``/``M``, ``female``/``male`` in any case, or empty for
-unknown), ``speaker`` and ``split`` (``train``, ``valid`` or ``test``)::
+unknown), ``speaker``, ``split`` (``train``, ``valid`` or ``test``) and
+``arousal``, ``valence``, ``dominance`` (numbers on the scale the recipe's
+``avd_scale`` names, or empty where not rated; for the dimensional head)::
 
     path,emotion,gender,speaker
     calls/0001.wav,angry,F,agent7
@@ -23,7 +25,8 @@ Manifests are keyed by the path relative to the CSV's folder, extension
 included (the absolute path for a file outside it), and hold ``wav``
 (``{data_root}`` is the CSV's folder; an absolute path outside that folder
 stays absolute), ``duration``, ``emo`` (the class), ``gender``,
-``speaker`` and ``line`` (the CSV line).
+``speaker``, ``line`` (the CSV line) and, when the CSV has them,
+``arousal``, ``valence``, ``dominance`` (None where empty).
 
 From the command line::
 
@@ -34,7 +37,6 @@ Authors
  * speechbrain-gemo developers 2026
 """
 
-import csv
 import functools
 import os
 
@@ -53,7 +55,6 @@ from speechbrain_gemo.data.manifest import (
     normalize_gender,
     resolve_wav,
     skip_if_prepared,
-    sniff_delimiter,
     split_folds,
 )
 from speechbrain_gemo.errors import (
@@ -61,12 +62,14 @@ from speechbrain_gemo.errors import (
     PreparationError,
     exit_on_user_error,
 )
+from speechbrain_gemo.io import read_csv_table
 
 logger = get_logger(__name__)
 
 CORPUS = "CSV corpus"
 REQUIRED = ("path", "emotion")
-OPTIONAL = ("gender", "speaker", "split")
+DIMENSIONS = ("arousal", "valence", "dominance")
+OPTIONAL = ("gender", "speaker", "split") + DIMENSIONS
 SPLIT_NAMES = {
     "train": "train",
     "training": "train",
@@ -85,11 +88,12 @@ def read_csv_corpus(csv_file, log_merges=True):
     """Reads and checks the rows of a corpus CSV.
 
     The delimiter is a comma, a semicolon or a tab, read from the header
-    (``sniff_delimiter``). An utterance's id is its path relative to the
-    CSV's folder, extension included (``calls/x.wav`` and ``calls/x.flac``
-    are two utterances), or its absolute path for a file outside that
-    folder. Labels that differ only in case or spaces are one class, named
-    by the most frequent spelling (``merge_spellings``).
+    (``speechbrain_gemo.io.read_csv_table``, the reader of every list). An
+    utterance's id is its path relative to the CSV's folder, extension
+    included (``calls/x.wav`` and ``calls/x.flac`` are two utterances), or
+    its absolute path for a file outside that folder. Labels that differ
+    only in case or spaces are one class, named by the most frequent
+    spelling (``merge_spellings``).
 
     Arguments
     ---------
@@ -132,71 +136,64 @@ def read_csv_corpus(csv_file, log_merges=True):
         raise MissingDataError(f"Corpus CSV not found: {csv_file}")
     root = os.path.dirname(csv_file)
     entries, lines = {}, {}
-    with open(csv_file, encoding="utf-8-sig", newline="") as f:
-        delimiter = sniff_delimiter(f, REQUIRED)
-        reader = csv.DictReader(f, delimiter=delimiter)
-        header = {
-            (name or "").strip().lower(): name
-            for name in reader.fieldnames or ()
-        }
-        absent = [c for c in REQUIRED if c not in header]
-        if absent:
+    try:
+        # the one reader of every list (--labels and segment lists too)
+        table = read_csv_table(csv_file, REQUIRED)
+    except ValueError as err:  # extra cells, not UTF-8
+        raise PreparationError(str(err)) from err
+    absent = [c for c in REQUIRED if c not in table.columns]
+    if absent:
+        raise PreparationError(
+            f"{csv_file} lacks the column(s) {', '.join(absent)}: its "
+            f"header, read as {table.header}, should name the "
+            "columns path, emotion and optionally gender, speaker, "
+            "split, arousal, valence, dominance, separated by commas, "
+            "semicolons or tabs"
+        )
+    has_split = "split" in table.columns
+    for line, row in table.rows:
+        where = f"on line {line} of {csv_file}"
+        cell = {key: row[key] for key in REQUIRED + OPTIONAL if key in row}
+        if not any(cell.values()):
+            continue  # a line of empty cells in the columns used
+        for key in REQUIRED:
+            if not cell[key]:
+                raise PreparationError(f"The {key} is empty {where}")
+        path = cell["path"].replace("\\", "/")
+        full = os.path.normpath(
+            path if os.path.isabs(path) else os.path.join(root, path)
+        )
+        inside = os.path.relpath(full, root)
+        if inside.startswith(os.pardir):
+            wav = utt_id = full.replace(os.sep, "/")
+        else:
+            utt_id = inside.replace(os.sep, "/")
+            wav = f"{DATA_ROOT}/{utt_id}"
+        if utt_id in lines:
             raise PreparationError(
-                f"{csv_file} lacks the column(s) {', '.join(absent)}: its "
-                f"header, read as {reader.fieldnames}, should name the "
-                "columns path, emotion and optionally gender, speaker, "
-                "split, separated by commas, semicolons or tabs"
+                f"{cell['path']!r} on line {line} of {csv_file} is "
+                f"{utt_id!r}, listed already on line {lines[utt_id]}"
             )
-        has_split = "split" in header
-        for row in reader:
-            line = reader.line_num
-            where = f"on line {line} of {csv_file}"
-            if None in row:
+        lines[utt_id] = line
+        entry = {
+            "wav": wav,
+            "emo": cell["emotion"],
+            "gender": normalize_gender(cell.get("gender"), where),
+            "speaker": cell.get("speaker") or None,
+            "line": line,
+        }
+        for dimension in DIMENSIONS:
+            if dimension in table.columns:
+                entry[dimension] = _rating(cell[dimension], dimension, where)
+        if has_split:
+            split = SPLIT_NAMES.get(cell["split"].lower())
+            if split is None:
                 raise PreparationError(
-                    f"Line {line} of {csv_file} has extra cells"
+                    f"split {cell['split']!r} {where} is not train, "
+                    "valid or test"
                 )
-            cell = {
-                key: (row[header[key]] or "").strip()
-                for key in REQUIRED + OPTIONAL
-                if key in header
-            }
-            if not any(cell.values()):
-                continue  # a blank line
-            for key in REQUIRED:
-                if not cell[key]:
-                    raise PreparationError(f"The {key} is empty {where}")
-            path = cell["path"].replace("\\", "/")
-            full = os.path.normpath(
-                path if os.path.isabs(path) else os.path.join(root, path)
-            )
-            inside = os.path.relpath(full, root)
-            if inside.startswith(os.pardir):
-                wav = utt_id = full.replace(os.sep, "/")
-            else:
-                utt_id = inside.replace(os.sep, "/")
-                wav = f"{DATA_ROOT}/{utt_id}"
-            if utt_id in lines:
-                raise PreparationError(
-                    f"{cell['path']!r} on line {line} of {csv_file} is "
-                    f"{utt_id!r}, listed already on line {lines[utt_id]}"
-                )
-            lines[utt_id] = line
-            entry = {
-                "wav": wav,
-                "emo": cell["emotion"],
-                "gender": normalize_gender(cell.get("gender"), where),
-                "speaker": cell.get("speaker") or None,
-                "line": line,
-            }
-            if has_split:
-                split = SPLIT_NAMES.get(cell["split"].lower())
-                if split is None:
-                    raise PreparationError(
-                        f"split {cell['split']!r} {where} is not train, "
-                        "valid or test"
-                    )
-                entry["split"] = split
-            entries[utt_id] = entry
+            entry["split"] = split
+        entries[utt_id] = entry
     if not entries:
         raise PreparationError(f"{csv_file} lists no audio file")
     check_files_exist(entries, root, csv_file)
@@ -211,6 +208,22 @@ def read_csv_corpus(csv_file, log_merges=True):
     for entry in entries.values():
         entry["emo"] = classes[entry["emo"]]
     return entries, has_split, audio_bytes
+
+
+def _rating(text, dimension, where):
+    """A dimension's cell as a float, or None when empty."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise PreparationError(
+            f"The {dimension} {text!r} {where} is not a number (leave the "
+            "cell empty where it is not rated)"
+        )
+    return value
 
 
 def csv_classes(csv_file):

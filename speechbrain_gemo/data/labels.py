@@ -1,6 +1,7 @@
 """The emotion labels of a recipe: how label spellings make classes, the
-label encoder saved beside its checkpoints, and the utterances kept for the
-recipe's class set.
+label encoder saved beside its checkpoints, the utterances kept for the
+recipe's class set, and the arousal, valence and dominance targets of the
+dimensional head.
 
 Labels that differ only in case or spaces (``Angry``, ``angry``,
 ``angry `` and `` ANGRY``; ``very  angry`` and ``Very angry``) are one
@@ -14,12 +15,16 @@ Authors
 """
 
 import collections
+import math
 import os
 
+import torch
 from speechbrain.dataio.encoder import CategoricalEncoder
+from speechbrain.utils.data_pipeline import provides, takes
 from speechbrain.utils.logger import get_logger
 
 from speechbrain_gemo.checkpoints import CheckpointDataMismatch, afresh_advice
+from speechbrain_gemo.dimensions import DIMENSIONS, check_rating, to_unit
 from speechbrain_gemo.errors import PreparationError
 
 logger = get_logger(__name__)
@@ -264,3 +269,86 @@ def keep_classes(dataset, classes, name):
             f"(its labels: {sorted(dropped)}): check emotion_classes"
         )
     return kept
+
+
+def add_dimension_targets(dataset, scale, name):
+    """Adds the output ``avd`` to a dataset: each utterance's arousal,
+    valence and dominance mapped from the corpus' ``scale`` to [0, 1]
+    (``speechbrain_gemo.dimensions.to_unit``), NaN where the manifest has
+    no value (a CSV row without them, a corpus without them), which the
+    objective and the metrics leave out.
+
+    Every rating is checked here, before training: one that is not a
+    number or lies outside ``scale`` stops the run with an error naming
+    the utterance.
+
+    Arguments
+    ---------
+    dataset : DynamicItemDataset
+        A dataset whose entries may have ``arousal``, ``valence`` and
+        ``dominance``.
+    scale : sequence of two numbers
+        The corpus' rating scale ``[min, max]`` (``avd_scale``).
+    name : str
+        The dataset's name (``train``, ``valid``, ``test``), for the log
+        and the errors.
+
+    Returns
+    -------
+    DynamicItemDataset
+        ``dataset``, with ``avd`` (a float tensor of 3) among its outputs.
+
+    Example
+    -------
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> data = {"a": {"arousal": 5.0, "valence": 1.0, "dominance": 3.0},
+    ...         "b": {"arousal": 2.0}, "c": {}}
+    >>> dataset = add_dimension_targets(DynamicItemDataset(data), [1, 5], "x")
+    >>> dataset[0]["avd"], dataset[1]["avd"]
+    (tensor([1.0000, 0.0000, 0.5000]), tensor([0.2500,    nan,    nan]))
+    """
+    targets = {}
+    rated = 0
+    for utt_id in dataset.data_ids:
+        entry = dataset.data[utt_id]
+        values = [
+            check_rating(
+                entry.get(dimension),
+                scale,
+                f"{name} utterance {utt_id}: {dimension}",
+            )
+            for dimension in DIMENSIONS
+        ]
+        rated += any(v is not None for v in values)
+        targets[utt_id] = torch.tensor(
+            [math.nan if v is None else to_unit(v, scale) for v in values]
+        )
+
+    @takes("id")
+    @provides("avd")
+    def dimension_pipeline(utt_id):
+        """The utterance's arousal, valence and dominance on [0, 1].
+
+        Arguments
+        ---------
+        utt_id : str
+            The utterance id.
+
+        Returns
+        -------
+        torch.Tensor
+            3 values, NaN where unknown.
+        """
+        return targets[utt_id]
+
+    message = (
+        f"{name}: {rated} of {len(targets)} utterance(s) rated for arousal, "
+        "valence or dominance"
+    )
+    if rated:
+        logger.info(message)
+    else:
+        logger.warning(f"{message}: the dimensional head gets no target")
+    dataset.add_dynamic_item(dimension_pipeline)
+    dataset.set_output_keys(list(dataset.pipeline.output_mapping) + ["avd"])
+    return dataset

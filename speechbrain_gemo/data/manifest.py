@@ -48,9 +48,6 @@ SKIPPED_FILE = "skipped.csv"
 # Bump when the manifest content changes, so old preparations are redone.
 # 2: CSV ids keep the file extension, label spellings merged, one class.
 FORMAT_VERSION = 2
-# The delimiters a table of labels may use (spreadsheets in many locales
-# write semicolons)
-CSV_DELIMITERS = ",;\t"
 
 _GENDER_SPELLINGS = {
     "f": "F",
@@ -99,57 +96,6 @@ def normalize_gender(value, where=""):
         f"Gender {value!r}{' ' + where if where else ''} is not F/M "
         "(female/male, any case) or empty for unknown"
     )
-
-
-def sniff_delimiter(f, required=()):
-    """The delimiter of an open CSV file, read from its header line.
-
-    It is the one of comma, semicolon and tab (``CSV_DELIMITERS``) that
-    splits the header into cells holding every ``required`` column name
-    (any case, spaces around them ignored), trying ``csv.Sniffer``'s guess
-    first; when none does, the guess (a comma when there is none), and the
-    caller's missing-column error shows what was read. The file is
-    rewound to where it was.
-
-    Arguments
-    ---------
-    f : file
-        A text file opened with ``newline=""``, at its header line.
-    required : iterable of str
-        Column names the header must hold.
-
-    Returns
-    -------
-    str
-        The delimiter.
-
-    Example
-    -------
-    >>> import io
-    >>> sniff_delimiter(io.StringIO("path;emotion\\na.wav;x\\n"), ["path"])
-    ';'
-    >>> sniff_delimiter(io.StringIO("Path\\tEmotion\\n"), ["path"])
-    '\\t'
-    >>> sniff_delimiter(io.StringIO("path;emotion;gender,age\\n"),
-    ...                 ["path", "emotion"])
-    ';'
-    """
-    start = f.tell()
-    header = f.readline()
-    f.seek(start)
-    wanted = {name.strip().lower() for name in required}
-    candidates = []
-    try:
-        sniffed = csv.Sniffer().sniff(header, delimiters=CSV_DELIMITERS)
-        candidates.append(sniffed.delimiter)
-    except csv.Error:  # e.g. a header of one column
-        pass
-    candidates += [d for d in CSV_DELIMITERS if d not in candidates]
-    for delimiter in candidates:
-        cells = next(csv.reader([header], delimiter=delimiter), [])
-        if wanted <= {cell.strip().lower() for cell in cells}:
-            return delimiter
-    return candidates[0]
 
 
 def check_fold_args(test_fold, num_folds, valid_ratio):

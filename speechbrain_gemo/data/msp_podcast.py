@@ -28,9 +28,9 @@ from speechbrain_gemo.data.manifest import (
     finish_preparation,
     normalize_gender,
     skip_if_prepared,
-    sniff_delimiter,
 )
 from speechbrain_gemo.errors import MissingDataError, PreparationError
+from speechbrain_gemo.io import sniff_delimiter
 from speechbrain_gemo.prompts import corpus_classes
 
 logger = get_logger(__name__)

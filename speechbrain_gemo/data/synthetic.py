@@ -10,6 +10,19 @@ per-utterance variation, the same sentences in every emotion so that the
 wording carries no label, and a few utterances with labels outside the
 four classes (and ``exc``, merged into ``hap`` by the preparation).
 
+Each utterance is also rated for valence, activation (arousal) and
+dominance on IEMOCAP's 1-5 scale, written where IEMOCAP writes them (the
+label line's ``[V, A, D]``, the annotators' ``A-E<k>`` lines), so the
+preparation reads them as it reads IEMOCAP's. A rating is not a copy of
+the class label: it is the emotion's typical value (``VAD_BASE``), plus
+the utterance's speaking style (how much faster, higher, wider in pitch
+or more effortful it is spoken than its emotion's typical rendering by
+that speaker: ``STYLE_WEIGHTS``), plus each of two annotators' noise
+(``ANNOTATOR_NOISE``), each annotator's rating being rounded to a whole
+number in 1-5 and the two averaged. Two utterances of one class thus get
+different ratings, partly audible (the style) and partly not (the
+noise), as in a real corpus.
+
 The files follow the official release exactly where the preparation reads
 them::
 
@@ -56,7 +69,9 @@ logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 DEFAULT_SEED = 1986
-GENERATOR_VERSION = 1
+# 2: arousal, valence and dominance follow the speaking style (audio
+# unchanged)
+GENERATOR_VERSION = 2
 MARKER_NAME = ".synthetic_complete.json"
 PROGRESS_NAME = ".synthetic_in_progress.json"
 CLASSES = ("neu", "hap", "ang", "sad")
@@ -184,6 +199,26 @@ VAD_BASE = {
     "xxx": (2.5, 3.0, 3.0),
 }
 EVALUATORS = ("E1", "E2", "E3", "E4", "E5", "E6")
+
+# How the speaking style moves each rating (valence, activation,
+# dominance), in scale points per standard deviation of the style's
+# prosodic cues (see speaking_style): faster, higher, wider and more
+# effortful speech is more activated; a wider pitch range sounds more
+# positive, a pressed voice less; effort and pace sound dominant, a high
+# voice less so. Loudness is left out: the recipe normalises the waveform.
+STYLE_WEIGHTS = {
+    "valence": {"pitch_range": 0.15, "tilt": -0.10},
+    "activation": {
+        "rate": 0.25,
+        "pitch": 0.20,
+        "pitch_range": 0.10,
+        "tilt": 0.20,
+    },
+    "dominance": {"tilt": 0.25, "rate": 0.15, "pitch": -0.10},
+}
+# Each annotator's rating noise (standard deviation, scale points) before
+# rounding to a whole number.
+ANNOTATOR_NOISE = 0.45
 
 
 @dataclass(frozen=True)
@@ -501,11 +536,13 @@ def _label_prosody(label, rng):
 
 
 def _annotate(label, rng):
-    """Draws the annotators' categories and VAD scores for a label.
+    """Draws the annotators' categories and their rating noise.
 
     The majority of the three categorical annotators agrees with the label
-    (except for ``xxx``, where they all disagree); the two attribute
-    annotators' scores average into the label line's VAD.
+    (except for ``xxx``, where they all disagree); the first two also rate
+    valence, activation and dominance: their noise is drawn here (in
+    standard units), the ratings are made by :func:`rate_attributes` once
+    the utterance's prosody is known.
     """
     evaluators = sorted(rng.sample(EVALUATORS, 3))
     if label == "xxx":
@@ -517,18 +554,103 @@ def _annotate(label, rng):
         if rng.random() < 0.4:
             names[rng.randrange(3)] = rng.choice(NEIGHBOURS[label])
     categories = list(zip(evaluators, names))
-    attributes = []
-    for evaluator in evaluators[:2]:
-        scores = tuple(
-            int(min(max(round(x + rng.gauss(0, 0.6)), 1), 5))
-            for x in VAD_BASE[label]
+    noise = [
+        (evaluator, tuple(rng.gauss(0, 1) for _ in range(3)))
+        for evaluator in evaluators[:2]
+    ]
+    return categories, noise
+
+
+def speaking_style(prosody, base, speaker):
+    """How an utterance is spoken compared with its emotion's typical
+    rendering by its speaker, per prosodic cue, in standard deviations of
+    the per-utterance variation (``JITTER``).
+
+    Arguments
+    ---------
+    prosody : Prosody
+        The utterance's synthesis parameters.
+    base : Prosody
+        Its label's typical prosody (``EMOTION_PROSODY``).
+    speaker : Speaker
+        Its speaker (offsets and rate factor).
+
+    Returns
+    -------
+    dict
+        ``rate``, ``pitch``, ``pitch_range``, ``tilt``: positive when
+        faster, higher, wider, more effortful.
+
+    Example
+    -------
+    >>> base = EMOTION_PROSODY["neu"]
+    >>> faster = Prosody(176, 54, 37, 100, 0, 0.0)
+    >>> style = speaking_style(faster, base, SPEAKERS[0])
+    >>> round(style["rate"], 2), style["pitch"]
+    (1.59, 0.0)
+    """
+    rate = math.log(prosody.rate / (base.rate * speaker.rate_factor))
+    return {
+        "rate": rate / JITTER.rate,
+        "pitch": (prosody.pitch - base.pitch - speaker.pitch_offset)
+        / JITTER.pitch,
+        "pitch_range": (
+            prosody.pitch_range - base.pitch_range - speaker.range_offset
         )
-        attributes.append((evaluator, scores))
+        / JITTER.pitch_range,
+        "tilt": (prosody.tilt - base.tilt) / JITTER.tilt,
+    }
+
+
+def rate_attributes(label, style, noise):
+    """The annotators' valence, activation and dominance ratings of an
+    utterance, and their average (the label line's ``[V, A, D]``).
+
+    Arguments
+    ---------
+    label : str
+        The utterance's label (its ``VAD_BASE`` row).
+    style : dict
+        Its speaking style (:func:`speaking_style`).
+    noise : list of (str, tuple of float)
+        (evaluator, standard normal noise of each dimension), from
+        ``_annotate``.
+
+    Returns
+    -------
+    attributes : list of (str, tuple of int)
+        (evaluator, (valence, activation, dominance)), whole numbers 1-5.
+    vad : tuple of float
+        The ratings averaged over the annotators.
+
+    Example
+    -------
+    >>> still = dict.fromkeys(("rate", "pitch", "pitch_range", "tilt"), 0.0)
+    >>> rate_attributes("ang", still, [("E1", (0, 0, 0)), ("E2", (1, 0, 0))])
+    ([('E1', (2, 4, 4)), ('E2', (2, 4, 4))], (2.0, 4.0, 4.0))
+    """
+    expected = [
+        base
+        + sum(w * style[cue] for cue, w in STYLE_WEIGHTS[dimension].items())
+        for base, dimension in zip(
+            VAD_BASE[label], ("valence", "activation", "dominance")
+        )
+    ]
+    attributes = [
+        (
+            evaluator,
+            tuple(
+                int(min(max(round(x + ANNOTATOR_NOISE * z), 1), 5))
+                for x, z in zip(expected, draws)
+            ),
+        )
+        for evaluator, draws in noise
+    ]
     vad = tuple(
         sum(scores[i] for _, scores in attributes) / len(attributes)
         for i in range(3)
     )
-    return categories, attributes, vad
+    return attributes, vad
 
 
 def format_annotations(categories, attributes):
@@ -631,7 +753,11 @@ def plan_corpus(
             turns = Counter()
             for speaker, label, sentence in dialog_items:
                 base = _label_prosody(label, rng)
-                categories, attributes, vad = _annotate(label, rng)
+                categories, noise = _annotate(label, rng)
+                prosody = _jittered(base, speaker, rng)
+                attributes, vad = rate_attributes(
+                    label, speaking_style(prosody, base, speaker), noise
+                )
                 plan.append(
                     UtterancePlan(
                         utt_id=make_utterance_id(
@@ -641,7 +767,7 @@ def plan_corpus(
                         speaker=speaker,
                         label=label,
                         text=sentences[sentence],
-                        prosody=_jittered(base, speaker, rng),
+                        prosody=prosody,
                         lead_silence=round(rng.uniform(0.08, 0.25), 3),
                         tail_silence=round(rng.uniform(0.10, 0.30), 3),
                         gap_before=round(rng.uniform(0.3, 2.0), 4),

@@ -324,25 +324,46 @@ def read_upload(data, sample_rate):
     ValueError
         Unreadable or empty audio, with the reason.
     """
-    import numpy as np
     import soundfile
 
-    from speechbrain_gemo.streaming import StreamResampler
+    from speechbrain_gemo.audio_format import to_mono_at
 
     try:
         signal, rate = soundfile.read(
             io.BytesIO(data), dtype="float32", always_2d=True
         )
     except Exception as err:  # libsndfile raises several error types
-        reason = " ".join(str(err).split())[:200]
+        reason = upload_text(" ".join(str(err).split()))[:200]
         raise ValueError(
             f"cannot read audio ({type(err).__name__}: {reason})"
         ) from err
     if signal.size == 0:
-        raise ValueError("the file has no audio samples")
-    mono = signal.mean(axis=1, dtype=np.float32)[:, None]
-    resampler = StreamResampler(rate, sample_rate, 1)
-    return resampler(mono, last=True)[:, 0]
+        raise ValueError("the body has no audio samples")
+    return to_mono_at(signal, rate, sample_rate)
+
+
+def upload_text(text):
+    """An error message about an upload read from memory, naming it "the
+    upload" instead of the Python object that held it.
+
+    Arguments
+    ---------
+    text : str
+        The message.
+
+    Returns
+    -------
+    str
+        The message.
+
+    Example
+    -------
+    >>> upload_text("Error opening <_io.BytesIO object at 0x7f65>: bad")
+    'Error opening the upload: bad'
+    """
+    import re
+
+    return re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the upload", text)
 
 
 def classify_upload(server, data, name):
@@ -353,7 +374,7 @@ def classify_upload(server, data, name):
     return classify_batch(server.model, [signal], [name])[0]
 
 
-def row_record(row, labels, gender, timeline=False):
+def row_record(row, labels, gender, timeline=False, dimensions=False):
     """A row as the JSON of its CSV line: column -> value (numbers as
     numbers, empty cells as null).
 
@@ -367,6 +388,9 @@ def row_record(row, labels, gender, timeline=False):
         Whether the model has a gender branch.
     timeline : bool
         Rows of a timeline (``start``, ``end``, ``speaker``).
+    dimensions : bool
+        With ``arousal``, ``valence`` and ``dominance`` (as ``infer``'s
+        per-file rows of a model with the dimensional head).
 
     Returns
     -------
@@ -385,7 +409,7 @@ def row_record(row, labels, gender, timeline=False):
 
     ok = not row.get("error")
     record = {}
-    for column in csv_columns(labels, gender, timeline, timeline):
+    for column in csv_columns(labels, gender, timeline, timeline, dimensions):
         if column.startswith("prob_"):
             value = row["probs"][column[5:]] if ok else None
         elif column in ("label", "score", "gender", "gender_score"):
@@ -417,7 +441,10 @@ async def classify(request):
         return JSONResponse(
             {"error": row["error"], "row": row_record(row, [], False)}, 400
         )
-    return JSONResponse(row_record(row, server.labels, server.gender))
+    dimensions = bool(getattr(server.model, "has_avd", False))
+    return JSONResponse(
+        row_record(row, server.labels, server.gender, dimensions=dimensions)
+    )
 
 
 def server_limit(server):
@@ -468,7 +495,7 @@ async def timeline(request):
         lambda: sliding_timeline(server.model, name, options, io.BytesIO(data)),
     )
     if len(rows) == 1 and rows[0].get("start") is None:
-        error = rows[0]["error"]
+        error = upload_text(rows[0]["error"])
         if not error.startswith("NoSpeech"):
             return JSONResponse({"error": error}, 400)
         rows = []
@@ -634,7 +661,9 @@ async def serve_call(websocket, server, source, receive_call):
         server.calls.pop(session.call_id, None)
         summary = await session.finish(ended)
         sender = state["sender"]
-        if code is None:  # nobody to send to
+        if sender is None:  # Twilio: events go to subscribers only
+            pass
+        elif code is None:  # nobody to send to
             sender.cancel()
         else:
             session.post(summary)
@@ -701,17 +730,26 @@ def _log_call(source, scope, session, ended, code, reason, started):
 
 
 async def open_call(websocket, server, state, source, call_id, engine, info):
-    """Makes a call's session and starts sending its events."""
-    from speechbrain_gemo.serve.calls import CallSession
-
+    """Makes a call's session and starts sending its events to the
+    client (not to Twilio, which expects no messages it did not ask for:
+    its calls' events go to subscribers only)."""
     if call_id in server.calls:
         raise ProtocolError(f"call_id {call_id!r} is already streaming")
+    to_client = source != "twilio"
     session = CallSession(
-        server, call_id, source, engine, info["sample_rate"], info["encoding"]
+        server,
+        call_id,
+        source,
+        engine,
+        info["sample_rate"],
+        info["encoding"],
+        to_client=to_client,
     )
     server.calls[call_id] = session
     state["session"] = session
-    state["sender"] = asyncio.create_task(_drain(websocket, session))
+    state["sender"] = (
+        asyncio.create_task(_drain(websocket, session)) if to_client else None
+    )
     return session
 
 
@@ -941,20 +979,28 @@ async def events_endpoint(websocket: WebSocket):
     """``WebSocket /v1/calls/{call_id}/events``: a call's events."""
     server = websocket.app.state.server
     call_id = websocket.path_params["call_id"]
-    await websocket.accept()
     try:
         check_call_id(call_id)
     except ValueError as err:
+        await websocket.accept()
         await close(websocket, POLICY, str(err))
         return
     if server.hub.count >= server.options.max_subscribers:
+        await websocket.accept()
         await close(
             websocket,
             BUSY,
             f"too many subscribers ({server.options.max_subscribers})",
         )
         return
+    # subscribed before the upgrade completes: a client that starts the
+    # call once connected misses none of its events
     sub = server.hub.subscribe(call_id)
+    try:
+        await websocket.accept()
+    except Exception:
+        server.hub.unsubscribe(call_id, sub)
+        raise
     reader = asyncio.create_task(websocket.receive())
     try:
         while True:

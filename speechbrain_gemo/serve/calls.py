@@ -216,9 +216,9 @@ class TrackAligner:
     >>> aligner.add("outbound", b"xyz")
     b'axby'
     >>> aligner.add("outbound", b"1234")  # 5 ahead: inbound gets silence
-    b'\\xffz\\xff1'
+    b'\\xffz'
     >>> aligner.finish()
-    b'\\xff2\\xff3\\xff4'
+    b'\\xff1\\xff2\\xff3\\xff4'
     """
 
     def __init__(self, tracks, silence, max_skew):
@@ -377,10 +377,22 @@ class CallSession:
         Rate of the audio received.
     encoding : str
         Its encoding.
+    to_client : bool
+        Queue events for the client (False: subscribers only).
     """
 
-    def __init__(self, server, call_id, source, engine, sample_rate, encoding):
+    def __init__(
+        self,
+        server,
+        call_id,
+        source,
+        engine,
+        sample_rate,
+        encoding,
+        to_client=True,
+    ):
         self.server, self.call_id, self.source = server, call_id, source
+        self.to_client = to_client
         self.engine = engine
         self.sample_rate, self.encoding = sample_rate, encoding
         options = server.options
@@ -515,6 +527,8 @@ class CallSession:
         event : dict
             The event.
         """
+        if not self.to_client:
+            return
         while self.outbox.full():
             self.outbox.get_nowait()
             self.dropped += 1

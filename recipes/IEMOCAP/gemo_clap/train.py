@@ -45,21 +45,28 @@ from speechbrain.utils.metric_stats import MetricStats
 from speechbrain_gemo.brain import (
     RobustBrain,
     annealing_value,
+    check_dimension_settings,
     contrastive_loss,
+    dimensional_loss,
     emotion_logits,
     per_utterance_cross_entropy,
+    selection_stats,
     set_learning_rate,
     trainable_parameter_groups,
     write_test_predictions,
 )
 from speechbrain_gemo.checkpoints import data_fingerprint
 from speechbrain_gemo.data.audio import random_crop, read_utterance
-from speechbrain_gemo.data.labels import load_or_create_label_encoder
+from speechbrain_gemo.data.labels import (
+    add_dimension_targets,
+    load_or_create_label_encoder,
+)
+from speechbrain_gemo.data.telephone import telephone_augment
 from speechbrain_gemo.distributed import end_process_group
 from speechbrain_gemo.errors import exit_on_user_error
 from speechbrain_gemo.export import export_for_inference
 from speechbrain_gemo.io import write_json_atomic
-from speechbrain_gemo.metrics import EmotionClassificationStats
+from speechbrain_gemo.metrics import DimensionStats, EmotionClassificationStats
 from speechbrain_gemo.prompts import GENDERS
 
 logger = get_logger(__name__)
@@ -67,8 +74,21 @@ logger = get_logger(__name__)
 
 class GEmoCLAPBrain(RobustBrain):
     """Trains and evaluates GEmo-CLAP: audio embeddings against the
-    embeddings of the class prompts. Skipping non-finite batches and
-    removing incomplete checkpoints come from ``RobustBrain``."""
+    embeddings of the class prompts and, with the dimensional head
+    (``avd_head``), arousal, valence and dominance. Skipping non-finite
+    batches and removing incomplete checkpoints come from
+    ``RobustBrain``."""
+
+    def on_fit_start(self):
+        """Refuses dimensional-head settings that cannot work
+        (``avd_head``, ``avd_weight``, ``selection_key``), then starts as
+        ``RobustBrain``."""
+        check_dimension_settings(
+            self.model.has_avd,
+            self.hparams.avd_weight,
+            self.hparams.selection_key,
+        )
+        super().on_fit_start()
 
     def compute_forward(self, batch, stage):
         """Embeds the batch's audio and the class prompts.
@@ -84,24 +104,26 @@ class GEmoCLAPBrain(RobustBrain):
         -------
         dict
             ``audio_emb`` (N x d), ``emotion_prompt_emb`` (K x d),
-            ``scale`` and, with gender prompts, ``gender_prompt_emb`` and
-            ``gender_scale``.
+            ``scale``, with gender prompts ``gender_prompt_emb`` and
+            ``gender_scale``, with the dimensional head ``avd`` (N x 3).
         """
         batch = batch.to(self.device)
         wavs, wav_lens = batch.sig
         return self.modules.model(wavs, wav_lens)
 
     def compute_objectives(self, predictions, batch, stage):
-        """Computes the contrastive loss; in validation and test, also
-        tracks the predictions and the prompt classifier's cross-entropy
-        (and in test, the probabilities).
+        """Computes the contrastive loss, plus ``avd_weight`` times the
+        dimensional loss with the dimensional head; in validation and test,
+        also tracks the predictions and the prompt classifier's
+        cross-entropy (and in test, the probabilities).
 
         Arguments
         ---------
         predictions : dict
             The output of ``compute_forward``.
         batch : PaddedBatch
-            With ``emo_encoded`` and ``gender_encoded``.
+            With ``emo_encoded``, ``gender_encoded`` and, with the
+            dimensional head, ``avd``.
         stage : sb.Stage
             The stage.
 
@@ -122,6 +144,12 @@ class GEmoCLAPBrain(RobustBrain):
             gender,
             gather=gather and stage == sb.Stage.TRAIN,
         )
+        if self.model.has_avd:
+            loss = loss + self.hparams.avd_weight * dimensional_loss(
+                predictions["avd"],
+                batch.avd.data,
+                gather=gather and stage == sb.Stage.TRAIN,
+            )
         if stage != sb.Stage.TRAIN:
             logits = emotion_logits(predictions)
             self.ce_metrics.append(batch.id, logits, emo)
@@ -134,6 +162,10 @@ class GEmoCLAPBrain(RobustBrain):
             )
             if stage == sb.Stage.TEST:
                 self.test_probabilities.update(zip(batch.id, probs.tolist()))
+            if self.model.has_avd:
+                self.avd_metrics.append(
+                    batch.id, predictions["avd"], batch.avd.data
+                )
         return loss
 
     def init_optimizers(self):
@@ -182,13 +214,15 @@ class GEmoCLAPBrain(RobustBrain):
                 self.model.emotion_labels
             )
             self.ce_metrics = MetricStats(metric=per_utterance_cross_entropy)
+            self.avd_metrics = DimensionStats()
         if stage == sb.Stage.TEST:
             self.test_probabilities = {}
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs; after validation, anneals the learning rates (on the
-        ``annealing_metric``) and keeps the best checkpoint by UAR; after
-        test, keeps the test metrics.
+        ``annealing_metric``) and keeps the best checkpoint by
+        ``selection_key`` (UAR by default); after test, keeps the test
+        metrics (with the dimensional head, its CCCs too).
 
         Arguments
         ---------
@@ -209,6 +243,10 @@ class GEmoCLAPBrain(RobustBrain):
         stats["UAR"] = metrics["UAR"]
         # Per utterance, whatever the batches: the loss depends on them
         stats["CE"] = self.ce_metrics.summarize("average")
+        if self.model.has_avd:
+            dimensions = self.avd_metrics.summarize()
+            stats = selection_stats(stats, dimensions)
+            metrics = {**metrics, **dimensions}
         if stage == sb.Stage.VALID:
             measure = annealing_value(self.hparams.annealing_metric, stats)
             old_lr, new_lr = self.hparams.lr_annealing(measure)
@@ -226,8 +264,15 @@ class GEmoCLAPBrain(RobustBrain):
                 train_stats=self.train_stats,
                 valid_stats=stats,
             )
+            key = self.hparams.selection_key
+            if stats.get(key) is None:
+                raise ValueError(
+                    f"selection_key={key} needs a validation CCC: at least "
+                    "two validation utterances rated for arousal, valence "
+                    "or dominance (see the log's counts); use UAR"
+                )
             self.checkpointer.save_and_keep_only(
-                meta=stats, max_keys=["UAR"], num_to_keep=1
+                meta=stats, max_keys=[key], num_to_keep=1
             )
         elif stage == sb.Stage.TEST:
             self.hparams.train_logger.log_stats(
@@ -254,6 +299,7 @@ def dataio_prep(hparams, emotion_labels):
     emo_encoder : CategoricalEncoder
         The emotion label encoder, saved in ``save_folder``.
     """
+    sample_rate = hparams["sample_rate"]
     max_samples = None
     if hparams["max_train_seconds"]:
         max_samples = int(hparams["max_train_seconds"] * hparams["sample_rate"])
@@ -261,8 +307,9 @@ def dataio_prep(hparams, emotion_labels):
     @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
     def audio_pipeline(utt_id, wav):
-        """Reads a validation or test utterance whole; a missing or
-        unreadable file stops the run with an error naming it.
+        """Reads a validation or test utterance whole, mono at
+        ``sample_rate``; a missing or unreadable file stops the run with an
+        error naming it.
 
         Arguments
         ---------
@@ -276,13 +323,15 @@ def dataio_prep(hparams, emotion_labels):
         torch.Tensor
             The waveform.
         """
-        return read_utterance(wav, utt_id)
+        return read_utterance(wav, utt_id, sample_rate)
 
     @sb.utils.data_pipeline.takes("id", "wav")
     @sb.utils.data_pipeline.provides("sig")
     def train_audio_pipeline(utt_id, wav):
         """Reads a training utterance, cropped to a random window of
-        ``max_train_seconds`` (which bounds the memory of a batch).
+        ``max_train_seconds`` (which bounds the memory of a batch) and,
+        with probability ``telephone_prob``, turned into telephone audio
+        (``speechbrain_gemo.data.telephone``).
 
         Arguments
         ---------
@@ -296,7 +345,8 @@ def dataio_prep(hparams, emotion_labels):
         torch.Tensor
             The waveform, or a window of it.
         """
-        return random_crop(read_utterance(wav, utt_id), max_samples)
+        sig = random_crop(read_utterance(wav, utt_id, sample_rate), max_samples)
+        return telephone_augment(sig, sample_rate, hparams["telephone_prob"])
 
     emo_encoder = load_or_create_label_encoder(
         os.path.join(hparams["save_folder"], "label_encoder.txt"),
@@ -343,6 +393,8 @@ def dataio_prep(hparams, emotion_labels):
             ],
             output_keys=["id", "sig", "emo_encoded", "gender_encoded"],
         )
+        if hparams["avd_head"]:
+            add_dimension_targets(datasets[split], hparams["avd_scale"], split)
     return datasets, emo_encoder
 
 
@@ -478,7 +530,7 @@ if __name__ == "__main__":
 
         brain.evaluate(
             datasets["test"],
-            max_key="UAR",
+            max_key=hparams["selection_key"],
             test_loader_kwargs=loader_kwargs(
                 hparams, datasets["test"], sb.Stage.TEST
             ),
@@ -489,6 +541,8 @@ if __name__ == "__main__":
                 brain.error_metrics,
                 brain.test_probabilities,
                 brain.model.emotion_labels,
+                brain.avd_metrics if brain.model.has_avd else None,
+                brain.model.avd_scale,
             )
             write_json_atomic(hparams["test_metrics_file"], brain.test_metrics)
             export_for_inference(

@@ -1,0 +1,441 @@
+"""The emotion server (``python -m speechbrain_gemo.serve``), started as a
+subprocess on 127.0.0.1 with a free port and stopped by its pid, talked to
+by real clients (``httpx``, ``websockets``): HTTP routes and their limits,
+a two-party stereo call over ``/v1/stream`` and as Twilio Media Streams
+messages over ``/v1/twilio`` giving the rows of ``infer --timeline
+--sliding_window`` as events (both backends, random frame sizes), event
+subscribers, the files of ``--out_dir``, and bad clients while a good
+stream runs.
+
+Three servers (module fixtures): PyTorch with an API key, a Twilio auth
+token and ``--out_dir``; ONNX int8 with ``--twilio_unsigned``; ONNX with
+neither (``/v1/twilio`` closed).
+"""
+
+import asyncio
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile
+
+from speechbrain_gemo.export import save_tiny_export
+from speechbrain_gemo.infer import main as infer_main
+from speechbrain_gemo.serve.client import (
+    encode,
+    random_pieces,
+    read_events,
+    send_twilio,
+    stream_call,
+    twilio_messages,
+)
+from speechbrain_gemo.serve.security import twilio_signature
+
+httpx = pytest.importorskip("httpx")
+websockets = pytest.importorskip("websockets")
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
+
+KEY = "test-key-5f2c"
+TOKEN = "twilio-test-token"
+ROLES = ["agent", "customer"]
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Running:
+    """A server subprocess: its pid, port, log and temporary folder."""
+
+    def __init__(self, args, folder):
+        self.folder = folder
+        self.tmp = folder / "tmp"  # the server's TMPDIR
+        self.tmp.mkdir()
+        self.port = _free_port()
+        self.log_path = folder / "server.log"
+        env = dict(os.environ, TMPDIR=str(self.tmp))
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "speechbrain_gemo.serve"]
+                + ["--port", str(self.port)]
+                + args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log()}")
+            try:
+                if httpx.get(self.http("/health"), timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise AssertionError(f"server did not start: {self.log()}")
+
+    def http(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def ws(self, path):
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def log(self):
+        return self.log_path.read_text()
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from speechbrain_gemo.onnx import export_onnx
+
+    root = tmp_path_factory.mktemp("serve_models")
+    export = save_tiny_export(str(root / "export"))
+    onnx_dir = export_onnx(export, str(root / "onnx"), int8=True)
+    return {"pytorch": export, "onnx": onnx_dir}
+
+
+@pytest.fixture(scope="module")
+def call(tmp_path_factory):
+    """A two-party call (agent on channel 0, customer on channel 1, each
+    faintly on the other's channel): 8 kHz mu-law stereo WAV and 44.1 kHz
+    16-bit stereo WAV."""
+    from speechbrain_gemo.testing import two_party_call
+
+    root = tmp_path_factory.mktemp("serve_call")
+    samples = two_party_call(utterances=4, seed=3, sample_rate=16000)
+    from speechbrain_gemo.audio_format import resample
+
+    files = {}
+    for name, rate, subtype in (
+        ("mulaw", 8000, "ULAW"),
+        ("pcm_s16le", 44100, "PCM_16"),
+    ):
+        path = str(root / f"call_{name}.wav")
+        soundfile.write(path, resample(samples, 16000, rate), rate, subtype)
+        files[name] = path
+    return files
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def offline(models, call, tmp_path_factory):
+    """``infer --timeline --sliding_window 3 --hop 1 --channels
+    agent,customer`` rows, per backend and file."""
+    root = tmp_path_factory.mktemp("serve_offline")
+    found = {}
+    for backend, extra in (
+        ("pytorch", []),
+        ("onnx", ["--backend", "onnx", "--precision", "int8"]),
+    ):
+        for name, path in call.items():
+            out = str(root / f"{backend}_{name}.csv")
+            args = ["--model", models[backend], "--timeline", path]
+            args += ["--sliding_window", "3", "--hop", "1"]
+            args += ["--channels", ",".join(ROLES), "--out", out]
+            assert infer_main(args + extra + ["--no-progress"]) == 0
+            found[backend, name] = _read_csv(out)
+    return found
+
+
+@pytest.fixture(scope="module")
+def pt_server(models, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve_pt")
+    (folder / "key").write_text(KEY + "\n")
+    (folder / "token").write_text(TOKEN)
+    server = Running(
+        [
+            "--model", models["pytorch"],
+            "--api_key_file", str(folder / "key"),
+            "--twilio_auth_token_file", str(folder / "token"),
+            "--out_dir", str(folder / "calls"),
+            "--max_streams", "4",
+            "--max_upload_mb", "3",
+            "--max_queue", "16",
+        ],
+        folder,
+    )  # fmt: skip
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def onnx_server(models, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve_onnx")
+    server = Running(
+        [
+            "--model", models["onnx"], "--backend", "onnx",
+            "--precision", "int8", "--twilio_unsigned",
+            "--out_dir", str(folder / "calls"),
+        ],
+        folder,
+    )  # fmt: skip
+    yield server
+    server.stop()
+
+
+def _raw(path, encoding):
+    """A file's samples as a client streams them, and its rate."""
+    data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    return encode(data, rate, encoding), rate
+
+
+def assert_events_match(events, rows):
+    """The emotion events equal the offline rows: the same windows of the
+    same speakers, probabilities within 1e-4."""
+    emotion = [e for e in events if e["type"] == "emotion"]
+    assert rows and len(emotion) == len(rows)
+    key = lambda start, speaker: (round(float(start), 3), speaker)  # noqa
+    by_key = {key(r["start"], r["speaker"]): r for r in rows}
+    assert len(by_key) == len(rows)
+    for event in emotion:
+        row = by_key[key(event["start"], event["speaker"])]
+        assert abs(float(row["end"]) - event["end"]) < 1e-3
+        assert row["label"] == event["label"]
+        for label, prob in event["probs"].items():
+            assert abs(float(row[f"prob_{label}"]) - prob) < 1e-4
+
+
+def _run(coroutine):
+    return asyncio.run(coroutine)
+
+
+# ------------------------------------------------------------------ HTTP
+
+
+def test_http_routes_keys_and_limits(pt_server, call, models, tmp_path):
+    server = pt_server
+    before = sorted(os.listdir(server.tmp))
+    with httpx.Client(timeout=120) as client:
+        health = client.get(server.http("/health"))  # no key needed
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert client.get(server.http("/v1/model")).status_code == 401
+        wrong = {"Authorization": "Bearer test-key-5f2d"}
+        assert client.get(server.http("/v1/model"), headers=wrong).status_code == 401
+        info = client.get(server.http("/v1/model"), headers=AUTH).json()
+        assert info["labels"] == ["neu", "hap", "ang", "sad"]
+        assert info["sample_rate"] == 16000 and info["backend"] == "pytorch"
+        assert (info["window"], info["hop"]) == (3.0, 1.0)
+
+        # POST /v1/classify: the CSV row of infer for the same file
+        path = call["pcm_s16le"]  # 44.1 kHz stereo
+        out = str(tmp_path / "one.csv")
+        assert infer_main(["--model", models["pytorch"], path, "--out", out]) == 0
+        (expected,) = _read_csv(out)
+        with open(path, "rb") as f:
+            body = f.read()
+        assert len(body) < 3e6
+        got = client.post(
+            server.http("/v1/classify?name=call.wav"), content=body, headers=AUTH
+        )
+        assert got.status_code == 200, got.text
+        row = got.json()
+        assert list(row) == list(expected)
+        assert row["path"] == "call.wav" and row["label"] == expected["label"]
+        for column in expected:
+            if column.startswith("prob_") or column.endswith("score"):
+                assert abs(row[column] - float(expected[column])) < 1e-4
+
+        # POST /v1/timeline: the rows of infer --timeline --sliding_window
+        with open(call["mulaw"], "rb") as f:
+            recording = f.read()
+        got = client.post(
+            server.http("/v1/timeline?channels=agent,customer"),
+            content=recording,
+            headers=AUTH,
+        )
+        assert got.status_code == 200, got.text
+        rows = got.json()["rows"]
+        out = str(tmp_path / "tl.csv")
+        args = ["--model", models["pytorch"], "--timeline", call["mulaw"]]
+        args += ["--sliding_window", "3", "--hop", "1", "--channels"]
+        assert infer_main(args + ["agent,customer", "--out", out]) == 0
+        offline = _read_csv(out)
+        assert [(round(r["start"], 3), r["speaker"]) for r in rows] == [
+            (float(r["start"]), r["speaker"]) for r in offline
+        ]
+        for got_row, row in zip(rows, offline):
+            assert abs(got_row["prob_ang"] - float(row["prob_ang"])) < 1e-4
+
+        # limits and errors
+        big = bytes(3_000_001)
+        got = client.post(server.http("/v1/classify"), content=big, headers=AUTH)
+        assert got.status_code == 413 and "--max_upload_mb" in got.json()["error"]
+
+        def chunks():  # no Content-Length: refused while reading
+            for _ in range(80):
+                yield bytes(50_000)
+
+        got = client.post(server.http("/v1/timeline"), content=chunks(), headers=AUTH)
+        assert got.status_code == 413
+        got = client.post(
+            server.http("/v1/classify"), content=b"RIFF not audio", headers=AUTH
+        )
+        assert got.status_code == 400
+        assert got.json()["error"].startswith("cannot read audio")
+        assert "BytesIO" not in got.json()["error"]
+        got = client.post(
+            server.http("/v1/timeline?channels=agent"),
+            content=recording,
+            headers=AUTH,
+        )
+        assert got.status_code == 400 and "2 channel(s)" in got.json()["error"]
+        got = client.post(server.http("/v1/timeline?hop=9"), content=recording, headers=AUTH)
+        assert got.status_code == 400 and "hop" in got.json()["error"]
+        assert client.post(server.http("/v1/classify"), content=body).status_code == 401
+    # nothing of a request stays on disk
+    assert sorted(os.listdir(server.tmp)) == before
+    assert "refused (missing or wrong API key)" in server.log()
+
+
+# ------------------------------------------------------------ streaming
+
+
+@pytest.mark.parametrize("encoding", ["mulaw", "pcm_s16le"])
+def test_stream_gives_the_offline_rows(pt_server, call, offline, encoding):
+    """A two-party stereo call (8 kHz mu-law; 44.1 kHz 16-bit) streamed in
+    random frame sizes gives the rows of infer --timeline --sliding_window
+    as events, a summary per role, and its files in --out_dir."""
+    data, rate = _raw(call[encoding], encoding)
+    start = {
+        "sample_rate": rate,
+        "encoding": encoding,
+        "channels": 2,
+        "roles": ROLES,
+        "window": 3.0,
+        "hop": 1.0,
+        "call_id": f"call-{encoding}",
+    }
+    pieces = random_pieces(data, seed=len(encoding), largest=5000)
+    events = _run(
+        stream_call(pt_server.ws("/v1/stream"), pieces, start, headers=AUTH)
+    )
+    assert events[0]["type"] == "started"
+    assert events[0]["call_id"] == f"call-{encoding}"
+    rows = offline["pytorch", encoding]
+    assert_events_match(events, rows)
+    summary = events[-1]
+    assert summary["type"] == "summary"
+    assert set(summary["speakers"]) == {"agent", "customer", "*"}
+    # --out_dir: the call's rows as infer writes them, summary and facts
+    folder = pt_server.folder / "calls"
+    stem = folder / f"call-{encoding}"
+    written = _read_csv(f"{stem}.csv")
+    assert [(r["start"], r["speaker"], r["label"]) for r in written] == [
+        (r["start"], r["speaker"], r["label"]) for r in rows
+    ]
+    facts = json.loads((folder / f"call-{encoding}.json").read_text())
+    assert facts["ended"] == "stop" and facts["dropped_events"] == 0
+    assert _read_csv(f"{stem}_summary.csv")[0]["speaker"] in ROLES + ["*"]
+    assert not [n for n in os.listdir(folder) if n.startswith(".")]
+    assert f"call call-{encoding} roles=agent,customer" in pt_server.log()
+
+
+def _twilio_tracks(path):
+    """The call's channels as Twilio's tracks: inbound the customer
+    (channel 1), outbound the agent (channel 0)."""
+    data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    assert rate == 8000
+    return {
+        "inbound": encode(data[:, 1], rate, "mulaw"),
+        "outbound": encode(data[:, 0], rate, "mulaw"),
+    }
+
+
+def test_twilio_signed_call_reaches_subscribers(pt_server, call, offline):
+    messages = twilio_messages(_twilio_tracks(call["mulaw"]), "CAsigned01")
+    url = pt_server.ws("/v1/twilio")
+    signature = twilio_signature(TOKEN.encode(), url)
+    events_url = pt_server.ws("/v1/calls/CAsigned01/events")
+
+    async def scenario():
+        ready = asyncio.Event()
+        subscriber = asyncio.create_task(read_events(events_url, AUTH, ready))
+        await ready.wait()
+        # no bearer key: Twilio cannot send one; the signature is checked
+        back = await send_twilio(url, messages, {"X-Twilio-Signature": signature})
+        return back, await subscriber
+
+    back, events = _run(scenario())
+    assert back == []  # Twilio gets no messages it did not ask for
+    assert_events_match(events, offline["pytorch", "mulaw"])
+    assert events[-1]["type"] == "summary"
+    assert {"agent", "customer"} <= set(events[-1]["speakers"])
+    assert (pt_server.folder / "calls" / "CAsigned01.csv").exists()
+
+    # unsigned and wrongly signed upgrades are refused
+    for headers in ({}, {"X-Twilio-Signature": twilio_signature(b"x", url)}):
+        with pytest.raises(websockets.exceptions.InvalidStatus) as err:
+            _run(send_twilio(url, messages[:3], headers))
+        assert err.value.response.status_code == 403
+
+
+def test_onnx_stream_and_unsigned_twilio(onnx_server, call, offline):
+    data, rate = _raw(call["mulaw"], "mulaw")
+    start = {"sample_rate": rate, "encoding": "mulaw", "channels": 2}
+    start["roles"] = ROLES
+    rows = offline["onnx", "mulaw"]
+    events = _run(
+        stream_call(
+            onnx_server.ws("/v1/stream"),
+            random_pieces(data, seed=11, largest=700),
+            start,
+        )
+    )
+    assert_events_match(events, rows)
+    messages = twilio_messages(_twilio_tracks(call["mulaw"]), "CAunsigned")
+
+    async def scenario():
+        ready = asyncio.Event()
+        url = onnx_server.ws("/v1/calls/CAunsigned/events")
+        subscriber = asyncio.create_task(read_events(url, ready=ready))
+        await ready.wait()
+        await send_twilio(onnx_server.ws("/v1/twilio"), messages)
+        return await subscriber
+
+    assert_events_match(_run(scenario()), rows)
+
+
+def test_twilio_closed_without_token_or_unsigned(models, tmp_path):
+    server = Running(
+        ["--model", models["onnx"], "--backend", "onnx"], tmp_path
+    )
+    try:
+        with pytest.raises(websockets.exceptions.InvalidStatus) as err:
+            _run(send_twilio(server.ws("/v1/twilio"), twilio_messages({"inbound": b""})))
+        assert err.value.response.status_code == 403
+        assert "twilio_unsigned" in err.value.response.body.decode()
+    finally:
+        server.stop()
