@@ -89,7 +89,8 @@ SECURITY_HEADERS = {
         "base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # (not no-referrer: with it, browsers send "Origin: null" on a form post)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -535,7 +536,9 @@ class AudioKeeper:
             ):
                 while True:
                     data = source.read(block)
-                    data = data[: len(data) // self.frame_bytes * self.frame_bytes]
+                    data = data[
+                        : len(data) // self.frame_bytes * self.frame_bytes
+                    ]
                     if not data:
                         break
                     if self.encoding == "pcm_s16le":
@@ -883,8 +886,7 @@ def read_rows(path, labels):
             probs = None
             if not error:
                 probs = {
-                    label: _float(line.get(f"prob_{label}"))
-                    for label in labels
+                    label: _float(line.get(f"prob_{label}")) for label in labels
                 }
             rows.append(
                 {
@@ -1353,7 +1355,11 @@ async def login(request):
     fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
     given = (fields.get("key") or [""])[0].strip().encode("utf-8")
     target = safe_next((fields.get("next") or ["/"])[0])
-    who = f"{request.client.host}:{request.client.port}" if request.client else "?"
+    who = (
+        f"{request.client.host}:{request.client.port}"
+        if request.client
+        else "?"
+    )
     if key is None:
         return RedirectResponse(target, 303)
     if not same_origin(request.scope, server.options.public_url):
