@@ -25,7 +25,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from speechbrain_gemo.plotting import class_colours
 from speechbrain_gemo.serve.page import (
+    MIN_ALERT_WINDOWS,
     AlertHub,
     AlertWatch,
     AudioKeeper,
@@ -38,9 +40,10 @@ RATE = 8000
 ROLES = ["agent", "customer"]
 KEY = "page-test-key-93b1"
 LABELS = ["neu", "hap", "ang", "sad"]
-# One rule per class for the customer, each above a quarter: with three
-# or more customer windows one class holds at least a quarter of them, so
-# at least one rule must fire, whatever the tiny random model says
+# One rule per class for the customer, each above a quarter: with
+# MIN_ALERT_WINDOWS or more customer windows one class holds at least a
+# quarter of them, so at least one rule must fire, whatever the tiny
+# random model says
 RULES = [f"customer:{label}:0.24:30" for label in LABELS]
 WAIT = 120  # seconds a browser condition may take on a loaded machine
 
@@ -213,6 +216,12 @@ def _css(driver, selector):
     return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def _rgb(colour):
+    """``#rrggbb`` as the browser's computed ``rgb(r, g, b)``."""
+    r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
 def _segments(driver):
     return len(_css(driver, "svg.lane-plot rect.segment"))
 
@@ -273,6 +282,13 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
         ".map((e) => e.textContent);"
     )
     assert legend == ["neutral (neu)", "happy (hap)", "angry (ang)", "sad"]
+    # the plots' palette (plotting.class_colours), served from Python
+    colours = class_colours(LABELS)
+    swatches = driver.execute_script(
+        "return [...document.querySelectorAll('#legend .swatch')]"
+        ".map((e) => getComputedStyle(e).backgroundColor);"
+    )
+    assert swatches == [_rgb(colours[label]) for label in LABELS]
     assert _console_errors(driver) == []
 
     subscriber = connect(server.url(f"/v1/calls/{call_id}/events", "ws"))
@@ -301,6 +317,11 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
     assert "live" in _js(driver, "#status", "e.textContent")
     lanes = _attrs(driver, ".lane", "data-role")
     assert lanes == ROLES
+    fills = driver.execute_script(
+        "return [...document.querySelectorAll('rect.segment:not(.error)')]"
+        ".map((e) => [e.dataset.label, e.getAttribute('fill')]);"
+    )
+    assert fills and all(fill == colours[label] for label, fill in fills)
     first = _segments(driver)
 
     # the rest of the call (not stopped yet): the lanes grow, an alert shows
@@ -366,7 +387,8 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
     assert all(
         a["speaker"] == "customer" and a["rule"] in RULES for a in alerts
     )
-    assert all(a["share"] > 0.24 and a["windows"] >= 3 for a in alerts)
+    assert all(a["share"] > 0.24 for a in alerts)
+    assert all(a["windows"] >= MIN_ALERT_WINDOWS for a in alerts)
     assert alerts[0]["rule"] == shown[0]
 
     # the list marks the finished call
@@ -503,22 +525,25 @@ def test_cookie_is_refused_across_origins(keyed_server):
 
 
 def test_alert_rules_fire_once_per_crossing():
-    """A rule fires when the share over the last SECONDS crosses SHARE
-    (with enough windows), not again while it stays above, again after
-    it fell; old windows leave the span; other roles do not count."""
+    """A rule fires when the share over the last SECONDS crosses SHARE,
+    not before the role has MIN_ALERT_WINDOWS windows there, not again
+    while it stays above, again after it fell; old windows leave the
+    span; other roles do not count."""
     (rule,) = resolve_alerts(["customer:angry:0.5:10"], LABELS)
     assert rule.label == "ang"  # the word names the class
     watch = AlertWatch([rule], "c")
     fired = []
-    labels = ["ang", "ang"] + ["ang"] * 3 + ["neu"] * 12 + ["ang"] * 8
+    assert MIN_ALERT_WINDOWS == 5
+    labels = ["ang"] * 5 + ["neu"] * 12 + ["ang"] * 8
     for k, label in enumerate(labels):
         for alert in watch.feed("customer", k, k + 3.0, label):
             fired.append((k, alert["share"], alert["windows"]))
         assert watch.feed("agent", k, k + 3.0, "ang") == []
     # the span holds the windows whose centre (k + 1.5) lies in the last
-    # 10 s (the call is at k + 3): the last 9. k=2: 3 windows, all angry;
-    # k=9: 4 angry of 9, off; k=21: windows 13-21, 5 angry of 9, on again
-    assert fired == [(2, 1.0, 3), (21, 0.5556, 9)]
+    # 10 s (the call is at k + 3): the last 9. k<4: all angry but too few
+    # windows; k=4: 5 windows, all angry; k=9: 4 angry of 9, off;
+    # k=21: windows 13-21, 5 angry of 9, on again
+    assert fired == [(4, 1.0, 5), (21, 0.5556, 9)]
 
 
 def test_alert_hub_sends_alerts_to_subscribers():
@@ -526,7 +551,7 @@ def test_alert_hub_sends_alerts_to_subscribers():
     them, to the call's subscribers only, and forgets them at the end."""
     hub = AlertHub(16, [parse_alert("customer:sad:0.5:30")])
     mine, other = hub.subscribe("c1"), hub.subscribe("c2")
-    for k in range(3):
+    for k in range(MIN_ALERT_WINDOWS):
         hub.publish(
             "c1",
             {
@@ -537,8 +562,10 @@ def test_alert_hub_sends_alerts_to_subscribers():
                 "label": "sad",
             },
         )
-    kinds = [mine.queue.get_nowait()["type"] for _ in range(4)]
-    assert kinds == ["emotion"] * 3 + ["alert"]
+    kinds = [
+        mine.queue.get_nowait()["type"] for _ in range(MIN_ALERT_WINDOWS + 1)
+    ]
+    assert kinds == ["emotion"] * MIN_ALERT_WINDOWS + ["alert"]
     assert other.queue.empty() and len(hub.alerts["c1"]) == 1
     hub.end("c1")
     assert "c1" not in hub.alerts

@@ -78,7 +78,9 @@ STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 SESSION_COOKIE = "gemo_session"
 SESSION_SECONDS = 12 * 3600
 DEFAULT_ALERT = "customer:angry:0.5:30"
-MIN_ALERT_WINDOWS = 3
+# a rule needs this many of the role's windows in its span (5 s of speech
+# at the default hop): one short utterance alone never alerts
+MIN_ALERT_WINDOWS = 5
 # a wrong key waits this long before the login shows again
 WRONG_KEY_DELAY = 0.5
 MAX_LISTED = 500
@@ -247,13 +249,13 @@ class AlertWatch:
     -------
     >>> rule = parse_alert("customer:ang:0.5:10")
     >>> watch = AlertWatch([rule], "c1")
-    >>> labels = ["neu", "ang", "ang", "ang", "ang"]
+    >>> labels = ["neu", "ang", "ang", "ang", "ang", "ang"]
     >>> fired = [watch.feed("customer", k, k + 3.0, lab)
     ...          for k, lab in enumerate(labels)]
     >>> [len(f) for f in fired]
-    [0, 0, 1, 0, 0]
-    >>> fired[2][0]["share"], fired[2][0]["windows"]
-    (0.6667, 3)
+    [0, 0, 0, 0, 1, 0]
+    >>> fired[4][0]["share"], fired[4][0]["windows"]
+    (0.8, 5)
     """
 
     def __init__(self, rules, call_id):
@@ -344,10 +346,10 @@ def replay_alerts(rows, rules, call_id):
     Example
     -------
     >>> rows = [{"speaker": "a", "start": k, "end": k + 3, "label": "x",
-    ...          "error": ""} for k in range(4)]
-    >>> [a["end"] for a in replay_alerts(rows, [parse_alert("a:x:0.9:5")],
+    ...          "error": ""} for k in range(6)]
+    >>> [a["end"] for a in replay_alerts(rows, [parse_alert("a:x:0.9:10")],
     ...                                  "c")]
-    [5.0]
+    [7.0]
     """
     watch = AlertWatch(rules, call_id)
     alerts = []
@@ -375,11 +377,11 @@ class AlertHub(EventHub):
     -------
     >>> hub = AlertHub(8, [parse_alert("b:sad:0.5:10")])
     >>> sub = hub.subscribe("c")
-    >>> for k in range(3):
+    >>> for k in range(5):
     ...     hub.publish("c", {"type": "emotion", "speaker": "b",
     ...                       "start": k, "end": k + 3.0, "label": "sad"})
-    >>> [sub.queue.get_nowait()["type"] for _ in range(4)]
-    ['emotion', 'emotion', 'emotion', 'alert']
+    >>> [sub.queue.get_nowait()["type"] for _ in range(6)][-2:]
+    ['emotion', 'alert']
     >>> len(hub.alerts["c"])
     1
     """
