@@ -217,6 +217,16 @@ def _css(driver, selector):
     return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def _read_all(connection, messages):
+    """Reads a WebSocket's messages until it closes (in a thread)."""
+    from websockets.exceptions import ConnectionClosed
+
+    try:
+        messages.extend(connection)
+    except ConnectionClosed:  # the server went away: the test says more
+        pass
+
+
 def _rgb(colour):
     """``#rrggbb`` as the browser's computed ``rgb(r, g, b)``."""
     r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
@@ -298,7 +308,7 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
     # the server's pings, and the server drops it)
     heard = {"subscriber": [], "caller": []}
     readers = [
-        threading.Thread(target=lambda c=c, n=n: heard[n].extend(c))
+        threading.Thread(target=_read_all, args=(c, heard[n]))
         for n, c in (("subscriber", subscriber), ("caller", caller))
     ]
     for reader in readers:
