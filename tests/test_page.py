@@ -639,3 +639,76 @@ def test_kept_audio_is_the_audio_received(tmp_path, encoding):
     expected = SampleDecoder(encoding, 2).decode(data)
     assert rate == RATE and np.array_equal(kept, expected)
     assert os.listdir(tmp_path) == ["c1.wav"]
+
+
+def _archived_call(folder, call_id, started_at, label):
+    """The files a finished call leaves in ``--out_dir``, one customer
+    window per second, all of ``label``."""
+    from speechbrain_gemo.rows import write_predictions
+    from speechbrain_gemo.timeline import (
+        hop_spans,
+        speech_summary,
+        write_summary,
+    )
+
+    probs = {other: 0.1 for other in LABELS}
+    probs[label] = 0.7
+    rows = [
+        {
+            "path": call_id,
+            "start": float(k),
+            "end": k + 3.0,
+            "speaker": "customer",
+            "label": label,
+            "score": 0.7,
+            "probs": probs,
+            "error": "",
+        }
+        for k in range(6)
+    ]
+    stem = str(folder / call_id)
+    write_predictions(
+        rows, f"{stem}.csv", LABELS, False, timeline=True, speaker=True
+    )
+    write_summary(
+        speech_summary(hop_spans(rows, 1.0), LABELS), f"{stem}_summary.csv"
+    )
+    record = {
+        "call_id": call_id,
+        "roles": ["customer"],
+        "hop": 1.0,
+        "started_at": started_at,
+        "ended": "stop",
+        "seconds": 8.0,
+    }
+    (folder / f"{call_id}.json").write_text(json.dumps(record))
+
+
+def test_archive_lists_newest_first_and_skips_broken_calls(tmp_path):
+    """Finished calls come newest first with their shares per role and the
+    alerts their rows give; a call whose files are broken or missing is
+    left out, never the list; a live call comes first when newer."""
+    from speechbrain_gemo.serve.page import Archive, newest_first
+
+    _archived_call(tmp_path, "old-call", 100.0, "neu")
+    _archived_call(tmp_path, "new-call", 200.0, "sad")
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "no-rows.json").write_text('{"started_at": 300.0}')
+    (tmp_path / "not a call id!.json").write_text("{}")
+    archive = Archive(
+        str(tmp_path), LABELS, [parse_alert("customer:sad:0.5:30")]
+    )
+    entries = newest_first({}, archive)
+    assert [e["call_id"] for e in entries] == ["new-call", "old-call"]
+    assert entries[0]["shares"] == {
+        "customer": {"neu": 0.0, "hap": 0.0, "ang": 0.0, "sad": 1.0}
+    }
+    # the rule over the rows: the fifth window (k=4, end 7 s) fires it
+    assert [a["end"] for a in entries[0]["alerts"]] == [7.0]
+    assert entries[1]["alerts"] == [] and not entries[0]["audio"]
+    live = {"live-call": {"call_id": "live-call", "started_at": 250.0}}
+    order = [e["call_id"] for e in newest_first(live, archive)]
+    assert order == ["live-call", "new-call", "old-call"]
+    detail = archive.detail("new-call")
+    assert len(detail["rows"]) == 6 and detail["rows"][0]["probs"]["sad"] == 0.7
+    assert archive.detail("broken") is None

@@ -1136,6 +1136,91 @@ class Archive:
         }
 
 
+def newest_first(live, archive, limit=MAX_LISTED):
+    """Live and finished calls, newest first; a finished call whose
+    files cannot be read is left out (and logged), never the list.
+
+    Arguments
+    ---------
+    live : dict
+        Call id to the entry of a live call.
+    archive : Archive
+        The finished calls.
+    limit : int
+        Most calls listed.
+
+    Returns
+    -------
+    list of dict
+        ``call_id``, ``live``, ``source``, ``roles``, ``started_at``,
+        ``ended_at``, ``seconds``, ``ended``, ``window``, ``hop``,
+        ``shares`` (``{role: {label: share}}``), ``alerts``, ``audio``.
+
+    Example
+    -------
+    >>> live = {"c2": {"call_id": "c2", "started_at": 5.0}}
+    >>> [e["call_id"] for e in newest_first(live, Archive(None, [], []))]
+    ['c2']
+    """
+    entries = list(live.values())
+    for call_id in archive.ids():
+        if call_id not in live:
+            entry = archive.entry(call_id)
+            if entry is not None:
+                entries.append(entry)
+    entries.sort(key=lambda e: e.get("started_at") or 0.0, reverse=True)
+    return entries[:limit]
+
+
+def remove_stale_audio(out_dir):
+    """Removes the audio a killed server left half-kept in ``out_dir``
+    (``.<call_id>.<pid>.audio.part`` of a process that is gone): personal
+    data of calls that have no files.
+
+    Arguments
+    ---------
+    out_dir : str
+        The folder.
+
+    Returns
+    -------
+    list of str
+        The files removed.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> mine = os.path.join(folder, f".c1.{os.getpid()}.audio.part")
+    >>> gone = os.path.join(folder, ".c2.999999999.audio.part")
+    >>> for path in (mine, gone):
+    ...     _ = open(path, "wb").write(b"x")
+    >>> remove_stale_audio(folder) == [gone], os.path.exists(mine)
+    (True, True)
+    """
+    removed = []
+    try:
+        names = os.listdir(out_dir)
+    except OSError:
+        return removed
+    for name in names:
+        found = re.match(r"^\.(.+)\.(\d+)\.audio\.part$", name)
+        if not found:
+            continue
+        try:
+            os.kill(int(found.group(2)), 0)
+            continue  # its server still runs
+        except PermissionError:
+            continue  # another user's process runs with that pid
+        except (ProcessLookupError, OverflowError):
+            pass  # gone (or never a pid)
+        path = os.path.join(out_dir, name)
+        _remove(path)
+        removed.append(path)
+        logger.info("removed %s: audio of a call its server never ended", path)
+    return removed
+
+
 # ------------------------------------------------------------------ state
 
 
@@ -1219,7 +1304,7 @@ class Page:
 
     def calls(self, live, limit=MAX_LISTED):
         """Live and finished calls, newest first (reads ``--out_dir``:
-        call it in a worker thread).
+        call it in a worker thread); see ``newest_first``.
 
         Arguments
         ---------
@@ -1231,18 +1316,9 @@ class Page:
         Returns
         -------
         list of dict
-            ``call_id``, ``live``, ``source``, ``roles``, ``started_at``,
-            ``ended_at``, ``seconds``, ``ended``, ``window``, ``hop``,
-            ``shares`` (``{role: {label: share}}``), ``alerts``, ``audio``.
+            The entries.
         """
-        entries = list(live.values())
-        for call_id in self.archive.ids():
-            if call_id not in live:
-                entry = self.archive.entry(call_id)
-                if entry is not None:
-                    entries.append(entry)
-        entries.sort(key=lambda e: e.get("started_at") or 0.0, reverse=True)
-        return entries[:limit]
+        return newest_first(live, self.archive, limit)
 
     def live_detail(self, call_id):
         """A live call's rows so far and alerts (in the event loop's
@@ -1476,6 +1552,8 @@ def attach(server):
     from starlette.staticfiles import StaticFiles
 
     server.page = Page(server)
+    if server.options.out_dir:
+        remove_stale_audio(server.options.out_dir)
     if server.page.rules:
         hub = AlertHub(server.hub.queue_size, server.page.rules)
         server.hub = hub
