@@ -181,7 +181,7 @@ def pt_server(models, tmp_path_factory):
             "--api_key_file", str(folder / "key"),
             "--twilio_auth_token_file", str(folder / "token"),
             "--out_dir", str(folder / "calls"),
-            "--max_streams", "4",
+            "--max_streams", "8",
             "--max_upload_mb", "3",
             "--max_queue", "16",
         ],
@@ -439,3 +439,247 @@ def test_twilio_closed_without_token_or_unsigned(models, tmp_path):
         assert "twilio_unsigned" in err.value.response.body.decode()
     finally:
         server.stop()
+
+
+# ----------------------------------------------------------- bad clients
+
+
+def _never_reads(port, start, pieces, hold_seconds):
+    """A client that streams a call and never reads what the server sends:
+    a raw socket with a 4 KiB receive buffer, frames made by websockets'
+    protocol object; it stays connected ``hold_seconds`` after its stop."""
+    from websockets.client import ClientProtocol
+    from websockets.uri import parse_uri
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/v1/stream"))
+    request = protocol.connect()
+    request.headers["Authorization"] = f"Bearer {KEY}"
+    protocol.send_request(request)
+    sock.sendall(b"".join(protocol.data_to_send()))
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101")
+    protocol.receive_data(response)
+
+    def send(message):
+        if isinstance(message, str):
+            protocol.send_text(message.encode())
+        else:
+            protocol.send_binary(message)
+        sock.sendall(b"".join(protocol.data_to_send()))
+
+    send(json.dumps(dict(start, type="start")))
+    for piece in pieces:
+        send(piece)
+    send(json.dumps({"type": "stop"}))
+    time.sleep(hold_seconds)
+    sock.close()
+
+
+async def _refused(url, first, headers=AUTH):
+    """Sends ``first`` messages; returns the close code and reason and the
+    error events the server sent."""
+    errors = []
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        for message in first:
+            await ws.send(message)
+        try:
+            async for message in ws:
+                errors.append(json.loads(message))
+        except websockets.exceptions.ConnectionClosed:
+            pass
+    return ws.close_code, ws.close_reason, errors
+
+
+def test_bad_clients_never_hurt_a_good_stream(pt_server, call, offline):
+    """While a good call streams in real time, bad clients come and go:
+    more than --max_streams (1013), malformed JSON, audio before start,
+    odd byte counts, a lying sample rate, an hour of silence, a client
+    that vanishes mid-call, one that never reads its events, 100 bad HTTP
+    requests, an over-long upload and wrong keys. The good call's events
+    are unchanged and every bad client gets what was promised."""
+    server = pt_server
+    good_data, rate = _raw(call["mulaw"], "mulaw")
+    good_start = {
+        "sample_rate": rate, "encoding": "mulaw", "channels": 2,
+        "roles": ROLES, "call_id": "good",
+    }  # fmt: skip
+    stream_url = server.ws("/v1/stream")
+    calls = server.folder / "calls"
+
+    async def streams_now():
+        async with httpx.AsyncClient() as client:
+            return (await client.get(server.http("/health"))).json()["streams"]
+
+    async def over_max_streams():
+        # hold every other place with idle calls, then one too many
+        idle = []
+        while await streams_now() < 8:
+            ws = await websockets.connect(stream_url, additional_headers=AUTH)
+            await ws.send(json.dumps({"type": "start", "sample_rate": 8000}))
+            await ws.recv()  # started
+            idle.append(ws)
+        code, reason, _ = await _refused(stream_url, [])
+        for ws in idle:
+            await ws.send(json.dumps({"type": "stop"}))
+            async for _ in ws:
+                pass
+        while await streams_now() > 1:  # places given back
+            await asyncio.sleep(0.05)
+        return code, reason
+
+    async def protocol_errors():
+        found = {}
+        found["json"] = await _refused(stream_url, ["{not json"])
+        found["early"] = await _refused(stream_url, [b"\x00\x01"])
+        start = json.dumps({"type": "start", "sample_rate": 10**9})
+        found["rate"] = await _refused(stream_url, [start])
+        return found
+
+    async def odd_bytes():
+        # 44.1 kHz 16-bit stereo in odd pieces, and half a sample at the end
+        data, rate = _raw(call["pcm_s16le"], "pcm_s16le")
+        start = {"sample_rate": rate, "encoding": "pcm_s16le", "channels": 2}
+        start["roles"] = ROLES
+        pieces = random_pieces(data, seed=5, largest=999)
+        assert sum(len(p) % 2 for p in pieces) > 100  # odd sizes
+        return await stream_call(stream_url, pieces + [b"\x01"], start, AUTH)
+
+    async def lying_rate():
+        # says 8 kHz, sends 16 kHz: longer audio, nothing else
+        data, _ = soundfile.read(call["mulaw"], dtype="float32")
+        from speechbrain_gemo.audio_format import resample
+
+        raw = encode(resample(data, 8000, 16000), 16000, "mulaw")
+        start = dict(good_start, call_id="liar")
+        return await stream_call(stream_url, random_pieces(raw, 1), start, AUTH)
+
+    async def hour_of_silence():
+        start = {"sample_rate": 8000, "encoding": "mulaw", "channels": 1}
+        start["call_id"] = "silence"
+        hour = 8000 * 3600
+        pieces = [b"\xff" * 64000] * (hour // 64000)
+        return await stream_call(stream_url, pieces, start, AUTH)
+
+    async def vanishes():
+        ws = await websockets.connect(stream_url, additional_headers=AUTH)
+        await ws.send(json.dumps(dict(good_start, call_id="vanished", type="start")))
+        await ws.send(good_data[: len(good_data) // 2])
+        await asyncio.sleep(0.5)
+        ws.transport.abort()  # no close frame, no stop
+
+    async def never_reads():
+        start = dict(good_start, call_id="deaf", window=0.5, hop=0.05)
+        pieces = random_pieces(good_data, seed=2, largest=3200) * 4
+        await asyncio.to_thread(
+            _never_reads, server.port, start, pieces, 12.0
+        )
+
+    async def bad_http():
+        statuses = []
+        async with httpx.AsyncClient(timeout=60) as client:
+            for k in range(100):
+                kind = k % 5
+                if kind == 0:
+                    r = await client.post(
+                        server.http("/v1/classify"), content=os.urandom(300),
+                        headers=AUTH,
+                    )  # fmt: skip
+                elif kind == 1:
+                    r = await client.get(server.http("/v1/nowhere"), headers=AUTH)
+                elif kind == 2:
+                    r = await client.post(
+                        server.http("/v1/timeline?window=abc"), content=b"x",
+                        headers=AUTH,
+                    )  # fmt: skip
+                elif kind == 3:
+                    r = await client.get(
+                        server.http("/v1/model"),
+                        headers={"Authorization": "Bearer " + "x" * k},
+                    )
+                else:
+                    r = await client.post(
+                        server.http("/v1/classify"), content=bytes(3_000_001),
+                        headers=AUTH,
+                    )  # fmt: skip
+                statuses.append(r.status_code)
+        return statuses
+
+    async def wrong_key():
+        with pytest.raises(websockets.exceptions.InvalidStatus) as err:
+            await websockets.connect(
+                stream_url, additional_headers={"Authorization": "Bearer no"}
+            )
+        return err.value.response.status_code
+
+    async def scenario():
+        good = asyncio.create_task(
+            stream_call(
+                stream_url,
+                random_pieces(good_data, seed=9, largest=1600),
+                good_start,
+                AUTH,
+                realtime=True,
+                bytes_per_second=2 * rate,
+                speed=0.5,  # half real time: alive while the others run
+            )
+        )
+        await asyncio.sleep(1.0)
+        busy = await over_max_streams()
+        # an hour of audio read with the memory of a few seconds
+        rss_before = server.rss_kb()
+        silence = await hour_of_silence()
+        rss_after = server.rss_kb()
+        results = await asyncio.gather(
+            protocol_errors(),
+            odd_bytes(),
+            lying_rate(),
+            vanishes(),
+            never_reads(),
+            bad_http(),
+            wrong_key(),
+        )
+        return busy, silence, results, rss_before, rss_after, await good
+
+    busy, silence, results, rss_before, rss_after, good = _run(scenario())
+    errors, odd, liar, _, _, statuses, key_status = results
+
+    # the good call: its events unchanged, received as they happened
+    assert_events_match(good, offline["pytorch", "mulaw"])
+    assert good[-1]["type"] == "summary"
+
+    code, reason = busy
+    assert code == 1013 and "--max_streams" in reason
+    for name, text in (
+        ("json", "malformed JSON"),
+        ("early", "audio before the start"),
+        ("rate", "sample_rate"),
+    ):
+        code, _, sent = errors[name]
+        assert code == 1008 and text in sent[-1]["message"], (name, sent)
+    assert_events_match(odd, offline["pytorch", "pcm_s16le"])
+    # the liar: its call ran (twice as long), nothing else happened
+    assert json.loads((calls / "liar.json").read_text())["seconds"] > 2 * (
+        len(good_data) / 2 / rate
+    ) - 0.1
+    assert [e["type"] for e in liar][-1] == "summary"
+    # an hour of silence: no window, no event, the whole hour read
+    assert [e["type"] for e in silence] == ["started", "summary"]
+    facts = json.loads((calls / "silence.json").read_text())
+    assert facts["seconds"] == 3600.0 and facts["windows"] == 0
+    # (its samples at 16 kHz alone would take 230 MB)
+    assert rss_after - rss_before < 48 * 1024, (rss_before, rss_after)
+    # the vanished client's call was ended and written
+    facts = json.loads((calls / "vanished.json").read_text())
+    assert facts["ended"] == "disconnected" and facts["seconds"] > 0
+    # the deaf client: its events were dropped from a bounded queue
+    facts = json.loads((calls / "deaf.json").read_text())
+    assert facts["events"] > 600 and facts["dropped_events"] > 0
+    assert sorted(set(statuses)) == [400, 401, 404, 413]
+    assert key_status == 401
+    with httpx.Client() as client:
+        assert client.get(server.http("/health")).json()["streams"] == 0

@@ -313,16 +313,65 @@ def main(argv=None):
         args.host,
         args.port,
     )
-    uvicorn.run(
+    try:
+        listener = listening_socket(args.host, args.port)
+    except OSError as err:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {err}",
+            file=sys.stderr,
+        )
+        return 2
+    config = uvicorn.Config(
         build_app(server),
-        host=args.host,
-        port=args.port,
         ws="websockets-sansio",
         ws_max_size=int(args.max_message_kb * 1024),
         log_level=args.log_level,
         access_log=True,
     )
+    uvicorn.Server(config).run(sockets=[listener])
     return 0
+
+
+# Kernel send buffer of each connection (accepted sockets inherit it from
+# the listener). Events are small and slow; a fixed buffer keeps what a
+# client that never reads can hold in the kernel small (autotuning lets
+# it grow to tcp_wmem's maximum, 4 MiB on Linux), so that its bounded
+# event queue (--max_queue) is what fills, and drops.
+SEND_BUFFER = 64 * 1024
+
+
+def listening_socket(host, port):
+    """The server's listening TCP socket, with ``SEND_BUFFER``.
+
+    Arguments
+    ---------
+    host : str
+        The address to bind.
+    port : int
+        The port (0: any free one).
+
+    Returns
+    -------
+    socket.socket
+        Bound, not yet listening (uvicorn listens).
+
+    Example
+    -------
+    >>> sock = listening_socket("127.0.0.1", 0)
+    >>> sock.getsockname()[0]
+    '127.0.0.1'
+    >>> sock.close()
+    """
+    import socket
+
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    sock.bind(address)
+    return sock
 
 
 if __name__ == "__main__":

@@ -613,10 +613,12 @@ class StreamSlot:
 
 
 async def close(websocket, code, reason):
-    """Closes a WebSocket, ignoring a client already gone."""
+    """Closes a WebSocket, ignoring a client already gone; a client that
+    does not read (the close frame cannot leave) is given 5 s, then left
+    to uvicorn, which closes the connection after its own timeout."""
     try:
-        await websocket.close(code, reason[:120])
-    except Exception:  # the client is gone
+        await asyncio.wait_for(websocket.close(code, reason[:120]), 5)
+    except Exception:  # the client is gone or does not read
         pass
 
 

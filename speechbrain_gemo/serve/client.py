@@ -101,6 +101,7 @@ async def stream_call(
     headers=None,
     realtime=False,
     bytes_per_second=None,
+    speed=1.0,
 ):
     """Streams a call over ``/v1/stream`` and collects its events.
 
@@ -119,6 +120,8 @@ async def stream_call(
         (``bytes_per_second`` needed), else as fast as the server reads.
     bytes_per_second : float, optional
         Bytes of one second of the call's audio.
+    speed : float
+        With ``realtime``: how many seconds of audio go per second.
 
     Returns
     -------
@@ -150,7 +153,7 @@ async def stream_call(
         began = time.monotonic()
         for piece in pieces:
             if realtime:
-                due = began + sent_bytes[-1] / per_second
+                due = began + sent_bytes[-1] / per_second / speed
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
             await ws.send(piece)
             sent_bytes.append(sent_bytes[-1] + len(piece))
