@@ -1,6 +1,7 @@
 """The supervisor's web page of ``python -m speechbrain_gemo.serve``
-(``speechbrain_gemo.serve.page``), in a real browser: Debian's headless
-Chromium driven by Selenium (``make test`` installs it: ``make browser``).
+(``speechbrain_gemo.serve.page``, ``alerts``, ``archive``, ``login``), in
+a real browser: Debian's headless Chromium driven by Selenium (``make
+test`` installs it: ``make browser``).
 
 Two servers, started as subprocesses on 127.0.0.1 with a free port and
 stopped by their pid: one with ``--keep_audio`` and alert rules, where a
@@ -27,15 +28,15 @@ import pytest
 import soundfile
 
 from speechbrain_gemo.plotting import class_colours
-from speechbrain_gemo.serve.page import (
+from speechbrain_gemo.serve.alerts import (
     MIN_ALERT_WINDOWS,
     AlertHub,
     AlertWatch,
-    AudioKeeper,
-    Sessions,
     parse_alert,
     resolve_alerts,
 )
+from speechbrain_gemo.serve.archive import Archive, AudioKeeper, newest_first
+from speechbrain_gemo.serve.login import Sessions
 
 RATE = 8000
 ROLES = ["agent", "customer"]
@@ -688,8 +689,6 @@ def test_archive_lists_newest_first_and_skips_broken_calls(tmp_path):
     """Finished calls come newest first with their shares per role and the
     alerts their rows give; a call whose files are broken or missing is
     left out, never the list; a live call comes first when newer."""
-    from speechbrain_gemo.serve.page import Archive, newest_first
-
     _archived_call(tmp_path, "old-call", 100.0, "neu")
     _archived_call(tmp_path, "new-call", 200.0, "sad")
     (tmp_path / "broken.json").write_text("{not json")

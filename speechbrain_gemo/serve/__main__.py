@@ -61,7 +61,7 @@ def parse_args(argv=None):
     >>> args.keep_audio, args.alert
     (False, None)
     """
-    from speechbrain_gemo.serve.page import parse_alert
+    from speechbrain_gemo.serve.alerts import parse_alert
 
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_gemo.serve",
@@ -102,7 +102,7 @@ def parse_args(argv=None):
         "--out_dir",
         help="write each finished call's rows, summary and facts here",
     )
-    # the web page (speechbrain_gemo.serve.page)
+    # the web page (speechbrain_gemo.serve.page, alerts, archive)
     parser.add_argument(
         "--keep_audio",
         action="store_true",
@@ -275,7 +275,7 @@ def main(argv=None):
                 args.twilio_auth_token_file, "Twilio auth token"
             )
         model = load_model(args)
-        from speechbrain_gemo.serve.page import resolve_alerts
+        from speechbrain_gemo.serve.alerts import resolve_alerts
 
         alerts = resolve_alerts(args.alert, list(model.labels))
         options = ServerOptions(

@@ -404,9 +404,9 @@ class CallSession:
         self.ended = None
         self.started_at = time.time()
         self.ended_at = None
-        self.keeper = None  # --keep_audio (serve.page.AudioKeeper)
+        self.keeper = None  # --keep_audio (serve.archive.AudioKeeper)
         if getattr(options, "keep_audio", False) and options.out_dir:
-            from speechbrain_gemo.serve.page import AudioKeeper
+            from speechbrain_gemo.serve.archive import AudioKeeper
 
             self.keeper = AudioKeeper(
                 options.out_dir, call_id, encoding, sample_rate, engine.channels
