@@ -64,7 +64,7 @@ DEFAULT_WINDOW = 3.0
 DEFAULT_HOP = 1.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def codec_table(encoding):
     """The float value of each of the 256 codes of a G.711 codec, as
     soundfile (libsndfile) decodes them.
@@ -346,9 +346,11 @@ class StreamVAD:
         levels : numpy.ndarray
             ``frames x channels`` levels in dB re full scale.
         """
-        block = np.concatenate([self._carry, samples]) if len(
-            self._carry
-        ) else np.asarray(samples, dtype=np.float32)
+        block = (
+            np.concatenate([self._carry, samples])
+            if len(self._carry)
+            else np.asarray(samples, dtype=np.float32)
+        )
         usable = len(block) // VAD_FRAME * VAD_FRAME
         if last and usable < len(block):
             pad = np.zeros(
@@ -671,9 +673,7 @@ class StreamEngine:
             self._frame_base = first
 
 
-def file_windows(
-    path, roles=None, mix=False, block_seconds=10.0, **options
-):
+def file_windows(path, roles=None, mix=False, block_seconds=10.0, **options):
     """Runs a recording through ``StreamEngine`` in blocks, as a stream
     of it would: the offline side of the streamed windows.
 

@@ -363,7 +363,9 @@ def upload_text(text):
     """
     import re
 
-    return re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the upload", text)
+    return re.sub(
+        r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the upload", text
+    )
 
 
 def classify_upload(server, data, name):
@@ -655,8 +657,10 @@ async def serve_call(websocket, server, source, receive_call):
         code = None
     except Exception as err:  # one bad call never sinks the server
         logger.exception("call failed")
-        code, reason, ended = ERROR, f"server error: {type(err).__name__}", (
-            "server error"
+        code, reason, ended = (
+            ERROR,
+            f"server error: {type(err).__name__}",
+            ("server error"),
         )
     session = state["session"]
     if session is not None:
@@ -802,8 +806,8 @@ async def _receive_stream(websocket, state):
         if data is not None:
             if session is None:
                 raise ProtocolError(
-                    "audio before the start message: send {\"type\": "
-                    "\"start\", ...} first"
+                    'audio before the start message: send {"type": '
+                    '"start", ...} first'
                 )
             await session.feed(data)
             continue
@@ -820,7 +824,12 @@ async def _receive_stream(websocket, state):
             info = parse_start(msg, server.options, server.labels)
             engine = _engine(server, info)
             session = await open_call(
-                websocket, server, state, "stream", info["call_id"], engine,
+                websocket,
+                server,
+                state,
+                "stream",
+                info["call_id"],
+                engine,
                 info,
             )
             reply = {
@@ -958,7 +967,9 @@ async def _receive_twilio(websocket, state):
             if track not in aligner.tracks:
                 continue  # a track the stream did not announce
             try:
-                payload = base64.b64decode(media.get("payload", ""), validate=True)
+                payload = base64.b64decode(
+                    media.get("payload", ""), validate=True
+                )
             except (binascii.Error, TypeError, ValueError):
                 raise ProtocolError("media payload is not base64") from None
             data = aligner.add(track, payload)
@@ -1051,6 +1062,7 @@ def build_app(server):
     from speechbrain_gemo.serve import page
 
     routes += page.attach(server)  # the web page (/, /call/..., /login)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         """Stops the server's threads when uvicorn stops."""

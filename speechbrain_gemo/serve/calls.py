@@ -484,7 +484,9 @@ class CallSession:
                     self.server.gender,
                 )
             except OSError as err:
-                logger.error("call %s: files not written: %s", self.call_id, err)
+                logger.error(
+                    "call %s: files not written: %s", self.call_id, err
+                )
         return event
 
     def cancel(self):

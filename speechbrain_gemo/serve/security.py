@@ -152,7 +152,11 @@ async def deny(scope, receive, send, status, reason):
         headers.append((b"www-authenticate", b"Bearer"))
     if scope["type"] == "http":
         await send(
-            {"type": "http.response.start", "status": status, "headers": headers}
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": headers,
+            }
         )
         await send({"type": "http.response.body", "body": body})
         return
