@@ -414,6 +414,17 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
     assert all(a["windows"] >= MIN_ALERT_WINDOWS for a in alerts)
     assert alerts[0]["rule"] == shown[0]
 
+    # the finished call's alerts (its rows under the same rules) are the
+    # live ones
+    import httpx
+
+    listed = httpx.get(server.url("/page/calls")).json()["calls"]
+    (entry,) = [e for e in listed if e["call_id"] == call_id]
+    fields = ("rule", "end", "share", "windows")
+    assert [[a[f] for f in fields] for a in entry["alerts"]] == [
+        [a[f] for f in fields] for a in alerts
+    ]
+
     # the list marks the finished call
     driver.get(server.url("/"))
     _wait(driver, lambda d: _css(d, row + " .alert-badge"), "the badge")
