@@ -301,6 +301,11 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
         ".map((e) => getComputedStyle(e).backgroundColor);"
     )
     assert swatches == [_rgb(colours[label]) for label in LABELS]
+    # nothing is fetched from elsewhere (the page works offline)
+    fetched = driver.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name);"
+    )
+    assert fetched and all(u.startswith(server.url("/")) for u in fetched)
     assert _console_errors(driver) == []
 
     subscriber = connect(server.url(f"/v1/calls/{call_id}/events", "ws"))

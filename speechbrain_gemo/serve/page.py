@@ -266,7 +266,11 @@ def login_html(message="", target="/"):
 
 
 async def login_form(request):
-    """``GET /login``."""
+    """``GET /login`` (without ``--api_key_file``: the list)."""
+    from starlette.responses import RedirectResponse
+
+    if request.app.state.server.options.api_key is None:
+        return RedirectResponse("/", 303)
     return _html(login_html("", request.query_params.get("next")))
 
 
