@@ -727,3 +727,13 @@ def test_archive_lists_newest_first_and_skips_broken_calls(tmp_path):
     detail = archive.detail("new-call")
     assert len(detail["rows"]) == 6 and detail["rows"][0]["probs"]["sad"] == 0.7
     assert archive.detail("broken") is None
+
+
+def test_browser_tests_say_why_they_skip(monkeypatch):
+    """Without Chromium the browser tests are skipped with a reason that
+    says how to install it (``make test -rs`` prints it), never
+    silently."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    found, reason = _chromium()
+    assert found is None and "make browser" in reason
+    assert "apt-get install chromium chromium-driver" in reason
