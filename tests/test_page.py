@@ -13,6 +13,7 @@ without a browser (fast tests at the end).
 """
 
 import asyncio
+import csv
 import json
 import os
 import shutil
@@ -371,6 +372,20 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
     assert "ended" in _js(driver, "#status", "e.textContent")
     roles = _attrs(driver, "#summary tr", "data-role")
     assert {"agent", "customer", "*"} <= set(roles)
+    # the table shows the call's summary file; the lanes its probabilities
+    with open(server.out_dir / f"{call_id}_summary.csv") as f:
+        for line in csv.DictReader(f):
+            cell = f'#summary tr[data-role="{line["speaker"]}"] td'
+            text = _js(
+                driver, f'{cell}[data-label="{line["label"]}"]', "e.textContent"
+            )
+            percent = int(100 * float(line["share"]) + 0.5)
+            assert text.startswith(f"{percent} %"), (line, text)
+    for role in ROLES:
+        lines = _attrs(
+            driver, f'svg[data-role="{role}"] path.prob', "data-label"
+        )
+        assert lines == LABELS
     _wait(
         driver,
         lambda d: (
