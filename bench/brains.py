@@ -115,6 +115,9 @@ def build_gemo_brain(
         "ssl_opt_class": adamw(config, float(recipe["lr_ssl"])),
         "text_lr_scale": float(recipe["text_lr_scale"]),
         "gather_across_processes": True,
+        # the recipe's (no dimensional head in the benchmark's model)
+        "avd_weight": float(recipe["avd_weight"]),
+        "selection_key": recipe["selection_key"],
     }
     brain = GEmoCLAPBrain(
         modules={"model": model},

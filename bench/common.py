@@ -143,6 +143,8 @@ RECIPE_DEFAULTS = {
     "alpha_e": 0.8,
     "alpha_g": 0.2,
     "target_norm": "l1",
+    "avd_weight": 0.0,
+    "selection_key": "UAR",
 }
 
 

@@ -220,6 +220,7 @@ def run_signature(args, paths, header, prompts):
         "sliding_window",
         "hop",
         "channels",
+        "crosstalk_db",
     ]
     return {
         "model": model,

@@ -276,7 +276,7 @@ def read_span(path, start, end, sample_rate):
         return read_from(f, start, end, sample_rate, name=path)
 
 
-def read_from(handle, start, end, sample_rate, name=None):
+def read_from(handle, start, end, sample_rate, name=None, channel=None):
     """Reads ``[start, end)`` seconds from an open file (see ``read_span``).
 
     Arguments
@@ -291,6 +291,8 @@ def read_from(handle, start, end, sample_rate, name=None):
         The sample rate to return.
     name : str, optional
         The file name for errors (default: the handle's).
+    channel : int, optional
+        Read this channel only (0-based); None: the channels' average.
 
     Returns
     -------
@@ -305,7 +307,17 @@ def read_from(handle, start, end, sample_rate, name=None):
     >>> with open_audio(wav) as f:
     ...     [len(read_from(f, t, t + 0.5, 8000)) for t in (0.0, 0.5)]
     [4000, 4000]
+    >>> stereo = np.stack([np.zeros(800), np.full(800, 0.5)], axis=1)
+    >>> soundfile.write(wav, stereo, 8000)
+    >>> with open_audio(wav) as f:
+    ...     [float(read_from(f, 0, 0.1, 8000, channel=c)[0]) for c in (0, 1)]
+    [0.0, 0.5]
     """
+    if channel is not None and not 0 <= channel < handle.channels:
+        raise AudioReadError(
+            name or handle.name,
+            f"has {handle.channels} channels, no channel {channel + 1}",
+        )
     rate = handle.samplerate
     first = int(round(start * rate))
     last = min(int(round(end * rate)), handle.frames)
@@ -316,10 +328,12 @@ def read_from(handle, start, end, sample_rate, name=None):
         )
     handle.seek(first)
     block = handle.read(last - first, dtype="float32", always_2d=True)
+    if channel is not None:
+        block = block[:, channel]
     return to_mono(block, rate, sample_rate)
 
 
-def iter_blocks(path, sample_rate, block_seconds=30.0):
+def iter_blocks(path, sample_rate, block_seconds=30.0, channels=False):
     """Yields a file as consecutive mono blocks at ``sample_rate``.
 
     Each block is resampled on its own; the filter's edge effect at block
@@ -334,11 +348,14 @@ def iter_blocks(path, sample_rate, block_seconds=30.0):
         The sample rate to return.
     block_seconds : float
         Length of a block.
+    channels : bool
+        Keep the channels apart: each block is ``T x C``, every channel
+        resampled on its own (False: the channels' average).
 
     Yields
     ------
     torch.Tensor
-        Mono float32 samples.
+        Float32 samples: ``T``, or ``T x C`` with ``channels``.
 
     Example
     -------
@@ -347,9 +364,46 @@ def iter_blocks(path, sample_rate, block_seconds=30.0):
     >>> soundfile.write(wav, np.zeros(25000), 16000)
     >>> [len(b) for b in iter_blocks(wav, 16000, block_seconds=1.0)]
     [16000, 9000]
+    >>> soundfile.write(wav, np.zeros((8000, 2)), 8000)
+    >>> [tuple(b.shape) for b in iter_blocks(wav, 16000, channels=True)]
+    [(16000, 2)]
     """
     with open_audio(path) as f:
         rate = f.samplerate
         frames = max(1, int(block_seconds * rate))
         for block in read_blocks(f, frames):
-            yield to_mono(block, rate, sample_rate)
+            if not channels:
+                yield to_mono(block, rate, sample_rate)
+                continue
+            yield torch.stack(
+                [
+                    to_mono(block[:, c], rate, sample_rate)
+                    for c in range(f.channels)
+                ],
+                dim=1,
+            )
+
+
+def audio_channels(path):
+    """The channel count of a file, from its header.
+
+    Arguments
+    ---------
+    path : str
+        The file.
+
+    Returns
+    -------
+    int
+        Channels.
+
+    Example
+    -------
+    >>> import tempfile, soundfile
+    >>> wav = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> soundfile.write(wav, np.zeros((800, 2)), 8000)
+    >>> audio_channels(wav)
+    2
+    """
+    with open_audio(path) as f:
+        return f.channels

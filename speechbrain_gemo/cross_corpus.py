@@ -220,9 +220,15 @@ def scoring_plan(
     labels_corpus=None,
     zero_shot=False,
     stored_prompts=None,
+    model_codes=None,
 ):
     """How the labels of a list (``infer --labels``) meet the classes
     that are predicted.
+
+    A loaded model names its classes with words (``angry``) while a
+    corpus' manifests hold its codes (``A``): with ``model_codes``, labels
+    that are the model's own codes are scored as the classes they name,
+    and the codes tell the model's corpus.
 
     Arguments
     ---------
@@ -240,6 +246,9 @@ def scoring_plan(
     stored_prompts : dict, optional
         The model's stored emotion prompts (their templates make the
         zero-shot prompts).
+    model_codes : list of str, optional
+        The training corpus' codes of ``classes`` (the model's
+        ``label_codes``), when ``classes`` are the model's stored ones.
 
     Returns
     -------
@@ -257,11 +266,36 @@ def scoring_plan(
     ...      "label": "08"}], labels_corpus="RAVDESS")
     >>> plan["mapping"], plan["corpora"]
     ({'03': 'hap'}, {'model': 'IEMOCAP', 'labels': 'RAVDESS'})
+    >>> words = ["angry", "sad", "happy", "neutral"]
+    >>> scoring_plan(words, [{"path": "a.wav", "label": "A"}],
+    ...     model_codes=["A", "S", "H", "N"])["mapping"]["A"]
+    'angry'
     """
     found = [e["label"] for e in labelled if e["label"] is not None]
     if not found:
         return None
     found = list(dict.fromkeys(found))
+    own = {}
+    if model_codes is not None and len(model_codes) == len(classes):
+        own = dict(zip(map(str, model_codes), map(str, classes)))
+        if model_corpus is None:
+            try:
+                model_corpus = detect_corpus(model_codes)
+            except ValueError:  # codes of two corpora: words decide
+                model_corpus = None
+    if (
+        not zero_shot
+        and any(code != word for code, word in own.items())
+        and set(found) <= set(own)
+        and labels_corpus in (None, model_corpus)
+    ):
+        # the model's own codes: the classes they name (all of them, so
+        # the report keeps every class, as for labels that are the classes)
+        return {
+            "mapping": dict(own),
+            "table": None,
+            "corpora": {"model": model_corpus, "labels": model_corpus},
+        }
     match = class_mapping(classes, found, model_corpus, labels_corpus)
     corpora = {
         "model": match["model_corpus"],

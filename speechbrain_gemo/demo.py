@@ -245,8 +245,12 @@ def run_demo(
     out = model.predict_file(wav)
     probs, score, label = out["probs"], out["score"], out["text_lab"]
     timings["inference_s"] = round(time.time() - start, 1)
+    # the manifest's code, read as the word the model names its class by
+    true = dict(zip(model.label_codes, model.labels)).get(
+        entry["emo"], entry["emo"]
+    )
     print(
-        f"      {os.path.basename(wav)} (true: {entry['emo']}): "
+        f"      {os.path.basename(wav)} (true: {true}): "
         f"predicted {label[0]} with probability {score.item():.2f}",
         flush=True,
     )
@@ -276,7 +280,7 @@ def run_demo(
         "num_test_utterances": metrics["num_utterances"],
         "example": {
             "file": wav,
-            "true": entry["emo"],
+            "true": true,
             "predicted": label[0],
             "probabilities": dict(
                 zip(model.labels, [round(p, 4) for p in probs[0].tolist()])

@@ -10,6 +10,11 @@ level (in ``<output_folder>/log.txt`` once SpeechBrain has set its logging
 up), and printed too when the environment variable ``GEMO_TRACEBACK`` is
 set to a non-empty value other than ``0``.
 
+A pre-trained model that cannot be fetched from the Hugging Face hub (no
+connection, nothing in the cache: transformers raises an ``OSError``
+naming ``huggingface.co``) is reported the same way, with the keys that
+point the towers at local folders (:func:`hub_error_hint`).
+
 The subclasses also derive from the built-in error they refine
 (``ValueError``, ``FileNotFoundError``), so code that catches those keeps
 working.
@@ -67,6 +72,43 @@ class MissingDataError(PreparationError, FileNotFoundError):
     """
 
 
+def hub_error_hint(err):
+    """The one-line message for an error of fetching a pre-trained model
+    from the Hugging Face hub, or None for any other error.
+
+    Arguments
+    ---------
+    err : BaseException
+        The error raised.
+
+    Returns
+    -------
+    str or None
+
+    Example
+    -------
+    >>> hint = hub_error_hint(OSError(
+    ...     "We couldn't connect to 'https://huggingface.co' to load the "
+    ...     "files, and couldn't find them in the cached files."))
+    >>> hint.split(" (")[0]
+    'a pre-trained model could not be loaded from the Hugging Face hub'
+    >>> hint.split("local folders: ")[1].split(" (")[0]
+    '--audio_source=/path/to/speech-model --text_source=/path/to/text-model'
+    >>> hub_error_hint(OSError("disk full")) is None
+    True
+    """
+    if not isinstance(err, OSError) or "huggingface.co" not in str(err):
+        return None
+    first = " ".join(str(err).split()).split(". ")[0]
+    return (
+        "a pre-trained model could not be loaded from the Hugging Face hub "
+        f"({first}). Offline, give local folders: "
+        "--audio_source=/path/to/speech-model "
+        "--text_source=/path/to/text-model (README: Using it with "
+        "SpeechBrain, Offline)"
+    )
+
+
 def _show_traceback():
     """Whether ``GEMO_TRACEBACK`` asks for the full traceback."""
     return os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0")
@@ -74,8 +116,9 @@ def _show_traceback():
 
 @contextlib.contextmanager
 def exit_on_user_error():
-    """Turns a ``UserError`` raised inside the block into one line on
-    stderr and exit status 2; other errors pass through unchanged.
+    """Turns a ``UserError`` (or a hub error, see :func:`hub_error_hint`)
+    raised inside the block into one line on stderr and exit status 2;
+    other errors pass through unchanged.
 
     The traceback is logged at debug level, and printed to stderr after the
     line when ``GEMO_TRACEBACK`` is set (e.g. ``GEMO_TRACEBACK=1 python
@@ -101,9 +144,12 @@ def exit_on_user_error():
     """
     try:
         yield
-    except UserError as err:
+    except (UserError, OSError) as err:
+        hint = hub_error_hint(err)
+        if not isinstance(err, UserError) and hint is None:
+            raise
         logger.debug("%s: %s", type(err).__name__, err, exc_info=True)
-        message = " ".join(str(err).split())
+        message = hint or " ".join(str(err).split())
         print(f"error: {message}", file=sys.stderr)
         if _show_traceback():
             traceback.print_exc(file=sys.stderr)

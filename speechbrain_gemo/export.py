@@ -41,6 +41,7 @@ import ruamel.yaml
 import torch
 
 from speechbrain_gemo.dimensions import DIMENSIONS
+from speechbrain_gemo.prompts import corpus_words, label_words
 
 TEMPLATES = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "templates"
@@ -291,6 +292,9 @@ def model_settings(model, hparams):
         "objective": hparams.get("objective", "sl"),
         "sample_rate": int(hparams.get("sample_rate", 16000)),
         "emotion_prompts": dict(model.emotion_prompts),
+        "emotion_words": label_words(
+            model.emotion_prompts, recipe_words(hparams)
+        ),
         "gender_prompts": (
             dict(model.gender_prompts) if model.has_gender else None
         ),
@@ -306,6 +310,44 @@ def model_settings(model, hparams):
         "text_projection_dropout": text_head["dropout"],
         **dimension_settings(model),
     }
+
+
+def recipe_words(hparams):
+    """The words a recipe made its prompts from: its corpus' words
+    (``corpus``; IEMOCAP's for the IEMOCAP recipe, which names none), then
+    its ``emotion_words`` (the CSV recipe's).
+
+    Arguments
+    ---------
+    hparams : dict
+        The recipe hyperparameters.
+
+    Returns
+    -------
+    dict
+        Label to word (a label without one is given its word by
+        ``speechbrain_gemo.prompts.label_words``).
+
+    Example
+    -------
+    >>> recipe_words({"corpus": "RAVDESS"})["05"]
+    'angry'
+    >>> recipe_words({"csv_file": "l.csv", "emotion_words": {"ang": "angry"}})
+    {'ang': 'angry'}
+    >>> recipe_words({"test_session": 1})["neu"]
+    'neutral'
+    """
+    words = {}
+    corpus = hparams.get("corpus")
+    if not corpus and "csv_file" not in hparams:
+        corpus = "IEMOCAP"  # corpus_description's rule
+    if corpus:
+        try:
+            words.update(corpus_words(corpus))
+        except ValueError:  # a corpus name without a word table
+            pass
+    words.update(dict(hparams.get("emotion_words") or {}))
+    return {str(label): str(word) for label, word in words.items()}
 
 
 def dimension_settings(model):
@@ -409,6 +451,19 @@ def _markdown_table(header, rows):
 def _prompt_rows(prompts):
     return [
         (f"`{label}`", "<br>".join(f'"{t}"' for t in texts))
+        for label, texts in prompts.items()
+    ]
+
+
+def _class_rows(prompts, words):
+    """The class table's rows: the word a person reads, the label in the
+    training corpus (what its manifests hold), the prompts."""
+    return [
+        (
+            f"`{words.get(label, label)}`",
+            f"`{label}`",
+            "<br>".join(f'"{t}"' for t in texts),
+        )
         for label, texts in prompts.items()
     ]
 
@@ -545,6 +600,11 @@ def model_card(settings, hparams, metrics=None):
             f"{low:g} to {high:g}.\n"
         )
     corpus, dataset_tag, recipe = corpus_description(hparams)
+    # classes and recalls named by their words (an older settings dict
+    # without them: found from the prompts)
+    words = settings.get("emotion_words") or label_words(
+        settings["emotion_prompts"]
+    )
     from speechbrain_gemo.inference import HUB_PREFIX
 
     hub_id = hparams.get("hub_id") or "<owner>/<name>"
@@ -554,7 +614,7 @@ def model_card(settings, hparams, metrics=None):
         rows = [(name, f"{100 * metrics[name]:.2f}") for name in ("WAR", "UAR")]
         for label, recall in metrics.get("per_class_recall", {}).items():
             value = "n/a" if recall != recall else f"{100 * recall:.2f}"
-            rows.append((f"recall `{label}`", value))
+            rows.append((f"recall `{words.get(label, label)}`", value))
         unit = "%"
         if any(f"CCC_{d}" in metrics for d in DIMENSIONS):
             unit = "WAR, UAR and recalls in %; CCC from -1 to 1"
@@ -577,7 +637,8 @@ def model_card(settings, hparams, metrics=None):
         "text_source": text_source,
         "dataset_tag": dataset_tag,
         "class_table": _markdown_table(
-            ["class", "prompts"], _prompt_rows(settings["emotion_prompts"])
+            ["class", "label in the training data", "prompts"],
+            _class_rows(settings["emotion_prompts"], words),
         ),
         "gender_section": gender_section,
         "dimensions_section": dimensions_section,
@@ -701,7 +762,9 @@ def export_for_inference(model, label_encoder, hparams, folder):
     return folder
 
 
-def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0, avd=False):
+def save_tiny_export(
+    folder, gender=True, embedding_dim=16, seed=0, avd=False, corpus=None
+):
     """Exports a small randomly initialised model, for tests and examples.
 
     Arguments
@@ -718,6 +781,9 @@ def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0, avd=False):
     avd : bool
         With the dimensional head (arousal, valence, dominance on a 1-5
         scale).
+    corpus : str, optional
+        The corpus whose classes (codes) and words the model has, as its
+        recipe would train it (default: IEMOCAP's four classes).
 
     Returns
     -------
@@ -759,7 +825,7 @@ def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0, avd=False):
             TextEncoder(text_dir, save_path=text_dir, freeze=True),
             embedding_dim,
         ),
-        emotion_prompts(),
+        emotion_prompts(classes=corpus, words=corpus),
         gender_prompts() if gender else None,
         avd_head=avd,
         avd_scale=[1, 5] if avd else None,
@@ -768,4 +834,6 @@ def save_tiny_export(folder, gender=True, embedding_dim=16, seed=0, avd=False):
     labels = CategoricalEncoder()
     labels.update_from_iterable(model.emotion_labels)
     hparams = {"objective": "ml" if gender else "sl", "sample_rate": 16000}
+    if corpus:
+        hparams["corpus"] = corpus
     return export_for_inference(model, labels, hparams, folder)

@@ -59,6 +59,17 @@ per recording a timeline PNG and ``<name>_summary.csv`` (share of speech
 time per emotion, per speaker), ``<name>`` made unique among the inputs
 (see ``speechbrain_gemo.timeline.plot_names``).
 
+With ``--channels agent,customer`` (one name per channel, in channel
+order; ``split``: ``ch1``, ``ch2``, ...), each channel of each recording
+is analysed on its own (speech found per channel with cross-talk taken
+out, see ``speechbrain_gemo.channels`` and ``--crosstalk_db``; each
+segment read from its channel) and every row's ``speaker`` is its
+channel's name; a recording with another channel count gets an error
+row. ``--summary FILE.csv`` writes one row per recording and speaker
+(``speechbrain_gemo.summaries``) and, with ``--plot`` and several
+recordings, ``overview.png`` shows the archive; both are made from the
+finished rows before the journal is removed.
+
 Rows are saved as each file finishes (``<out>.part<rank>.csv`` and
 ``<out>.part<rank>.progress``, see ``speechbrain_gemo.journal``): a run
 killed at any moment and started again with the same command continues
@@ -105,6 +116,8 @@ Authors
 
 import argparse
 import sys
+
+from speechbrain_gemo.channels import CROSSTALK_DB
 
 
 def _positive(text):
@@ -318,15 +331,35 @@ def build_parser():
     )
     timeline.add_argument(
         "--channels",
-        help="with --sliding_window: each channel on its own, named in "
-        "channel order (e.g. agent,customer), or 'split' (ch1, ch2, ...); "
-        "without it the channels are mixed",
+        metavar="NAMES",
+        help="channels as roles: analyse each channel on its own, named "
+        "in channel order (e.g. agent,customer: one name per channel; a "
+        "recording with another channel count gets an error row), or "
+        "'split' (ch1, ch2, ...); every row's speaker is its channel's "
+        "name. Without it the channels are mixed",
+    )
+    timeline.add_argument(
+        "--crosstalk_db",
+        "--crosstalk-db",
+        type=_positive,
+        default=CROSSTALK_DB,
+        metavar="DB",
+        help="with --channels: speech that another channel carries more "
+        "than DB louder (echo, bleed) is not attributed to the quieter "
+        "channel (default: %(default)s)",
     )
     timeline.add_argument(
         "--plot",
         metavar="DIR",
         help="write <name>.png (timeline) and <name>_summary.csv (share of "
-        "speech time per emotion and speaker) per recording",
+        "speech time per emotion and speaker) per recording, and with "
+        "several recordings overview.png (the archive, one row each)",
+    )
+    timeline.add_argument(
+        "--summary",
+        metavar="FILE.csv",
+        help="one row per recording and speaker (role): speech seconds, "
+        "share, longest stretch and first segment of each class",
     )
     return parser
 
@@ -361,15 +394,6 @@ def parse_args(argv=None):
             parser.error("need --hop <= --sliding_window <= 60 seconds")
         if args.vad != "silero":
             parser.error("--sliding_window windows are gated by Silero VAD")
-    if args.channels is not None:
-        if not args.sliding_window:
-            parser.error("--channels needs --sliding_window")
-        from speechbrain_gemo.timeline import channel_names
-
-        try:
-            channel_names(args.channels)
-        except ValueError as err:
-            parser.error(str(err))
     if not args.inputs and not args.labels and not args.segments:
         parser.error("give input files, folders or lists (or --labels)")
     if args.max_batch_seconds <= 0 or args.max_batch_size < 1:
@@ -391,6 +415,19 @@ def parse_args(argv=None):
         parser.error("--labels scores whole files; it has no --timeline mode")
     if args.plot and not args.timeline:
         parser.error("--plot draws timelines: add --timeline or --segments")
+    if args.summary and not args.timeline:
+        parser.error("--summary sums up timelines: add --timeline")
+    if args.channels is not None:
+        if not args.timeline:
+            parser.error("--channels analyses timelines: add --timeline")
+        from speechbrain_gemo.channels import parse_channels
+
+        try:
+            parse_channels(args.channels)
+        except ValueError as err:
+            parser.error(f"--channels: {err}")
+    elif args.crosstalk_db != CROSSTALK_DB:
+        parser.error("--crosstalk_db is an option of --channels")
     if not 0 <= args.min_segment <= args.max_segment or args.merge_gap < 0:
         parser.error(
             "need 0 <= --min_segment <= --max_segment and --merge_gap >= 0"
@@ -421,7 +458,7 @@ def load_model(args, device="cpu"):
     >>> tmp = tempfile.mkdtemp()
     >>> args = parse_args(["--model", save_tiny_export(f"{tmp}/m"), "a.wav"])
     >>> load_model(args).labels
-    ('neu', 'hap', 'ang', 'sad')
+    ('neutral', 'happy', 'angry', 'sad')
     """
     if args.backend == "onnx":
         from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
@@ -432,6 +469,54 @@ def load_model(args, device="cpu"):
     return GEmoCLAP.from_hparams(
         source=args.model, savedir=args.savedir, run_opts={"device": device}
     )
+
+
+def archive_outputs(args, out, labels, paths):
+    """What ``--summary`` and ``--plot`` make of a whole timeline run,
+    from its final CSV: the summary CSV and, with several recordings,
+    the overview figure. Called before the run's journal is removed, so
+    that a run killed meanwhile makes them again when started again,
+    without classifying anything.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        ``summary``, ``plot``, ``merge_gap``.
+    out : str
+        The run's final CSV.
+    labels : list of str
+        The classes.
+    paths : list of str
+        The inputs.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> tmp = tempfile.mkdtemp()
+    >>> out = f"{tmp}/segments.csv"
+    >>> _ = open(out, "w").write("path,start,end,label,error\\na,0,2,sad,")
+    >>> args = argparse.Namespace(
+    ...     summary=f"{tmp}/calls/summary.csv", plot=None, merge_gap=0.5)
+    >>> archive_outputs(args, out, ["sad"], ["a"])
+    >>> print(open(args.summary).read(), end="")
+    path,speaker,speech_seconds,share_sad,longest_sad_start,longest_sad_end,first_sad,error
+    a,,2.000,1.0000,0.000,2.000,0.000,
+    """  # noqa: E501
+    if not args.summary and not (args.plot and len(paths) > 1):
+        return
+    from speechbrain_gemo.summaries import read_rows, write_summary
+
+    rows = read_rows(out)
+    if args.summary:
+        write_summary(args.summary, rows, labels, args.merge_gap)
+    if args.plot and len(paths) > 1:
+        from speechbrain_gemo.io import warn
+        from speechbrain_gemo.timeline import write_overview
+
+        try:
+            write_overview(rows, labels, args.plot, paths)
+        except Exception as err:  # a plot never sinks the run
+            warn(f"no overview plot: {type(err).__name__}: {err}")
 
 
 def _missing_full_install():
@@ -487,13 +572,17 @@ def main(argv=None):
     )
     from speechbrain_gemo.cross_corpus import scoring_plan
     from speechbrain_gemo.distributed import start_process_group
+    from speechbrain_gemo.errors import UserError
     from speechbrain_gemo.inference import prompt_dict
     from speechbrain_gemo.inputs import collect_inputs, read_list
     from speechbrain_gemo.io import read_json
     from speechbrain_gemo.journal import Journal, JournalMismatch
     from speechbrain_gemo.reports import report_run
     from speechbrain_gemo.rows import csv_columns, csv_text, format_rows
-    from speechbrain_gemo.segments import segments_of_inputs
+    from speechbrain_gemo.segments import (
+        has_channel_column,
+        segments_of_inputs,
+    )
     from speechbrain_gemo.timeline import run_timelines, timeline_options
 
     segments, speaker, prompts = None, False, None
@@ -504,6 +593,12 @@ def main(argv=None):
         else:
             paths = list(dict.fromkeys(entry["path"] for entry in labelled))
         if args.segments:
+            if args.channels is None and has_channel_column(args.segments):
+                raise ValueError(
+                    f"{args.segments} has a channel column: name the "
+                    "channels with --channels (e.g. agent,customer, or "
+                    "split)"
+                )
             segments, paths, speaker = segments_of_inputs(
                 args.segments, paths, args.data_root
             )
@@ -536,9 +631,11 @@ def main(argv=None):
             args.labels_corpus,
             args.zero_shot,
             getattr(model, "stored_prompts", None),
+            None if prompts else model.label_codes,
         )
-    except (ValueError, OSError) as err:
-        # A missing model folder, an hf:// model that cannot be fetched
+    except (ValueError, OSError, UserError) as err:
+        # A missing model folder, an hf:// model that cannot be fetched, a
+        # damaged export (ExportLoadError)
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.zero_shot:
@@ -609,7 +706,12 @@ def main(argv=None):
     ddp_barrier()
     status = 0
     if rank == 0:
-        Journal.finalize(args.out, header, len(paths))
+        Journal.finalize(
+            args.out,
+            header,
+            len(paths),
+            then=lambda out: archive_outputs(args, out, labels, paths),
+        )
         status = report_run(args, labelled, labels, len(paths), cross)
     status = ddp_broadcast(status)
     if world > 1:

@@ -79,16 +79,19 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_samples,
 )
 from speechbrain_gemo.dimensions import DIMENSIONS, from_unit
+from speechbrain_gemo.errors import UserError
 from speechbrain_gemo.known_warnings import silence_known_warnings
 from speechbrain_gemo.model import class_probabilities
+from speechbrain_gemo.prompts import label_words
 
 # Prompt sets whose embeddings are kept besides the stored ones
 _PROMPT_CACHE_SIZE = 32
 
 
-class ExportLoadError(RuntimeError):
+class ExportLoadError(UserError, RuntimeError):
     """A file of an exported model folder that is missing, damaged or does
-    not match the rest of the folder.
+    not match the rest of the folder (a ``UserError``: the command line
+    says it in one line).
 
     Arguments
     ---------
@@ -631,7 +634,9 @@ class GEmoCLAP(Pretrained):
     >>> out_prob, score, index, text_lab = model.classify_batch(
     ...     torch.randn(2, 8000), torch.tensor([1.0, 0.6]))
     >>> out_prob.shape, model.labels, model.text_model_loaded
-    (torch.Size([2, 4]), ('neu', 'hap', 'ang', 'sad'), False)
+    (torch.Size([2, 4]), ('neutral', 'happy', 'angry', 'sad'), False)
+    >>> model.label_codes
+    ('neu', 'hap', 'ang', 'sad')
     >>> probs = model.classify_batch(
     ...     torch.randn(1, 8000), prompts={"calm": "A calm voice.",
     ...     "tense": ["A tense voice.", "A nervous voice."]})[0]
@@ -738,7 +743,20 @@ class GEmoCLAP(Pretrained):
         holder = self.hparams.prompt_embeddings
         stored = holder.data
         dim = model.audio_encoder.projection.output_size
-        self.stored_prompts = {"emotion": dict(model.emotion_prompts)}
+        # People read words (speechbrain_gemo.prompts.label_words): the
+        # stored classes are keyed by them, the codes kept in label_codes;
+        # an export written before emotion_words existed gets them from
+        # its prompts
+        words = label_words(
+            model.emotion_prompts, getattr(self.hparams, "emotion_words", None)
+        )
+        self.label_codes = tuple(model.emotion_prompts)
+        self.stored_prompts = {
+            "emotion": {
+                words[code]: list(texts)
+                for code, texts in model.emotion_prompts.items()
+            }
+        }
         if model.has_gender:
             self.stored_prompts["gender"] = dict(model.gender_prompts)
         names = sorted(stored) if isinstance(stored, dict) else stored
@@ -760,6 +778,10 @@ class GEmoCLAP(Pretrained):
                     holder.path,
                 )
             self._prompt_cache[self._key(prompts)] = emb.to(self.device)
+        # the codes' prompts are the same classes
+        self._prompt_cache[self._key(model.emotion_prompts)] = (
+            self._prompt_cache[self._key(self.stored_prompts["emotion"])]
+        )
         self.emotion_prompt_embeddings = self._prompt_cache[
             self._key(model.emotion_prompts)
         ]
@@ -786,7 +808,10 @@ class GEmoCLAP(Pretrained):
     @property
     def labels(self):
         """tuple: the emotion classes of ``classify_*`` in probability
-        order (the stored ones unless changed with ``set_prompts``)."""
+        order, as a person reads them: the stored classes' words
+        (``angry``, ``surprised``, a user's own label as written; see
+        ``speechbrain_gemo.prompts.label_words``) unless changed with
+        ``set_prompts`` (then the prompts' labels as given)."""
         return tuple(self._prompts["emotion"])
 
     @property

@@ -113,6 +113,13 @@ def read_list(path, data_root=None):
                 f"{path}, {where}: no path; expected one of the columns "
                 f"{list(PATH_COLUMNS)}"
             )
+        if isinstance(entry[column], dict):
+            # A manifest of stretches (data.csv_corpus): not whole files
+            raise ValueError(
+                f"{path}, {where} is a stretch of a recording "
+                f"({entry[column]}); infer classifies whole files: list the "
+                "stretches as --segments with --timeline instead"
+            )
         label = next((entry[c] for c in LABEL_COLUMNS if entry.get(c)), None)
         out.append(
             {

@@ -234,7 +234,7 @@ class Journal:
         return done
 
     @staticmethod
-    def finalize(out, header, count):
+    def finalize(out, header, count, then=None):
         """Writes ``out`` from the parts of all ranks, in input order,
         atomically, then removes the parts.
 
@@ -246,6 +246,10 @@ class Journal:
             The CSV header line (with its newline).
         count : int
             Number of inputs: each index below it must be finished.
+        then : callable, optional
+            Called with ``out`` once it is written, before the parts are
+            removed (e.g. a summary of the rows): a run killed while it
+            works still finds every input done when started again.
         """
         pieces = {}
         for rank in _ranks_on_disk(out):
@@ -284,6 +288,8 @@ class Journal:
         finally:
             for handle in handles.values():
                 handle.close()
+        if then is not None:
+            then(out)
         for rank in _ranks_on_disk(out):
             for path in part_paths(out, rank):
                 if os.path.exists(path):

@@ -136,13 +136,16 @@ def model_parts(model):
     >>> folder = save_tiny_export(str(getfixture("tmp_path") / "m"))
     >>> parts = model_parts(GEmoCLAP.from_hparams(source=folder))
     >>> parts["labels"], parts["emotion_embeddings"].shape
-    (('neu', 'hap', 'ang', 'sad'), (4, 16))
+    (('neutral', 'happy', 'angry', 'sad'), (4, 16))
+    >>> parts["label_codes"]
+    ('neu', 'hap', 'ang', 'sad')
     """
     clap = model.mods.model
     encoder = clap.audio_encoder
     parts = {
         "audio_encoder": encoder,
         "labels": tuple(model.stored_prompts["emotion"]),
+        "label_codes": tuple(model.label_codes),
         "emotion_prompts": dict(model.stored_prompts["emotion"]),
         "emotion_embeddings": _numpy(
             model.encode_prompts(model.stored_prompts["emotion"])
@@ -490,7 +493,9 @@ def _write_metadata(folder, parts, graphs, source, final_dir):
         # items one by one to do the same
         "per_utterance_cnn": parts["per_utterance_cnn"],
         "embedding_dim": int(parts["emotion_embeddings"].shape[1]),
+        # the words a person reads; the training corpus' codes beside
         "labels": list(parts["labels"]),
+        "label_codes": list(parts["label_codes"]),
         "emotion_prompts": {
             label: list(texts)
             for label, texts in parts["emotion_prompts"].items()
@@ -587,6 +592,11 @@ def read_manifest(path, data_root=None, label_key="emo"):
         entries = json.load(f)
     out = []
     for uid, entry in entries.items():
+        if isinstance(entry["wav"], dict):
+            raise ValueError(
+                f"{path}: {uid} is a stretch of a recording "
+                f"({entry['wav']}); the evaluation classifies whole files"
+            )
         wav = str(entry["wav"])
         if data_root is not None:
             wav = wav.replace("{data_root}", data_root)
@@ -629,9 +639,11 @@ def evaluate_onnx(folder, manifest, data_root=None, label_key="emo"):
         predictions[precision] = [
             model.classify_file(wav)[3][0] for _, wav, _ in items
         ]
+        # the manifest holds the corpus' codes, the model reads words
+        word = dict(zip(model.label_codes, model.labels))
         metrics = recall_metrics(
             predictions[precision],
-            [label for _, _, label in items],
+            [word.get(label, label) for _, _, label in items],
             list(model.labels),
         )
         result[precision] = {

@@ -54,6 +54,7 @@ from speechbrain_gemo.audio_windows import (  # noqa: F401 (re-exported)
     window_samples,
 )
 from speechbrain_gemo.dimensions import DIMENSIONS, check_scale, from_unit
+from speechbrain_gemo.prompts import label_words
 
 FORMAT = "speechbrain-gemo-onnx"
 # The graph used unless another is asked for, whatever the folder holds
@@ -122,7 +123,9 @@ class EmotionClassifierONNX:
     >>> out_prob, score, index, label = model.classify_batch(
     ...     np.random.randn(2, 8000).astype("float32"), np.array([1.0, 0.6]))
     >>> out_prob.shape, model.labels, model.gender_labels
-    ((2, 4), ('neu', 'hap', 'ang', 'sad'), ('F', 'M'))
+    ((2, 4), ('neutral', 'happy', 'angry', 'sad'), ('F', 'M'))
+    >>> model.label_codes
+    ('neu', 'hap', 'ang', 'sad')
     """
 
     def __init__(
@@ -185,10 +188,23 @@ class EmotionClassifierONNX:
         providers = providers or ["CPUExecutionProvider"]
 
         def session(name):
-            """Opens one graph of the folder."""
-            return onnxruntime.InferenceSession(
-                os.path.join(self.folder, name), options, providers=providers
-            )
+            """Opens one graph of the folder; a missing or damaged graph is
+            a ValueError naming the file (onnxruntime raises its own
+            types)."""
+            path = os.path.join(self.folder, name)
+            if not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"{path}: the graph named in config.json is missing"
+                )
+            try:
+                return onnxruntime.InferenceSession(
+                    path, options, providers=providers
+                )
+            except Exception as err:  # InvalidProtobuf, Fail, ...
+                reason = " ".join(str(err).split())[:300]
+                raise ValueError(
+                    f"cannot load {path}: the graph is damaged ({reason})"
+                ) from err
 
         self._encoder = session(config["graphs"][self.precision])
         self._projection = session(config["projection_graph"])
@@ -204,9 +220,26 @@ class EmotionClassifierONNX:
             if overlap_seconds is None
             else overlap_seconds
         )
+        # People read words (speechbrain_gemo.prompts.label_words); a
+        # folder written before label_codes existed has the codes as its
+        # labels, whose words are found from its prompts
+        prompts = config.get("emotion_prompts") or {}
+        stored = [list(texts) for texts in prompts.values()]
+        codes = tuple(config.get("label_codes") or config["labels"])
+        if "label_codes" in config:
+            words = tuple(config["labels"])
+        else:
+            found = label_words(dict(zip(codes, stored)))
+            words = tuple(found[c] for c in codes)
+        self.label_codes = codes
+        # the stored classes, keyed by their words or by their codes
+        self._stored_prompts = [
+            dict(zip(words, stored)),
+            dict(zip(codes, stored)),
+        ]
         self._classes = {
             "emotion": (
-                tuple(config["labels"]),
+                words,
                 self._load_embeddings("emotion_prompt_embeddings.npy"),
                 float(config["logit_scale"]),
             )
@@ -230,7 +263,10 @@ class EmotionClassifierONNX:
 
     @property
     def labels(self):
-        """tuple: the emotion classes, in probability order."""
+        """tuple: the emotion classes, in probability order, as a person
+        reads them: their words (``angry``, ``surprised``, a user's own
+        label as written; ``label_codes`` holds the training corpus'
+        codes)."""
         return self._classes["emotion"][0]
 
     @property
@@ -428,7 +464,10 @@ class EmotionClassifierONNX:
             label: [texts] if isinstance(texts, str) else list(texts)
             for label, texts in dict(prompts).items()
         }
-        if given != stored or tuple(given) != self.labels:
+        if not any(
+            given == known and list(given) == list(known)
+            for known in self._stored_prompts
+        ):
             raise ValueError(
                 "an ONNX folder classifies with its stored prompts only "
                 f"({stored}); other prompts need the text model: use "

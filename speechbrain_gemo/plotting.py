@@ -183,6 +183,187 @@ def _pyplot():
     return plt
 
 
+# Okabe & Ito's palette, told apart with the common colour-vision
+# deficiencies (https://jfly.uni-koeln.de/color/); black and grey, which
+# mark errors and axes, left out
+CLASS_COLOURS = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#F0E442",  # yellow
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+)
+
+
+def class_colours(labels):
+    """The colour of each class in every figure (timelines, overview):
+    ``CLASS_COLOURS`` in class order, repeated past seven classes.
+
+    Arguments
+    ---------
+    labels : list of str
+        The classes.
+
+    Returns
+    -------
+    dict
+        Class to a colour (hex text).
+
+    Example
+    -------
+    >>> class_colours(["neu", "hap"])
+    {'neu': '#E69F00', 'hap': '#56B4E9'}
+    """
+    return {
+        label: CLASS_COLOURS[k % len(CLASS_COLOURS)]
+        for k, label in enumerate(labels)
+    }
+
+
+def _class_legend(fig, plt, labels):
+    """The legend of the class colours (the words of ``labels``)."""
+    colours = class_colours(labels)
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=colours[label], alpha=0.6)
+        for label in labels
+    ]
+    fig.legend(
+        handles,
+        [_plain(label) for label in labels],
+        loc="upper right",
+        ncol=len(labels),
+        fontsize=9,
+    )
+
+
+def _save(fig, path, dpi=100):
+    """Saves a figure atomically (temporary name, then rename)."""
+    tmp = f"{path}.tmp-{os.getpid()}.png"
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def plot_overview(rows, labels, path, recordings=None, durations=None):
+    """Saves an overview of an archive of recordings as a PNG: one row
+    per recording, time across, and in it one lane per speaker (role),
+    each classified segment a bar in the colour of its class (the
+    timelines' colours and legend); failed segments are hatched.
+
+    Arguments
+    ---------
+    rows : list of dict
+        Segment rows of every recording (``path``, ``start``, ``end``,
+        ``speaker``, ``label``, ``error``; cells may be text).
+    labels : list of str
+        The classes, in legend order.
+    path : str
+        The PNG file to write (written atomically).
+    recordings : list of str, optional
+        The recordings in row order, top first (default: as in ``rows``).
+    durations : dict, optional
+        Recording to its length in seconds (default: its last segment's
+        end).
+
+    Returns
+    -------
+    list of tuple
+        The lanes drawn, top first: ``(recording, speaker)``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> png = os.path.join(tempfile.mkdtemp(), "overview.png")
+    >>> rows = [{"path": "a.wav", "start": 0.5, "end": 2.0, "speaker": "agent",
+    ...          "label": "sad", "error": ""},
+    ...         {"path": "a.wav", "start": 2.0, "end": 3.0,
+    ...          "speaker": "customer", "label": "neu", "error": ""},
+    ...         {"path": "b.wav", "start": "", "end": "", "speaker": "",
+    ...          "error": "NoSpeech: no speech segment by VAD"}]
+    >>> plot_overview(rows, ["neu", "sad"], png)
+    [('a.wav', 'agent'), ('a.wav', 'customer'), ('b.wav', '')]
+    >>> open(png, "rb").read(4) == b"\\x89PNG"
+    True
+    """
+    plt = _pyplot()
+    order = list(recordings or dict.fromkeys(r["path"] for r in rows))
+    lanes, failed = [], set()
+    for recording in order:
+        mine = [r for r in rows if r["path"] == recording]
+        timed = {
+            r.get("speaker") or ""
+            for r in mine
+            if r.get("start") not in (None, "")
+        }
+        speakers = sorted(timed - {""}) or [""]
+        lanes += [(recording, who) for who in speakers]
+        if not timed and any(r.get("error") for r in mine):
+            failed.add(recording)
+    colours = class_colours(labels)
+    ends = [float(r["end"]) for r in rows if r.get("end") not in (None, "")]
+    end = max(list((durations or {}).values()) + ends + [1.0])
+    fig, ax = plt.subplots(
+        figsize=(
+            max(8.0, min(24.0, 4.0 + end / 15.0)),
+            1.4 + 0.32 * len(lanes) + 0.1 * len(order),
+        )
+    )
+    try:
+        where = {lane: k for k, lane in enumerate(lanes)}
+        for row in rows:
+            if row.get("start") in (None, ""):
+                continue
+            lane = (row["path"], row.get("speaker") or "")
+            if lane not in where:
+                continue
+            start, stop = float(row["start"]), float(row["end"])
+            y = len(lanes) - 1 - where[lane]
+            if row.get("error"):
+                ax.broken_barh(
+                    [(start, stop - start)],
+                    (y + 0.1, 0.8),
+                    facecolors="none",
+                    edgecolors="grey",
+                    hatch="//",
+                    linewidth=0,
+                )
+                continue
+            ax.broken_barh(
+                [(start, stop - start)],
+                (y + 0.1, 0.8),
+                facecolors=colours[row["label"]],
+            )
+        names, first = [], None
+        for k, (recording, who) in enumerate(lanes):
+            name = os.path.basename(recording) if recording != first else ""
+            if name and recording in failed:
+                name += " (failed)"
+            first = recording
+            names.append(_plain(f"{name}  {who}" if who else name))
+            if name and k:  # a line between recordings
+                ax.axhline(len(lanes) - k, color="grey", linewidth=0.6)
+        ax.set_yticks(
+            [len(lanes) - 1 - k + 0.5 for k in range(len(lanes))],
+            labels=names,
+            fontsize=8,
+        )
+        ax.set_ylim(0, len(lanes))
+        ax.set_xlim(0.0, end)
+        ax.set_xlabel("time (s)")
+        ax.grid(axis="x", alpha=0.3)
+        _class_legend(fig, plt, labels)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+        _save(fig, path)
+    finally:
+        plt.close(fig)
+    return lanes
+
+
 def plot_timeline(rows, labels, path, title=None, duration=None):
     """Saves the emotion timeline of one recording as a PNG: one lane per
     speaker (one lane when speakers are unknown); in each, every segment
@@ -266,19 +447,11 @@ def plot_timeline(rows, labels, path, title=None, duration=None):
             ax.set_ylabel(f"{name}p(class)")
             ax.grid(axis="y", alpha=0.3)
         axes[-1, 0].set_xlabel("time (s)")
-        handles = [
-            plt.Rectangle((0, 0), 1, 1, color=colours[label], alpha=0.6)
-            for label in labels
-        ]
-        fig.legend(
-            handles, labels, loc="upper right", ncol=len(labels), fontsize=9
-        )
+        _class_legend(fig, plt, labels)
         if title:
             fig.suptitle(_plain(title), x=0.01, ha="left", fontsize=10)
         fig.tight_layout(rect=(0, 0, 1, 0.93))
-        tmp = f"{path}.tmp-{os.getpid()}.png"
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+        _save(fig, path)
     finally:
         plt.close(fig)
     return path

@@ -25,6 +25,17 @@ model's ``emotion_labels``). Overriding ``emotion_classes`` (e.g.
 then keeps the utterances of those classes only
 (``speechbrain_gemo.data.labels.keep_classes``).
 
+What a person reads names each class with its word, by one rule for every
+corpus (:func:`label_words`): a trained model's classes are its corpus'
+codes (``A``, ``05``, ``ang``...: the manifests keep them), and the model
+a user loads (``GEmoCLAP``, ``EmotionClassifierONNX``) labels its classes
+with their words (``angry``), so that ``classify_file``, ``model.labels``,
+the CSV columns of ``infer``, timelines, plots, summaries, reports and the
+model card read ``angry``, ``happy``, ``neutral``, ``surprised`` or the
+user's own label as written. An export records the words it was trained
+with (``emotion_words`` of its ``hyperparams.yaml``); for an export
+written before, they are found from its prompts.
+
 Gender labels are ``F`` and ``M`` for every corpus (unknown gender is
 ``null`` in the manifests).
 
@@ -206,16 +217,26 @@ def class_words(classes, words=None):
     return {label: words.get(label, label) for label in classes}
 
 
-def label_words(labels):
-    """The word of each of a model's labels, when only the labels are
-    known (a served model): the words of the first corpus of
-    ``CORPUS_CLASSES`` whose codes include them all, else each label's own
-    word in IEMOCAP's codes, else the label itself.
+def label_words(prompts, words=None):
+    """The word a person reads for each class of a prompt set: the one
+    rule of every corpus.
+
+    A label's word is, in this order: its word in ``words`` (what an
+    export recorded, or a recipe's ``corpus`` / ``emotion_words``); the
+    word some corpus gives that code (``CORPUS_WORDS``) which its prompts
+    hold, so that MSP-Podcast's ``A`` (prompted "The speaker sounds
+    angry.") reads ``angry`` and EmoDB's ``A`` ("... fearful.") reads
+    ``fearful``; else the label as written (a user's own label, or a code
+    whose prompts name none of its corpus words). Labels whose words
+    would be alike keep their labels as written, so the words name
+    distinct classes.
 
     Arguments
     ---------
-    labels : list of str
-        The classes, in order.
+    prompts : dict
+        Label to prompt or list of prompts, in class order.
+    words : dict or str, optional
+        Label to word, or a corpus name whose words to use.
 
     Returns
     -------
@@ -224,16 +245,48 @@ def label_words(labels):
 
     Example
     -------
-    >>> label_words(["neu", "hap", "ang", "sad"])["ang"]
-    'angry'
-    >>> label_words(["ANG", "NEU"]), label_words(["calm", "sad"])
-    ({'ANG': 'angry', 'NEU': 'neutral'}, {'calm': 'calm', 'sad': 'sad'})
+    >>> label_words({"A": ["The speaker sounds angry."],
+    ...              "U": ["The speaker sounds surprised."]})
+    {'A': 'angry', 'U': 'surprised'}
+    >>> label_words({"A": "The speaker sounds fearful.", "F": "Happy."})
+    {'A': 'fearful', 'F': 'happy'}
+    >>> label_words({"05": ["An angry voice."], "frustrated": ["Tense."]})
+    {'05': 'angry', 'frustrated': 'frustrated'}
+    >>> label_words({"ang": ["x"], "neu": ["y"]}, words="IEMOCAP")
+    {'ang': 'angry', 'neu': 'neutral'}
+    >>> label_words({"HAP": ["Happy."], "happy": ["Glad."]})
+    {'HAP': 'HAP', 'happy': 'happy'}
     """
-    labels = [str(label) for label in labels]
-    for corpus, codes in CORPUS_CLASSES.items():
-        if set(labels) <= set(codes):
-            return class_words(labels, words=corpus)
-    return {label: EMOTION_WORDS.get(label, label) for label in labels}
+    import re
+
+    if isinstance(words, str):
+        words = corpus_words(words)
+    words = words or {}
+    found = {}
+    for label, texts in prompts.items():
+        label = str(label)
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        word = words.get(label)
+        if word is None:
+            held = {
+                table[label]
+                for table in CORPUS_WORDS.values()
+                if label in table
+                and texts
+                and all(
+                    re.search(rf"\b{re.escape(table[label])}\b", t, re.I)
+                    for t in texts
+                )
+            }
+            word = held.pop() if len(held) == 1 else label
+        found[label] = str(word)
+    counts = {}
+    for word in found.values():
+        counts[word] = counts.get(word, 0) + 1
+    return {
+        label: word if counts[word] == 1 else label
+        for label, word in found.items()
+    }
 
 
 def build_prompts(words, templates):

@@ -19,6 +19,9 @@ from speechbrain_gemo.io import (
     warn,
 )
 
+# A segment CSV's column that puts segments on a channel (a role)
+CHANNEL_COLUMN = "channel"
+
 
 class Segment(NamedTuple):
     """A stretch of a recording, in seconds.
@@ -166,6 +169,32 @@ def read_rttm(path):
     return {key: sorted(value) for key, value in found.items()}
 
 
+def has_channel_column(path):
+    """Whether a segment list is a CSV with a ``channel`` column.
+
+    Arguments
+    ---------
+    path : str
+        The segment list (``--segments``: CSV or RTTM).
+
+    Returns
+    -------
+    bool
+        True for a CSV with that column.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> listing = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> _ = open(listing, "w").write("path,start,end,Channel\\na.wav,0,1,2")
+    >>> has_channel_column(listing)
+    True
+    """
+    if not path.lower().endswith(".csv"):
+        return False
+    return CHANNEL_COLUMN in read_csv_table(path, ("start", "end")).columns
+
+
 def read_segment_csv(path, data_root=None):
     """Reads a CSV list of segments: ``path,start,end[,speaker]``, as
     every list is read (``speechbrain_gemo.io.read_csv_table``: UTF-8 with
@@ -173,11 +202,17 @@ def read_segment_csv(path, data_root=None):
     CSV's folder, see ``speechbrain_gemo.io.ListedPaths``). Rows of zero
     length are left out with a warning.
 
+    A ``channel`` column (a channel's number, 1-based, or its name of
+    ``infer --channels``) puts each segment on a channel of a recording
+    whose channels are roles: its cell takes the place of the speaker
+    (the channel's name becomes the speaker; see
+    ``speechbrain_gemo.timeline.on_channels``).
+
     Arguments
     ---------
     path : str
         The CSV file (header with ``path`` (or ``wav`` / ``file``),
-        ``start``, ``end`` and optionally ``speaker``).
+        ``start``, ``end`` and optionally ``speaker`` or ``channel``).
     data_root : str, optional
         Replaces ``{data_root}`` / ``$data_root`` in the paths.
 
@@ -223,7 +258,12 @@ def read_segment_csv(path, data_root=None):
             empty.append(number)
             continue
         audio = paths.resolve(row[column], where)
-        speaker = row.get("speaker") or None
+        speaker = row.get(CHANNEL_COLUMN) or row.get("speaker") or None
+        if CHANNEL_COLUMN in columns and speaker is None:
+            raise ValueError(
+                f"{path}, {where}: the {CHANNEL_COLUMN} cell is empty (a "
+                "channel's number, 1-based, or its name)"
+            )
         found.setdefault(audio, []).append(Segment(*times, speaker))
     _report_empty(path, empty)
     for text in paths.warnings():

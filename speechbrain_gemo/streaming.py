@@ -31,7 +31,12 @@ What happens to the audio, in order:
    relative to full scale) is silence without asking the model (digital
    silence, hold): it leaves the channel's state as it was. A frame is
    speech when Silero's probability reaches ``threshold``.
-4. **Windows**: window ``k`` spans ``[k * hop, k * hop + window]`` seconds
+4. **Cross-talk** (``channels.CrosstalkGate``, with two or more
+   channels): a frame of a channel is not its speaker's speech when
+   another channel is more than ``crosstalk_db`` louder in it or in the
+   0.1 s before it (bleed, echo): the rule of ``infer --timeline
+   --channels``, frame by frame.
+5. **Windows**: window ``k`` spans ``[k * hop, k * hop + window]`` seconds
    (in samples of the model's rate, rounded). A frame belongs to the
    window that holds its centre. A window is classified for a channel
    when at least ``min_speech`` seconds of its frames are speech there.
@@ -55,6 +60,13 @@ from typing import NamedTuple
 import numpy as np
 
 from speechbrain_gemo.audio_format import QUALITY
+from speechbrain_gemo.channels import (
+    CROSSTALK_DB,
+    ECHO_SECONDS,
+    CrosstalkGate,
+    echo_frames,
+    frame_levels,
+)
 
 ENCODINGS = ("pcm_s16le", "mulaw", "alaw")
 BYTES_PER_SAMPLE = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
@@ -308,9 +320,7 @@ class StreamVAD:
     def _frame(self, frame):
         """Probabilities and levels of one frame (``512 x channels``)."""
         x = np.ascontiguousarray(frame.T, dtype=np.float32)
-        levels = 10 * np.log10(
-            np.mean(x.astype(np.float64) ** 2, axis=1) + 1e-20
-        )
+        levels = frame_levels(x)
         probs = np.zeros(self.channels, dtype=np.float32)
         loud = np.flatnonzero(levels >= self.silence_db)
         if len(loud):
@@ -473,6 +483,10 @@ class StreamEngine:
         Seconds of speech frames a window needs to be classified.
     silence_db : float
         Level under which a frame is silence without asking Silero.
+    crosstalk_db : float or None
+        With two or more channels, speech another channel carries more
+        than this louder is cross-talk (``channels.CrosstalkGate``);
+        None: no cross-talk rule.
 
     Example
     -------
@@ -496,6 +510,7 @@ class StreamEngine:
         threshold=0.5,
         min_speech=0.25,
         silence_db=-70.0,
+        crosstalk_db=CROSSTALK_DB,
     ):
         channels = int(channels)
         if not 1 <= channels <= 16:
@@ -521,6 +536,10 @@ class StreamEngine:
         self._decoder = SampleDecoder(encoding, channels) if encoding else None
         self._resampler = StreamResampler(sample_rate, self.rate, channels)
         self._vad = StreamVAD(channels, silence_db)
+        self._gate = None
+        if channels > 1 and crosstalk_db is not None:
+            echo = echo_frames(ECHO_SECONDS, VAD_FRAME / VAD_RATE)
+            self._gate = CrosstalkGate(channels, crosstalk_db, echo)
         # The samples and frames kept, from absolute positions _base and
         # _frame_base on
         self._audio = np.zeros((0, channels), np.float32)
@@ -618,6 +637,9 @@ class StreamEngine:
         complete."""
         probs, levels = self._vad.feed(samples, last=last)
         speech = probs >= self.threshold
+        if self._gate is not None:
+            for frame in range(len(levels)):
+                speech[frame] &= ~self._gate(levels[frame])
         self._speech = np.concatenate([self._speech, speech])
         self._audio = np.concatenate([self._audio, samples])
         total = self._base + len(self._audio)
@@ -690,7 +712,7 @@ def file_windows(path, roles=None, mix=False, block_seconds=10.0, **options):
         Seconds read at a time.
     **options : dict
         ``window``, ``hop``, ``threshold``, ``min_speech``,
-        ``silence_db`` of ``StreamEngine``.
+        ``silence_db``, ``crosstalk_db`` of ``StreamEngine``.
 
     Yields
     ------

@@ -324,6 +324,97 @@ def write_tiny_iemocap(folder, utterances_per_speaker=8, seed=0):
     return labels
 
 
+CALL_VOICES = ("en-us+m3", "en+f4", "en-gb+m1", "en+f2")
+
+
+def write_test_call(
+    path,
+    turns,
+    sample_rate=8000,
+    subtype="ULAW",
+    channels=2,
+    bleed_db=-20.0,
+    echo_seconds=0.0,
+    noise_db=-60.0,
+    seed=0,
+):
+    """Writes a recorded call for tests: each party spoken by eSpeak NG in
+    a voice of its own on its own channel, with every other party bled in
+    (``bleed_db`` quieter, ``echo_seconds`` later), over background noise.
+
+    Arguments
+    ---------
+    path : str
+        The WAV file to write.
+    turns : list of tuple
+        ``(channel, start, text)``: who (0-based channel) says what, from
+        when (seconds).
+    sample_rate : int
+        The file's rate (8 kHz: telephone).
+    subtype : str
+        The soundfile subtype (``ULAW``: mu-law; ``PCM_16``, ...).
+    channels : int
+        The channel count.
+    bleed_db : float
+        Level of the other parties on a channel, relative to their own
+        channel (None: no bleed).
+    echo_seconds : float
+        Delay of the bleed.
+    noise_db : float
+        Level of each channel's background noise (dB of full scale).
+    seed : int
+        Seed of the noise and of eSpeak NG.
+
+    Returns
+    -------
+    list of tuple
+        Per turn, ``(channel, start, end)`` of its speech in seconds.
+
+    Example
+    -------
+    >>> import os, tempfile, soundfile
+    >>> wav = os.path.join(tempfile.mkdtemp(), "call.wav")
+    >>> spans = write_test_call(wav, [(0, 0.5, "Hello."), (1, 2.0, "Hi.")])
+    >>> [(c, s) for c, s, _ in spans], soundfile.info(wav).channels
+    ([(0, 0.5), (1, 2.0)], 2)
+    >>> soundfile.info(wav).subtype, soundfile.info(wav).samplerate
+    ('ULAW', 8000)
+    """
+    import numpy as np
+    import soundfile
+
+    from speechbrain_gemo.blocks import to_mono
+    from speechbrain_gemo.data.espeak import ESpeakNG
+
+    spoken = []
+    with ESpeakNG() as tts:
+        for channel, start, text in turns:
+            voice = CALL_VOICES[channel % len(CALL_VOICES)]
+            raw = tts.synthesize(text, voice, seed=seed).astype(np.float64)
+            loud = np.flatnonzero(np.abs(raw) > 32.0)  # trim the silence
+            x = raw[loud[0] : loud[-1] + 1] / 32768.0
+            x = to_mono(x, tts.sample_rate, sample_rate).numpy()
+            spoken.append((channel, start, 0.5 * x / np.abs(x).max()))
+    spans = [(c, s, s + len(x) / sample_rate) for c, s, x in spoken]
+    length = int((max(end for _, _, end in spans) + 1.0) * sample_rate)
+    own = np.zeros((length, channels))
+    for channel, start, x in spoken:
+        first = int(round(start * sample_rate))
+        own[first : first + len(x), channel] += x
+    rng = np.random.default_rng(seed)
+    mixed = own + 10 ** (noise_db / 20) * rng.standard_normal(own.shape)
+    if bleed_db is not None:
+        delay = int(round(echo_seconds * sample_rate))
+        gain = 10 ** (bleed_db / 20)
+        for c in range(channels):
+            others = own.sum(axis=1) - own[:, c]
+            mixed[delay:, c] += gain * others[: length - delay]
+    soundfile.write(
+        path, np.clip(mixed, -0.99, 0.99), sample_rate, subtype=subtype
+    )
+    return spans
+
+
 def load_recipe_script(path):
     """Imports a recipe script (such as ``train.py``) as a module, without
     running its ``__main__`` part, e.g. to use its ``Brain`` class.

@@ -17,10 +17,16 @@ import os
 import sys
 
 from speechbrain_gemo.batching import classify_items
-from speechbrain_gemo.blocks import audio_duration, open_seekable, read_from
+from speechbrain_gemo.blocks import (
+    audio_channels,
+    audio_duration,
+    open_seekable,
+    read_from,
+)
+from speechbrain_gemo.channels import CROSSTALK_DB, channel_names
 from speechbrain_gemo.rows import csv_text, error_text
-from speechbrain_gemo.segments import fit_segments
-from speechbrain_gemo.vad import detect_speech
+from speechbrain_gemo.segments import Segment, fit_segments
+from speechbrain_gemo.vad import channel_speech, detect_speech
 
 
 def model_sample_rate(model):
@@ -54,9 +60,17 @@ def recording_segments(
     max_segment=10.0,
     max_gap=0.5,
     vad_options=None,
+    names=None,
+    crosstalk_db=CROSSTALK_DB,
 ):
     """The segments of a recording to classify: given ones or detected
     speech, merged and split into ``[min_segment, max_segment]``.
+
+    With ``names`` (one per channel: channels as roles), speech is
+    detected on each channel on its own with cross-talk taken out
+    (``speechbrain_gemo.vad.channel_speech``), or given segments are put
+    on their channel (``on_channels``); each segment's speaker is its
+    channel's name.
 
     Arguments
     ---------
@@ -75,6 +89,11 @@ def recording_segments(
         Longest silence a merge may bridge, in seconds.
     vad_options : dict, optional
         Options of ``speechbrain_gemo.vad.detect_speech``.
+    names : list of str, optional
+        The channels' names, in channel order (None: the channels' mix).
+    crosstalk_db : float
+        The cross-talk threshold (``speechbrain_gemo.channels``), with
+        ``names``.
 
     Returns
     -------
@@ -92,11 +111,70 @@ def recording_segments(
      Segment(start=2.75, end=5.0, speaker='A')]
     """
     duration = audio_duration(path)
-    if segments is None:
+    if names is not None and segments is not None:
+        segments = on_channels(segments, names, path)
+    elif names is not None:
+        segments = channel_speech(
+            path, names, vad, crosstalk_db, **(vad_options or {})
+        )
+    elif segments is None:
         segments = detect_speech(path, vad, **(vad_options or {}))
     return fit_segments(
         segments, min_segment, max_segment, max_gap, duration=duration
     )
+
+
+def on_channels(segments, names, path="the recording"):
+    """Given segments (``--segments``) put on the channels of a recording:
+    a segment's ``speaker`` (or the ``channel`` cell of a segment CSV,
+    which takes its place) is a channel's name or its number (1-based);
+    it becomes the channel's name.
+
+    Arguments
+    ---------
+    segments : list of Segment
+        The segments.
+    names : list of str
+        The channels' names, in channel order.
+    path : str
+        The recording, for the error.
+
+    Returns
+    -------
+    list of Segment
+        The segments, each with its channel's name as ``speaker``.
+
+    Raises
+    ------
+    ValueError
+        For a segment of no channel of the recording.
+
+    Example
+    -------
+    >>> on_channels([Segment(0, 1, "2"), Segment(1, 2, "agent")],
+    ...             ["agent", "customer"])
+    [Segment(start=0, end=1, speaker='customer'),
+     Segment(start=1, end=2, speaker='agent')]
+    """
+    out = []
+    for segment in segments:
+        who = segment.speaker
+        if who in names:
+            out.append(segment)
+            continue
+        try:
+            number = int(str(who).strip())
+        except ValueError:
+            number = 0
+        if not 1 <= number <= len(names):
+            raise ValueError(
+                f"{path}: the segment {segment.start:.2f}-{segment.end:.2f}"
+                f" s is on channel {who!r}, which is none of the "
+                f"recording's {len(names)} channels (give a channel's name, "
+                f"{', '.join(names)}, or its number, 1 to {len(names)})"
+            )
+        out.append(Segment(segment.start, segment.end, names[number - 1]))
+    return out
 
 
 def _segment_row(path, segment):
@@ -118,8 +196,10 @@ def classify_segments(
     max_batch_size=32,
     window_seconds=None,
     overlap_seconds=None,
+    names=None,
 ):
-    """Classifies each segment of a recording, reading only that segment.
+    """Classifies each segment of a recording, reading only that segment
+    (with ``names``, only its speaker's channel).
 
     Arguments
     ---------
@@ -139,6 +219,9 @@ def classify_segments(
         Window for segments longer than it (default: the model's).
     overlap_seconds : float, optional
         Window overlap (default: the model's).
+    names : list of str, optional
+        The channels' names, in channel order: each segment is read from
+        the channel its ``speaker`` names (None: the channels' mix).
 
     Returns
     -------
@@ -179,7 +262,10 @@ def classify_segments(
         torch.Tensor
             Mono samples at the model's rate.
         """
-        return read_from(handle, segment.start, segment.end, rate, path)
+        channel = None if names is None else names.index(segment.speaker)
+        return read_from(
+            handle, segment.start, segment.end, rate, path, channel
+        )
 
     def name(segment):
         """The segment, for error messages.
@@ -227,14 +313,19 @@ def recording_timeline(model, path, segments=None, options=None):
     segments : list of Segment, optional
         Segments from outside; None: detect speech.
     options : dict, optional
-        ``segmentation`` (keyword arguments of ``recording_segments``) and
-        ``classification`` (of ``classify_segments``).
+        ``segmentation`` (keyword arguments of ``recording_segments``),
+        ``classification`` (of ``classify_segments``) and ``channels``
+        (channels as roles: one name per channel, in channel order, or
+        ``"split"`` for ``ch1``, ``ch2``, ...; see
+        ``speechbrain_gemo.channels.parse_channels``; None or absent: the
+        channels' mix).
 
     Returns
     -------
     list of dict
         The segment rows (see ``classify_segments``), or one row with an
-        ``error`` (unreadable file, no speech found).
+        ``error`` (unreadable file, no speech found, a channel count that
+        differs from the names).
 
     Example
     -------
@@ -245,12 +336,23 @@ def recording_timeline(model, path, segments=None, options=None):
     >>> model = GEmoCLAP.from_hparams(save_tiny_export(f"{tmp}/m"))
     >>> print(recording_timeline(model, f"{tmp}/none.wav")[0]["error"])
     AudioReadError: no such file: .../none.wav
+    >>> import numpy, soundfile
+    >>> soundfile.write(f"{tmp}/mono.wav", numpy.zeros(8000), 8000)
+    >>> print(recording_timeline(model, f"{tmp}/mono.wav",
+    ...       options={"channels": ["agent", "customer"]})[0]["error"])
+    ChannelCountError: .../mono.wav has 1 channel but 2 channel names were
+    given (agent, customer)
     """
     options = options or {}
     empty = {"path": path, "start": None, "end": None, "speaker": None}
+    names = None
     try:
+        if options.get("channels") is not None:
+            names = channel_names(
+                options["channels"], audio_channels(path), path
+            )
         found = recording_segments(
-            path, segments, **options.get("segmentation", {})
+            path, segments, names=names, **options.get("segmentation", {})
         )
     except Exception as err:
         return [dict(empty, error=error_text(err))]
@@ -259,7 +361,11 @@ def recording_timeline(model, path, segments=None, options=None):
         return [dict(empty, error=f"NoSpeech: no speech segment {what}")]
     try:
         return classify_segments(
-            model, path, found, **options.get("classification", {})
+            model,
+            path,
+            found,
+            names=names,
+            **options.get("classification", {}),
         )
     except Exception as err:
         return [dict(empty, error=error_text(err))]
@@ -444,14 +550,15 @@ def timeline_options(args, prompts=None):
     args : argparse.Namespace
         ``vad``, ``vad_threshold``, ``min_segment``, ``max_segment``,
         ``merge_gap``, ``max_batch_seconds``, ``max_batch_size``,
-        ``window_seconds``, ``overlap_seconds`` (as ``infer`` has them).
+        ``window_seconds``, ``overlap_seconds``, ``channels``,
+        ``crosstalk_db`` (as ``infer`` has them).
     prompts : dict, optional
         Zero-shot classes.
 
     Returns
     -------
     dict
-        ``segmentation`` and ``classification`` options.
+        ``segmentation``, ``classification`` and ``channels`` options.
 
     Example
     -------
@@ -460,6 +567,10 @@ def timeline_options(args, prompts=None):
     ...                    "--vad_threshold", "9", "a.wav"])
     >>> timeline_options(args)["segmentation"]["vad_options"]
     {'margin_db': 9.0}
+    >>> args = parse_args(["--model", "m", "--timeline", "--channels",
+    ...                    "agent,customer", "a.wav"])
+    >>> timeline_options(args)["channels"]
+    ['agent', 'customer']
     """
     vad_options = {}
     if args.vad_threshold is not None:
@@ -469,7 +580,8 @@ def timeline_options(args, prompts=None):
         sliding = {
             "window": args.sliding_window,
             "hop": args.hop,
-            "channels": channel_names(getattr(args, "channels", None)),
+            "channels": channels_of(args),
+            "crosstalk_db": args.crosstalk_db,
             "prompts": prompts,
             "max_batch_size": args.max_batch_size,
         }
@@ -483,7 +595,9 @@ def timeline_options(args, prompts=None):
             "max_segment": args.max_segment,
             "max_gap": args.merge_gap,
             "vad_options": vad_options,
+            "crosstalk_db": args.crosstalk_db,
         },
+        "channels": channels_of(args),
         "classification": {
             "prompts": prompts,
             "max_batch_seconds": args.max_batch_seconds,
@@ -494,34 +608,29 @@ def timeline_options(args, prompts=None):
     }
 
 
-def channel_names(text):
-    """The channels of ``--channels``: None (mix them), ``"split"`` (each
-    on its own, named ``ch1``, ``ch2``...) or one name per channel.
+def channels_of(args):
+    """The channel names of ``--channels`` (None without it).
 
     Arguments
     ---------
-    text : str or None
-        ``split`` or comma-separated names, in channel order.
+    args : argparse.Namespace
+        ``channels``, as ``infer`` has it (text, or None).
 
     Returns
     -------
-    None or str or list of str
-        As ``sliding_timeline``'s ``channels`` option.
+    list of str or str or None
+        As ``speechbrain_gemo.channels.parse_channels`` returns it.
 
     Example
     -------
-    >>> channel_names("agent, customer"), channel_names("split")
-    (['agent', 'customer'], 'split')
+    >>> from types import SimpleNamespace
+    >>> channels_of(SimpleNamespace(channels="split"))
+    'split'
     """
-    if text is None or text == "split":
-        return text
-    names = [name.strip() for name in text.split(",")]
-    if not all(names) or len(set(names)) != len(names):
-        raise ValueError(
-            f"--channels {text!r}: give 'split' or distinct names, one per "
-            "channel, separated by commas"
-        )
-    return names
+    from speechbrain_gemo.channels import parse_channels
+
+    text = getattr(args, "channels", None)
+    return None if text is None else parse_channels(text)
 
 
 def run_timelines(model, paths, todo, save, options, context):
@@ -762,3 +871,75 @@ def write_plots(rows, labels, folder, stem, title):
         print(f"warning: no timeline plot ({err})", file=sys.stderr)
         return [summary]
     return [png, summary]
+
+
+def overview_name(paths):
+    """The file stem of the archive's overview figure: ``overview``, with
+    ``_`` before it as long as a recording's plots have that stem (see
+    ``plot_names``).
+
+    Arguments
+    ---------
+    paths : list of str
+        The inputs.
+
+    Returns
+    -------
+    str
+        The stem.
+
+    Example
+    -------
+    >>> overview_name(["a.wav", "b.wav"]), overview_name(["Overview.wav"])
+    ('overview', '_overview')
+    """
+    taken = {stem.casefold() for stem in plot_names(paths)}
+    stem = "overview"
+    while stem.casefold() in taken:
+        stem = f"_{stem}"
+    return stem
+
+
+def write_overview(rows, labels, folder, paths):
+    """Writes the overview figure of an archive (``plot_overview``: one
+    row per recording, in input order, each role's segments in the colour
+    of their class) as ``<folder>/overview.png`` (see ``overview_name``).
+
+    Arguments
+    ---------
+    rows : list of dict
+        The run's segment rows (e.g. read back from its CSV).
+    labels : list of str
+        The classes.
+    folder : str
+        The plot folder.
+    paths : list of str
+        The inputs (the rows' recordings, in order).
+
+    Returns
+    -------
+    str
+        The PNG written.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> rows = [{"path": p, "start": 0.0, "end": 1.0, "speaker": "",
+    ...          "label": "sad", "error": ""} for p in ("a.wav", "b.wav")]
+    >>> os.path.basename(write_overview(rows, ["sad"], folder,
+    ...                                 ["a.wav", "b.wav"]))
+    'overview.png'
+    """
+    from speechbrain_gemo.plotting import plot_overview
+
+    durations = {}
+    for path in paths:
+        try:
+            durations[path] = audio_duration(path)
+        except (OSError, ValueError):
+            pass
+    os.makedirs(folder, exist_ok=True)
+    png = os.path.join(folder, f"{overview_name(paths)}.png")
+    plot_overview(rows, labels, png, paths, durations)
+    return png

@@ -19,6 +19,11 @@ Two detectors return the same thing, a list of ``Segment`` in seconds:
 Memory is one block of audio plus one number per frame, whatever the
 length of the recording.
 
+``channel_speech`` runs either detector on each channel of a recording on
+its own (one party per channel, e.g. agent and customer of a call) and
+takes out the frames that another channel carries louder (cross-talk:
+echo, bleed), by the rule of ``speechbrain_gemo.channels``.
+
 Authors
  * speechbrain-gemo developers 2026
 """
@@ -29,6 +34,13 @@ import numpy as np
 import torch
 
 from speechbrain_gemo.blocks import iter_blocks
+from speechbrain_gemo.channels import (
+    CROSSTALK_DB,
+    ECHO_SECONDS,
+    attributed,
+    echo_frames,
+    frame_levels,
+)
 from speechbrain_gemo.segments import Segment
 
 VAD_SAMPLE_RATE = 16000
@@ -64,6 +76,28 @@ def load_silero():
         # importing silero_vad.model sets the process-wide thread count to 1
         torch.set_num_threads(threads)
     return load_silero_vad()
+
+
+def _framed(path, hop, block_seconds, channels=False, pad_last=False):
+    """Yields a file at 16 kHz as frames of ``hop`` samples, block by
+    block: ``n x hop`` (channels averaged) or ``n x hop x C``; with
+    ``pad_last``, a last incomplete frame padded with zeros (else dropped).
+    The last item is the number of samples read (an int)."""
+    total, carry = 0, None
+    for block in iter_blocks(path, VAD_SAMPLE_RATE, block_seconds, channels):
+        total += len(block)
+        if carry is not None:
+            block = torch.cat([carry, block])
+        usable = len(block) // hop * hop
+        if usable:
+            yield block[:usable].reshape(-1, hop, *block.shape[1:])
+        # a copy: a view would keep the whole block alive
+        carry = block[usable:].clone()
+    if pad_last and carry is not None and len(carry):
+        tail = torch.zeros(hop, *carry.shape[1:])
+        tail[: len(carry)] = carry
+        yield tail[None]
+    yield total
 
 
 def silero_speech(
@@ -104,35 +138,35 @@ def silero_speech(
     >>> silero_speech(wav)
     []
     """
-    from silero_vad import get_speech_timestamps_from_probs
-
     model = load_silero()
     model.reset_states()
-    probs, total, carry = [], 0, torch.zeros(0)
+    probs = []
     with torch.inference_mode():
-        for block in iter_blocks(path, VAD_SAMPLE_RATE, block_seconds):
-            total += len(block)
-            block = torch.cat([carry, block])
-            usable = len(block) // SILERO_FRAME * SILERO_FRAME
-            for k in range(0, usable, SILERO_FRAME):
-                frame = block[k : k + SILERO_FRAME]
+        for frames in _framed(path, SILERO_FRAME, block_seconds, False, True):
+            if isinstance(frames, int):
+                total = frames
+                break
+            for frame in frames:
                 probs.append(model(frame, VAD_SAMPLE_RATE).item())
-            # a copy: a view would keep the whole block alive
-            carry = block[usable:].clone()
-        if len(carry):
-            frame = torch.nn.functional.pad(
-                carry, (0, SILERO_FRAME - len(carry))
-            )
-            probs.append(model(frame, VAD_SAMPLE_RATE).item())
     if not probs:
         return []
+    return _silero_segments(
+        probs, total, threshold, min_speech, min_silence, speech_pad
+    )
+
+
+def _silero_segments(probs, total, threshold, min_speech, min_silence, pad):
+    """Segments from Silero's speech probabilities, by the package's own
+    ``get_speech_timestamps_from_probs``."""
+    from silero_vad import get_speech_timestamps_from_probs
+
     stamps = get_speech_timestamps_from_probs(
-        probs,
+        [float(p) for p in probs],
         sampling_rate=VAD_SAMPLE_RATE,
         threshold=threshold,
         min_speech_duration_ms=int(min_speech * 1000),
         min_silence_duration_ms=int(min_silence * 1000),
-        speech_pad_ms=int(speech_pad * 1000),
+        speech_pad_ms=int(pad * 1000),
         audio_length_samples=total,
     )
     return [
@@ -238,38 +272,202 @@ def energy_speech(
     [Segment(start=1.0, end=2.0, speaker=None)]
     """
     hop = int(round(frame_seconds * VAD_SAMPLE_RATE))
-    energies, total, carry = [], 0, torch.zeros(0)
-    for block in iter_blocks(path, VAD_SAMPLE_RATE, block_seconds):
-        total += len(block)
-        block = torch.cat([carry, block])
-        usable = len(block) // hop * hop
-        if usable:
-            frames = block[:usable].reshape(-1, hop)
-            energies += frames.pow(2).mean(dim=1).tolist()
-        # a copy: a view would keep the whole block alive
-        carry = block[usable:].clone()
+    energies = []
+    for frames in _framed(path, hop, block_seconds):
+        if isinstance(frames, int):
+            total = frames
+            break
+        energies += frames.pow(2).mean(dim=1).tolist()
     if not energies:
         return []
     db = 10 * np.log10(np.asarray(energies) + 1e-12)
-    # Digital silence (zeros, or a least significant bit of dither) is no
-    # noise floor: with it, all the background noise would be speech
-    audible = db[db > SILENT_DB]
-    if not len(audible):
-        return []
-    floor = np.percentile(audible, 10)
-    if np.percentile(audible, 99) - floor < margin_db:
-        # Everything audible is about equally loud: no background noise
-        # between the stretches of digital silence, which are the floor
-        floor = np.percentile(db, 10)
-    active = db > floor + margin_db
     return speech_runs(
-        active,
+        above_floor(db, margin_db),
         hop / VAD_SAMPLE_RATE,
         min_speech,
         min_silence,
         speech_pad,
         total / VAD_SAMPLE_RATE,
     )
+
+
+def above_floor(db, margin_db):
+    """The frames of one channel well above its noise floor (the 10th
+    percentile of its audible frame levels; see the module docstring):
+    the energy detector's decision.
+
+    Arguments
+    ---------
+    db : numpy.ndarray
+        The frame levels in dB.
+    margin_db : float
+        How far above the floor a frame must be.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per frame.
+
+    Example
+    -------
+    >>> above_floor(np.array([-60.0, -61.0, -20.0, -59.0]), 12.0).tolist()
+    [False, False, True, False]
+    """
+    # Digital silence (zeros, or a least significant bit of dither) is no
+    # noise floor: with it, all the background noise would be speech
+    audible = db[db > SILENT_DB]
+    if not len(audible):
+        return np.zeros(len(db), dtype=bool)
+    floor = np.percentile(audible, 10)
+    if np.percentile(audible, 99) - floor < margin_db:
+        # Everything audible is about equally loud: no background noise
+        # between the stretches of digital silence, which are the floor
+        floor = np.percentile(db, 10)
+    return db > floor + margin_db
+
+
+def channel_speech(
+    path,
+    names,
+    method="silero",
+    crosstalk_db=CROSSTALK_DB,
+    echo_seconds=ECHO_SECONDS,
+    min_speech=0.25,
+    min_silence=0.3,
+    speech_pad=0.03,
+    block_seconds=30.0,
+    **options,
+):
+    """Speech segments of each channel of a recording, found on that
+    channel alone, with cross-talk taken out (see
+    ``speechbrain_gemo.channels``): a frame that another channel carries
+    more than ``crosstalk_db`` louder is not speech of this channel.
+
+    The detectors decide per frame as ``silero_speech`` (Silero's speech
+    probability, 32 ms frames, all channels in one batch, each with its
+    own recurrent state) and ``energy_speech`` (each channel against its
+    own noise floor, 20 ms frames) do; cross-talk frames are then set to
+    no speech before frames become segments.
+
+    Arguments
+    ---------
+    path : str
+        The recording, one party per channel.
+    names : list of str
+        One name per channel (``channels.channel_names``): each segment's
+        ``speaker``.
+    method : str
+        ``"silero"`` or ``"energy"``.
+    crosstalk_db : float
+        The cross-talk threshold in dB.
+    echo_seconds : float
+        How far back the rule looks for the louder channel.
+    min_speech : float
+        Shortest segment kept, in seconds.
+    min_silence : float
+        Shortest silence that ends a segment, in seconds.
+    speech_pad : float
+        Seconds added on each side of a segment.
+    block_seconds : float
+        Seconds of audio read at a time.
+    **options : dict
+        ``threshold`` (Silero) or ``margin_db`` and ``frame_seconds``
+        (energy).
+
+    Returns
+    -------
+    list of Segment
+        In time order, each with its channel's name as ``speaker``.
+
+    Example
+    -------
+    >>> import os, tempfile, soundfile
+    >>> rng = np.random.default_rng(0)
+    >>> x = 0.001 * rng.standard_normal((48000, 2))
+    >>> tone = 0.3 * np.sin(np.arange(16000) * 0.1)
+    >>> x[8000:24000, 0] += tone           # agent
+    >>> x[8000:24000, 1] += 0.1 * tone     # its bleed, -20 dB
+    >>> x[32000:40000, 1] += tone[:8000]   # customer
+    >>> wav = os.path.join(tempfile.mkdtemp(), "call.wav")
+    >>> soundfile.write(wav, x, 16000)
+    >>> channel_speech(wav, ["agent", "customer"], "energy", speech_pad=0.0)
+    [Segment(start=0.5, end=1.5, speaker='agent'),
+     Segment(start=2.0, end=2.5, speaker='customer')]
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown VAD method {method!r}; use one of {METHODS}")
+    if method == "silero":
+        threshold = options.pop("threshold", 0.5)
+        hop = SILERO_FRAME
+    else:
+        margin_db = options.pop("margin_db", 12.0)
+        hop = int(round(options.pop("frame_seconds", 0.02) * VAD_SAMPLE_RATE))
+    if options:
+        raise TypeError(f"unknown {method} VAD options: {sorted(options)}")
+    scores, levels = [], []
+    if method == "silero":
+        model = load_silero()
+        model.reset_states()
+    with torch.inference_mode():
+        for frames in _framed(
+            path, hop, block_seconds, True, method == "silero"
+        ):
+            if isinstance(frames, int):
+                total = frames
+                break
+            if frames.shape[-1] != len(names):
+                raise ValueError(
+                    f"{path}: {frames.shape[-1]} channels, {len(names)} names"
+                )
+            by_channel = frames.permute(0, 2, 1).numpy()  # n x C x hop
+            levels.append(frame_levels(by_channel))
+            if method == "silero":
+                for frame in frames:
+                    probs = model(frame.T.contiguous(), VAD_SAMPLE_RATE)
+                    scores.append(probs[:, 0].numpy())
+    if not levels:
+        return []
+    levels = np.concatenate(levels)
+    if method == "silero":
+        scores = attributed(
+            np.stack(scores),
+            levels,
+            crosstalk_db,
+            echo_frames(echo_seconds, hop / VAD_SAMPLE_RATE),
+        )
+    else:
+        active = np.stack(
+            [above_floor(levels[:, c], margin_db) for c in range(len(names))],
+            axis=1,
+        )
+        scores = attributed(
+            active,
+            levels,
+            crosstalk_db,
+            echo_frames(echo_seconds, hop / VAD_SAMPLE_RATE),
+        )
+    found = []
+    for c, name in enumerate(names):
+        if method == "silero":
+            segments = _silero_segments(
+                scores[:, c],
+                total,
+                threshold,
+                min_speech,
+                min_silence,
+                speech_pad,
+            )
+        else:
+            segments = speech_runs(
+                scores[:, c],
+                hop / VAD_SAMPLE_RATE,
+                min_speech,
+                min_silence,
+                speech_pad,
+                total / VAD_SAMPLE_RATE,
+            )
+        found += [Segment(s.start, s.end, name) for s in segments]
+    return sorted(found, key=lambda s: (s.start, s.end, names.index(s.speaker)))
 
 
 def detect_speech(path, method="silero", **options):

@@ -355,6 +355,51 @@ def evaluate_calls(script_file):
     ]
 
 
+def main_block(script_file):
+    """The ``if __name__ == "__main__":`` block of a train.py, with its
+    preparation call (``run_on_main(prepare_<corpus>, ...)``) replaced by
+    ``PREPARE``.
+
+    Arguments
+    ---------
+    script_file : str
+        The training script.
+
+    Returns
+    -------
+    str
+    """
+    with open(script_file) as f:
+        text = f.read()
+    (block,) = [
+        node
+        for node in ast.parse(text).body
+        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+    ]
+    source = ast.get_source_segment(text, block)
+    calls = [
+        node
+        for node in ast.walk(block)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "run_on_main"
+    ]
+    assert len(calls) == 1, script_file
+    return source.replace(ast.get_source_segment(text, calls[0]), "PREPARE")
+
+
+def test_corpus_recipes_run_iemocaps_main_block():
+    """Every train.py's main block is IEMOCAP's apart from the
+    preparation call: the same steps (fingerprint, Brain, fit, evaluate,
+    export) in the same order."""
+    reference = main_block(
+        os.path.join(ROOT, "recipes/IEMOCAP/gemo_clap/train.py")
+    )
+    assert "PREPARE" in reference and "export_for_inference" in reference
+    for row in ROWS:
+        block = main_block(os.path.join(ROOT, row["Script_file"]))
+        assert block == reference, row["Script_file"]
+
+
 def test_corpus_recipes_evaluate_the_checkpoint_iemocap_evaluates():
     """Every recipe's test stage loads the checkpoint of the best
     validation UAR as IEMOCAP's does (which

@@ -30,6 +30,7 @@ from test_msp_podcast_prepare import build_tree as build_msp_podcast
 from speechbrain_gemo.data.audio import read_utterance
 from speechbrain_gemo.data.labels import keep_classes
 from speechbrain_gemo.inference import GEmoCLAP
+from speechbrain_gemo.prompts import class_words
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = os.path.join(ROOT, "recipes")
@@ -71,10 +72,12 @@ def read_predictions(path):
         return list(csv.DictReader(f))
 
 
-def check_outputs(output, classes):
+def check_outputs(output, classes, corpus=None):
     """The run's test metrics agree with a count over its predictions, the
     probabilities with the predicted class, and the export loads with
-    ``classes``; returns the prediction rows."""
+    ``classes`` (its ``label_codes``), named by their words (those of
+    ``corpus``; a user's own labels as written); returns the prediction
+    rows."""
     with open(os.path.join(output, "test_metrics.json")) as f:
         metrics = json.load(f)
     assert metrics["labels"] == classes
@@ -99,10 +102,12 @@ def check_outputs(output, classes):
         assert r["predicted"] == classes[probs.index(max(probs))]
 
     model = GEmoCLAP.from_hparams(source=os.path.join(output, "export"))
-    assert list(model.labels) == classes
+    words = list(class_words(classes, corpus).values())
+    assert list(model.label_codes) == classes
+    assert list(model.labels) == words
     probs, _, _, labels = model.classify_batch(0.1 * torch.randn(2, 16000))
     assert probs.shape == (2, len(classes))
-    assert set(labels) <= set(classes)
+    assert set(labels) <= set(words)
     return rows
 
 
@@ -171,7 +176,7 @@ def test_crema_d_cross_validation_over_two_folds(
     folds, tested = {}, {}
     for fold in (1, 2):
         folder = os.path.join(output, f"fold{fold}")
-        rows = check_outputs(folder, CREMA_D_CLASSES)
+        rows = check_outputs(folder, CREMA_D_CLASSES, "CREMA-D")
         for r in rows:
             assert r["true"] == expected[r["ID"]]["emo"]
         tested[fold] = {actor[r["ID"]] for r in rows}
@@ -266,7 +271,7 @@ def test_msp_podcast_trains_tests_and_exports(
             *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
         ],
     )
-    rows = check_outputs(output, MSP_CLASSES)
+    rows = check_outputs(output, MSP_CLASSES, "MSP-Podcast")
     test_ids = sorted(i for i, e in expected.items() if e["split"] == "Test1")
     assert sorted(r["ID"] for r in rows) == test_ids
     with open(os.path.join(output, "train_log.txt")) as f:
@@ -324,6 +329,57 @@ def test_csv_recipe_any_rate_stereo_and_class_subset(
     assert len(speakers) == 2 and len(rows) == 8
     with open(os.path.join(output, "log.txt")) as f:
         assert "utterance(s) of labels outside the classes" in f.read()
+
+
+@pytest.mark.slow
+def test_csv_recipe_trains_on_labelled_stretches_of_calls(
+    tmp_path, tiny_wavlm_dir, tiny_roberta_dir
+):
+    """A CSV of labelled stretches of long stereo 8 kHz mu-law calls (one
+    channel per row, no speaker column): trains, tests on the stretches of
+    recordings it never trained on, and exports. Half the training
+    stretches go through the telephone chain (``telephone_prob``)."""
+    folder = tmp_path / "calls"
+    lines = ["path,emotion,start,end,channel"]
+    layout = [(0, 2, 1, "calm"), (2, 4, 2, "tense"), (4, 6, 1, "tense"),
+              (6, 8, 2, "calm")]  # fmt: skip
+    for call in range(4):
+        name = f"rec/{call}.wav"
+        write_wav(str(folder / name), 8 * 8000, 8000, 2, subtype="ULAW")
+        for start, end, channel, label in layout:
+            lines.append(f"{name},{label},{start},{end},{channel}")
+    csv_file = folder / "stretches.csv"
+    csv_file.write_text("\n".join(lines) + "\n")
+    output = str(tmp_path / "out")
+    run_script(
+        "CSV",
+        "train.py",
+        [
+            "hparams/sl_wavlm.yaml",
+            f"--csv_file={csv_file}",
+            f"--output_folder={output}",
+            "--num_folds=2",
+            "--telephone_prob=0.5",
+            *tiny_args(tiny_wavlm_dir, tiny_roberta_dir),
+        ],
+    )
+    rows = check_outputs(output, ["calm", "tense"])
+    with open(os.path.join(output, "save", "test.json")) as f:
+        test = json.load(f)
+    with open(os.path.join(output, "save", "train.json")) as f:
+        train = json.load(f)
+    assert sorted(r["ID"] for r in rows) == sorted(test)
+    assert len(rows) == 8  # two recordings of four stretches
+    for utt_id, entry in test.items():
+        assert re.fullmatch(r"rec/\d\.wav@\d-\d:ch[12]", utt_id)
+        assert entry["duration"] == pytest.approx(2.0)
+        assert entry["wav"]["stop"] - entry["wav"]["start"] == 16000
+
+    def recordings(manifest):
+        return {e["wav"]["file"] for e in manifest.values()}
+
+    assert len(recordings(test)) == 2
+    assert not recordings(test) & recordings(train)
 
 
 def test_csv_hparams_data_folder_classes_and_words(
@@ -450,6 +506,15 @@ def test_preparation_errors_are_one_line(
     lines = error_lines(run_failing("CREMA-D", args))
     assert len(lines) == 1
     assert f"CREMA-D data_folder {tmp_path} has no AudioWAV folder" in lines[0]
+
+    # a tower named by hub id, offline: the keys to give local folders
+    args = ["hparams/sl_wavlm.yaml", f"--csv_file={csv_file}"]
+    args += [a for a in common if not a.startswith("--audio_source=")]
+    args += ["--audio_source=microsoft/wavlm-base-plus"]
+    lines = error_lines(run_failing("CSV", args))
+    assert len(lines) == 1
+    assert "could not be loaded from the Hugging Face hub" in lines[0]
+    assert "--audio_source=" in lines[0] and "--text_source=" in lines[0]
 
 
 @pytest.mark.slow

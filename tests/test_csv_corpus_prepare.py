@@ -30,6 +30,8 @@ SPEAKERS = {
     "agent6": ("m", "M"),
 }
 RATES = (8000, 16000, 22050, 44100)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPLITS = ("train", "valid", "test")
 
 
 def write_corpus(
@@ -469,3 +471,316 @@ def test_preparation_command_reports_one_line(tmp_path, command):
         f"error: 1 audio file(s) labelled in {csv_file} are missing, first: "
         f"line 3: {tmp_path / 'gone.wav'}\n"
     )
+
+
+# ------------------------ labelled stretches of long recordings (issue 23)
+
+
+def _call(path, seconds, rate=8000, channels=2, subtype="ULAW"):
+    """Writes a call: each channel a distinct ramp (channel c holds
+    ``c + sample / 10**6``), 8 kHz mu-law stereo by default; returns the
+    samples as read back (the codec rounds them)."""
+    import numpy as np
+    import soundfile
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    frames = int(seconds * rate)
+    ramp = np.arange(frames) / frames
+    audio = np.stack(
+        [0.2 * (c + 1) * ramp - 0.1 * c for c in range(channels)], axis=1
+    ).astype("float32")
+    soundfile.write(path, audio, rate, subtype=subtype)
+    return soundfile.read(path, dtype="float32", always_2d=True)[0]
+
+
+STRETCH_CSV = """path,emotion,start,end,channel
+calls/a.wav,angry,1.5,3.25,2
+calls/a.wav,neutral,1.5,3.25,1
+calls/a.wav,neutral,4,,
+calls/b.flac,happy,,0.5,1
+calls/b.flac,happy,,,
+calls/c.wav,calm,,,2
+"""
+
+
+def test_stretch_rows_are_utterances_read_by_seeking(tmp_path, monkeypatch):
+    """Each row with start/end/channel is one utterance: its id says the
+    stretch, its wav is SpeechBrain's dict form with the channel (samples
+    at the file's rate), its duration the stretch's; the training reader
+    reads that stretch and channel only, seeking to it."""
+    import numpy as np
+    import soundfile
+    from speechbrain.dataio import audio_io
+
+    from speechbrain_gemo.data.audio import read_utterance
+
+    root = tmp_path / "d"
+    audio = {
+        "calls/a.wav": (_call(str(root / "calls/a.wav"), 6.0), 8000),
+        "calls/b.flac": (
+            _call(str(root / "calls/b.flac"), 1.0, 44100, 2, None),
+            44100,
+        ),
+        "calls/c.wav": (_call(str(root / "calls/c.wav"), 0.5, 16000), 16000),
+    }
+    (root / "labels.csv").write_text(STRETCH_CSV)
+    save = tmp_path / "save"
+    prepare_csv_corpus(str(root / "labels.csv"), str(save), num_folds=2)
+    everything = {
+        k: v for fold in load_manifests(save).values() for k, v in fold.items()
+    }
+    expected = {  # id -> (file, first sample, stop, channel, line)
+        "calls/a.wav@1.5-3.25:ch2": ("calls/a.wav", 12000, 26000, 2, 2),
+        "calls/a.wav@1.5-3.25:ch1": ("calls/a.wav", 12000, 26000, 1, 3),
+        "calls/a.wav@4-end": ("calls/a.wav", 32000, 48000, None, 4),
+        "calls/b.flac@0-0.5:ch1": ("calls/b.flac", 0, 22050, 1, 5),
+        "calls/b.flac": ("calls/b.flac", None, None, None, 6),
+        "calls/c.wav:ch2": ("calls/c.wav", 0, 8000, 2, 7),
+    }
+    assert sorted(everything) == sorted(expected)
+
+    reads = []
+    real_read = audio_io.sf.read
+
+    def spy(path, *args, **kwargs):
+        name = os.path.basename(os.fsdecode(path))
+        reads.append((name, kwargs.get("start", 0), kwargs.get("frames", -1)))
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(audio_io.sf, "read", spy)
+    for utt_id, (name, first, stop, channel, line) in expected.items():
+        entry = everything[utt_id]
+        assert entry["line"] == line
+        samples, rate = audio[name]
+        if first is None:  # a whole-file row keeps its plain path
+            assert entry["wav"] == "{data_root}/" + name
+            assert entry["duration"] == pytest.approx(len(samples) / rate)
+            continue
+        assert entry["wav"] == {
+            "file": "{data_root}/" + name,
+            "start": first,
+            "stop": stop,
+            "channel": channel,
+        }
+        assert entry["duration"] == pytest.approx((stop - first) / rate)
+        wav = {**entry["wav"], "file": str(root / name)}
+        reads.clear()
+        sig = read_utterance(wav, utt_id).numpy()
+        # only the stretch was read from the file
+        assert reads == [(os.path.basename(name), first, stop - first)]
+        want = samples[first:stop]
+        want = want.mean(axis=1) if channel is None else want[:, channel - 1]
+        if channel is None:
+            sig = sig.mean(axis=1)
+        np.testing.assert_allclose(sig, want, atol=1e-6)
+        # at the model's rate: that channel resampled, same length
+        at_16k = read_utterance(wav, utt_id, sample_rate=16000)
+        assert len(at_16k) == round((stop - first) * 16000 / rate)
+    assert soundfile.info(str(root / "calls/a.wav")).subtype == "ULAW"
+
+
+@pytest.mark.parametrize(
+    "row, match",
+    [
+        ("calls/a.wav,x,5.5,6.5,", "the stretch 5.5-6.5 s goes past the end"),
+        ("calls/a.wav,x,7,,", "the stretch 7-end s goes past the end"),
+        ("calls/a.wav,x,3,3,", "end 3 is not after start 3"),
+        ("calls/a.wav,x,3,2.5,1", "end 2.5 is not after start 3"),
+        ("calls/a.wav,x,,,3", "channel 3 of .*, which has 2 channel"),
+        ("calls/a.wav,x,1,2,0", "channel 0 of .* is not 1 or more"),
+        ("calls/a.wav,x,1,2,left", "channel 'left' of .* is not a channel"),
+        ("calls/a.wav,x,one,2,", "start 'one' of .* is not a number"),
+        ("calls/a.wav,x,-1,2,", "start -1 of .* is negative"),
+        ("calls/a.wav,x,nan,2,", "start 'nan' of .* is not a number"),
+    ],
+)
+def test_bad_stretch_names_line_and_file(tmp_path, row, match):
+    """A stretch past the file's end, with end <= start, or a channel the
+    file does not have: an error naming the CSV line and the file, and no
+    manifest written."""
+    root = tmp_path / "d"
+    _call(str(root / "calls/a.wav"), 6.0)
+    csv_file = root / "labels.csv"
+    csv_file.write_text(
+        "path,emotion,start,end,channel\ncalls/a.wav,y,0,1,1\n"
+        f"calls/a.wav,y,1,2,2\n{row}\n"
+    )
+    save = tmp_path / "save"
+    with pytest.raises(ValueError, match=match) as err:
+        prepare_csv_corpus(str(csv_file), str(save), num_folds=2)
+    message = str(err.value)
+    assert message.startswith(f"Line 4 of {csv_file}: ")
+    assert str(root / "calls" / "a.wav") in message
+    assert not save.exists()
+
+
+def test_stretches_of_a_recording_never_straddle_train_and_test(tmp_path):
+    """Without a speaker column, the folds are of recordings: every
+    recording is tested in exactly one fold, all its stretches with it,
+    and none of them in that fold's train or valid."""
+    root = tmp_path / "d"
+    rows = ["path,emotion,start,end,channel"]
+    stretches = {}
+    for call in range(6):
+        name = f"calls/{call}.wav"
+        _call(str(root / name), 4.0)
+        for k in range(4):
+            channel = 1 + k % 2
+            rows.append(f"{name},{'xyz'[(call + k) % 3]},{k},{k + 1},{channel}")
+            stretches.setdefault(name, set()).add(
+                f"{name}@{k}-{k + 1}:ch{channel}"
+            )
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    tested = {}
+    for fold in (1, 2, 3):
+        save = tmp_path / f"fold{fold}"
+        prepare_csv_corpus(
+            str(root / "labels.csv"), str(save), test_fold=fold, num_folds=3
+        )
+        folds = load_manifests(save)
+
+        def recordings(name, folds=folds):
+            return {e["wav"]["file"] for e in folds[name].values()}
+
+        assert not recordings("test") & (
+            recordings("train") | recordings("valid")
+        )
+        for recording in recordings("test"):
+            assert recording not in tested
+            tested[recording] = fold
+            name = recording.replace("{data_root}/", "")
+            assert {
+                i for i, e in folds["test"].items()
+                if e["wav"]["file"] == recording
+            } == stretches[name]  # fmt: skip
+        assert all(
+            e["speaker"] is None for f in folds.values() for e in f.values()
+        )
+    assert len(tested) == 6
+
+
+def test_recording_in_train_and_test_of_a_split_is_a_warning(tmp_path, caplog):
+    """A ``split`` column that puts stretches of one recording in train
+    and test is used as it is, with a warning naming that recording."""
+    root = tmp_path / "d"
+    for name in ("a", "b", "c"):
+        _call(str(root / f"{name}.wav"), 3.0)
+    (root / "l.csv").write_text(
+        "path,emotion,start,end,split\na.wav,x,0,1,train\na.wav,y,1,2,test\n"
+        "b.wav,x,0,1,train\nb.wav,y,1,2,valid\nc.wav,y,2,3,test\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        prepare_csv_corpus(str(root / "l.csv"), str(tmp_path / "save"))
+    shared = [
+        r.getMessage()
+        for r in caplog.records
+        if "recording(s)" in r.getMessage()
+    ]
+    assert len(shared) == 1 and "a.wav" in shared[0]
+    assert "b.wav" not in shared[0] and "c.wav" not in shared[0]
+
+
+def test_reader_names_a_channel_the_file_lacks(tmp_path):
+    """A file that lost the stretch's channel after preparation (a stereo
+    call replaced by a mono one): the training reader's error names the
+    file, the utterance and the channel, instead of reading nothing."""
+    from speechbrain_gemo.data.audio import read_utterance
+
+    path = str(tmp_path / "call.wav")
+    _call(path, 1.0, channels=1)
+    wav = {"file": path, "start": 0, "stop": 4000, "channel": 2}
+    for rate in (None, 16000):
+        with pytest.raises(RuntimeError, match="has 1 channel") as err:
+            read_utterance(wav, "call.wav@0-0.5:ch2", sample_rate=rate)
+        assert path in str(err.value) and "call.wav@0-0.5:ch2" in str(err.value)
+
+
+def test_infer_refuses_a_manifest_of_stretches_naming_the_entry(tmp_path):
+    """``infer --labels`` classifies whole files: a manifest of stretches
+    is refused with an error naming the list and the entry (not read as
+    whole recordings)."""
+    from speechbrain_gemo.inputs import read_list
+
+    root = tmp_path / "d"
+    _call(str(root / "a.wav"), 2.0)
+    (root / "l.csv").write_text(
+        "path,emotion,start,end,split\na.wav,x,0,1,train\na.wav,y,1,2,test\n"
+    )
+    save = tmp_path / "save"
+    prepare_csv_corpus(str(root / "l.csv"), str(save))
+    test = str(save / "test.json")
+    with pytest.raises(ValueError, match="is a stretch of a recording") as err:
+        read_list(test, str(root))
+    assert test in str(err.value) and "a.wav@1-2" in str(err.value)
+
+
+def test_recipe_reader_gives_telephone_stretches_of_any_source(tmp_path):
+    """The CSV recipe's data pipeline on stretch rows of a 44.1 kHz stereo
+    FLAC and an 8 kHz mu-law stereo call: with ``telephone_prob`` 1 each
+    training stretch comes back at 16 kHz, as long as the stretch, and
+    band-limited (the telephone chain ran); valid and test stretches are
+    the stretch read as it is."""
+    import json
+    import random
+
+    import numpy as np
+    import soundfile
+    import torch
+
+    from speechbrain_gemo.data.audio import read_utterance
+    from speechbrain_gemo.testing import load_recipe_script
+
+    root = tmp_path / "d"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal((4 * 44100, 2)).astype("float32")
+    soundfile.write(str(root / "wide.flac"), noise, 44100)
+    _call(str(root / "call.wav"), 4.0)  # 8 kHz mu-law stereo
+    (root / "l.csv").write_text(
+        "path,emotion,start,end,channel,split\n"
+        "wide.flac,x,0.5,1.5,1,train\nwide.flac,y,2,3.25,,train\n"
+        "call.wav,x,1,2,2,train\ncall.wav,y,2,3,1,valid\n"
+        "wide.flac,y,3.5,4,2,test\n"
+    )
+    save = tmp_path / "save"
+    prepare_csv_corpus(str(root / "l.csv"), str(save))
+    train = load_recipe_script(
+        os.path.join(ROOT, "recipes", "CSV", "gemo_clap", "train.py")
+    )
+    hparams = {
+        "max_train_seconds": None,
+        "telephone_prob": 1.0,
+        "avd_head": False,
+        "sample_rate": 16000,
+        "data_folder": str(root),
+        "save_folder": str(save),
+        **{f"{s}_annotation": str(save / f"{s}.json") for s in SPLITS},
+    }
+    datasets, _ = train.dataio_prep(hparams, ["x", "y"])
+    entries = {}
+    for split in SPLITS:
+        with open(save / f"{split}.json") as f:
+            entries.update(json.load(f))
+
+    def resolved(utt_id):
+        wav = dict(entries[utt_id]["wav"])
+        wav["file"] = wav["file"].replace("{data_root}", str(root))
+        return wav
+
+    random.seed(0)
+    seen = 0
+    for item in datasets["train"]:
+        utt_id, sig = item["id"], item["sig"].numpy()
+        assert len(sig) == round(entries[utt_id]["duration"] * 16000)
+        raw = read_utterance(resolved(utt_id), utt_id, 16000).numpy()
+        assert len(sig) == len(raw) and not np.allclose(sig, raw)
+        if utt_id.startswith("wide.flac"):
+            power = np.abs(np.fft.rfft(sig)) ** 2
+            freqs = np.fft.rfftfreq(len(sig), 1 / 16000)
+            assert power[freqs > 4100].sum() / power.sum() < 1e-4
+        seen += 1
+    assert seen == 3
+    for split in ("valid", "test"):
+        for item in datasets[split]:
+            raw = read_utterance(resolved(item["id"]), item["id"], 16000)
+            assert torch.equal(item["sig"], raw)

@@ -43,7 +43,12 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert summary["WAR"] == metrics["WAR"]
     assert metrics["num_utterances"] == 8  # 2 speakers x 4 utterances
     assert os.path.isfile(folder / "export" / "model.ckpt")
-    assert summary["example"]["predicted"] in ("neu", "hap", "ang", "sad")
+    assert summary["example"]["predicted"] in (
+        "neutral",
+        "happy",
+        "angry",
+        "sad",
+    )
     probs = summary["example"]["probabilities"]
     # four probabilities rounded to 4 decimals: at most 4 x 5e-5 off
     assert sum(probs.values()) == pytest.approx(1.0, abs=2.1e-4)
@@ -62,8 +67,8 @@ def test_command_line_seed_and_telephone_prob_reach_the_recipe(monkeypatch):
     demo.main(["--out", "y"])
     assert calls[0] == (
         ("x",),
-        {"threads": None, "seed": 7, "telephone_prob": 0.5},
+        {"threads": None, "avd": False, "seed": 7, "telephone_prob": 0.5},
     )
-    assert calls[1] == (("y",), {"threads": None})
+    assert calls[1] == (("y",), {"threads": None, "avd": False})
     args = demo_overrides("out", "w", "t", seed=7, telephone_prob=0.5)
     assert "--seed=7" in args and "--telephone_prob=0.5" in args

@@ -49,7 +49,9 @@ def test_hyperparams_and_model_card(tmp_path):
     front, body = card.split("---\n")[1:3]
     assert "pipeline_tag: audio-classification" in front
     assert "license: apache-2.0" in front
-    assert '| `sad` | "The speaker sounds sad." |' in body
+    # classes named by their words, the corpus' codes beside them
+    assert '| `neutral` | `neu` | "The speaker sounds neutral." |' in body
+    assert '| `sad` | `sad` | "The speaker sounds sad." |' in body
     assert "2306.07848" in body and "No test metrics" in body
 
 
@@ -78,7 +80,7 @@ def test_model_card_reads_test_metrics(tmp_path):
     with open(os.path.join(folder, "README.md")) as f:
         card = f.read()
     assert "| WAR | 61.23 |" in card and "| UAR | 58.77 |" in card
-    assert "| recall `hap` | 25.00 |" in card
+    assert "| recall `happy` | 25.00 |" in card
     assert "session 3 held out" in card and "Emo-CLAP" in card
     # the re-export classifies as the first one
     again = GEmoCLAP.from_hparams(source=folder)
@@ -134,7 +136,7 @@ def test_hub_id_is_downloaded_whole_then_loaded(tmp_path, monkeypatch):
     model = GEmoCLAP.from_hparams(source="hf://org/gemo", savedir=savedir)
     assert asked == [("org/gemo", None)]
     assert model.export_folder == os.path.realpath(savedir)
-    assert model.labels == ("neu", "hap", "ang", "sad")
+    assert model.labels == ("neutral", "happy", "angry", "sad")
     wavs = torch.randn(1, 8000)
     torch.testing.assert_close(
         model.classify_batch(wavs)[0],
@@ -215,7 +217,7 @@ def test_a_missing_local_path_is_never_sent_to_the_hub(tmp_path, monkeypatch):
         GEmoCLAP.from_hparams(source="/no/such/export")
     # an existing folder that looks like a hub id is that folder
     save_tiny_export(str(tmp_path / "org" / "gemo"), gender=False)
-    assert GEmoCLAP.from_hparams(source="org/gemo").labels[0] == "neu"
+    assert GEmoCLAP.from_hparams(source="org/gemo").labels[0] == "neutral"
     assert asked == []
     # only hf:// reaches the hub, and only with a well-formed id
     for bad in ("hf://org/gemo/ssl_model", "hf://", "hf://org/gemo@"):

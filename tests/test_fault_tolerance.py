@@ -486,6 +486,7 @@ def test_max_train_seconds_bounds_batches_and_missing_wavs_raise(tmp_path):
     hparams = {
         "max_train_seconds": 0.5,
         "telephone_prob": 0.0,
+        "avd_head": False,
         "sample_rate": 16000,
         "data_folder": data,
         "save_folder": str(tmp_path / "save"),

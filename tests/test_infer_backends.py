@@ -4,6 +4,7 @@ cross-corpus evaluation of ``--labels`` from another corpus."""
 import csv
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ pytest.importorskip("soxr")
 
 from speechbrain_gemo.onnx import export_onnx  # noqa: E402
 
-IEMOCAP_WORDS = {"01": "neu", "03": "hap", "04": "sad", "05": "ang"}
+# RAVDESS code -> the IEMOCAP model's class, as the model names it
+IEMOCAP_WORDS = {"01": "neutral", "03": "happy", "04": "sad", "05": "angry"}
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +138,28 @@ def test_onnx_backend_gives_the_same_csv_for_telephone_audio(models, tmp_path):
     assert len(rows) == 2 and not any(r["error"] for r in rows)
 
 
+def test_onnx_backend_gives_the_same_timeline_per_role(models, tmp_path):
+    """``--channels agent,customer`` on a stereo 8 kHz mu-law call with
+    bleed (a GSM call of GSM's one channel beside it gets its
+    channel-count error row with both backends)."""
+    from speechbrain_gemo.testing import write_test_call
+
+    call = tmp_path / "call.wav"
+    write_test_call(
+        str(call), [(0, 0.3, "Good morning."), (1, 2.0, "Hello there.")]
+    )
+    mono = tmp_path / "mono.wav"
+    soundfile.write(mono, _tone(1.0, 3, 8000), 8000, subtype="GSM610")
+    rows = _run_both(
+        models,
+        [str(call), str(mono), "--timeline", "--vad", "energy"]
+        + ["--channels", "agent,customer"],
+        tmp_path,
+    )
+    assert [r["speaker"] for r in rows] == ["agent", "customer", ""]
+    assert "has 1 channel but 2 channel names" in rows[-1]["error"]
+
+
 def test_onnx_backend_refuses_other_prompts(models, tmp_path, capsys):
     _, onnx_dir = models
     with pytest.raises(SystemExit) as info:
@@ -189,7 +213,7 @@ def test_cross_corpus_report_on_shared_classes(models, ravdess, tmp_path):
     assert report["num_utterances"] == 4
     assert report["unknown_label"] == 4
     assert report["left_out"] == {"02": 1, "06": 1, "07": 1, "08": 1}
-    assert report["labels"] == ["neu", "hap", "ang", "sad"]
+    assert report["labels"] == ["neutral", "happy", "angry", "sad"]
     assert report["corpora"] == {"model": "IEMOCAP", "labels": "RAVDESS"}
     # WAR from the CSV: the most probable of the four shared classes
     hits = 0
@@ -354,3 +378,32 @@ def test_both_backends_check_windows_alike(models):
     for model in backends:
         whole = np.asarray(model.classify_batch(wav, window_seconds=0)[0])
         assert np.allclose(whole, np.asarray(model.classify_batch(wav)[0]))
+
+
+def test_a_damaged_model_is_one_error_line_on_either_backend(
+    models, tmp_path, capsys
+):
+    """A damaged export (PyTorch) or graph (ONNX) stops the command line
+    with status 2 and one line naming the file, not a traceback."""
+    export, onnx_dir = models
+    audio = str(tmp_path / "a.wav")
+    soundfile.write(audio, np.zeros(16000, dtype="float32"), 16000)
+    for backend, source, damaged in (
+        ("pytorch", export, "model.ckpt"),
+        ("onnx", onnx_dir, "projection.onnx"),
+    ):
+        copy = str(tmp_path / backend)
+        shutil.copytree(source, copy)
+        with open(os.path.join(copy, damaged), "wb") as f:
+            f.write(b"not a model")
+        capsys.readouterr()
+        status = main(
+            ["--model", copy, "--backend", backend, audio, "--out",
+             str(tmp_path / f"{backend}.csv"), "--no-progress"]
+        )  # fmt: skip
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.startswith("error")]
+        assert status == 2, err
+        assert len(lines) == 1 and "damaged" in lines[0], err
+        assert os.path.join(copy, damaged) in lines[0]
+        assert not os.path.exists(tmp_path / f"{backend}.csv")

@@ -15,7 +15,8 @@ from speechbrain_gemo.export import save_tiny_export
 from speechbrain_gemo.infer import main
 from speechbrain_gemo.inference import GEmoCLAP
 
-LABELS = ["neu", "hap", "ang", "sad"]
+# the tiny IEMOCAP-like export's classes, as a person reads them
+LABELS = ["neutral", "happy", "angry", "sad"]
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +131,8 @@ def test_labelled_manifest_report(export, audio_dir, tmp_path):
     assert len(rows) == 4 and rows[3]["error"]
     with open(tmp_path / "preds_report.json") as f:
         report = json.load(f)
-    truth = {"a.wav": "neu", "b.flac": "sad", "c.wav": "sad"}
+    # the manifest's codes, read as the classes they name
+    truth = {"a.wav": "neutral", "b.flac": "sad", "c.wav": "sad"}
     correct = sum(
         r["label"] == truth[os.path.basename(r["path"])] for r in rows[:3]
     )

@@ -63,6 +63,7 @@ result = {
     "classify_probs": prob.tolist(),
     "text_lab": text_lab,
     "labels": list(out["labels"]),
+    "label_codes": list(model.label_codes),
     "gender_probs": out["gender_probs"].tolist(),
     "gender_labels": list(out["gender_labels"]),
     "text_model_loaded": model.text_model_loaded,
@@ -188,7 +189,7 @@ def test_fresh_offline_process_matches_brain_model(run, fresh):
     # classification used the cached prompt embeddings only
     assert fresh["text_model_loaded"] is False
     assert fresh["text_model_imported"] is False  # not even imported
-    assert fresh["labels"] == ["neu", "hap", "ang", "sad"]
+    assert fresh["labels"] == ["neutral", "happy", "angry", "sad"]
     assert fresh["probs"] == fresh["classify_probs"]
 
     # The training-time model: recipe hparams + the best checkpoint
@@ -214,8 +215,10 @@ def test_fresh_offline_process_matches_brain_model(run, fresh):
     # ... and the Brain's own test predictions (printed to 6 decimals)
     with open(os.path.join(run["output"], "test_predictions.csv")) as f:
         brain_rows = {r["ID"]: r for r in csv.DictReader(f)}
+    # (whose columns are the manifests' codes, in the same order)
+    assert fresh["label_codes"] == ["neu", "hap", "ang", "sad"]
     for utt, probs in zip(utts, fresh["probs"]):
-        brain = [float(brain_rows[utt][label]) for label in labels]
+        brain = [float(brain_rows[utt][c]) for c in fresh["label_codes"]]
         assert probs == pytest.approx(brain, abs=2e-6)
 
 
@@ -246,7 +249,7 @@ def test_stored_prompts_need_no_text_model(run):
     model = GEmoCLAP.from_hparams(source=run["export"])
     wav = run["test_wavs"][sorted(run["test_wavs"])[0]]
     out = model.predict_file(wav)
-    assert out["labels"] == ("neu", "hap", "ang", "sad")
+    assert out["labels"] == ("neutral", "happy", "angry", "sad")
     assert out["gender_labels"] == ("F", "M")
     assert out["probs"].sum().item() == pytest.approx(1.0)
     assert out["gender_probs"].sum().item() == pytest.approx(1.0)
@@ -283,7 +286,7 @@ def test_zero_shot_prompts(run, model):
     assert model.labels == ("low", "high")
     assert model.classify_file(wav)[3][0] in ("low", "high")
     model.reset_prompts()
-    assert model.labels == ("neu", "hap", "ang", "sad")
+    assert model.labels == ("neutral", "happy", "angry", "sad")
     with pytest.raises(ValueError, match="non-empty"):
         model.classify_file(wav, prompts={"x": []})
 

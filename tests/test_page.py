@@ -42,7 +42,8 @@ from speechbrain_gemo.serve.login import Sessions
 RATE = 8000
 ROLES = ["agent", "customer"]
 KEY = "page-test-key-93b1"
-LABELS = ["neu", "hap", "ang", "sad"]
+LABELS = ["neutral", "happy", "angry", "sad"]  # the tiny export's words
+CODES = ["neu", "hap", "ang", "sad"]
 # One rule per class for the customer, each above a quarter: with
 # MIN_ALERT_WINDOWS or more customer windows one class holds at least a
 # quarter of them, so at least one rule must fire, whatever the tiny
@@ -370,17 +371,18 @@ def test_live_call_on_the_page(open_server, browser, call_pcm):
         "the summary and the audio",
     )
     assert "ended" in _js(driver, "#status", "e.textContent")
-    roles = _attrs(driver, "#summary tr", "data-role")
-    assert {"agent", "customer", "*"} <= set(roles)
+    roles = _attrs(driver, "#summary tbody tr", "data-role")
+    assert set(roles) == {"agent", "customer"}
     # the table shows the call's summary file; the lanes its probabilities
     with open(server.out_dir / f"{call_id}_summary.csv") as f:
         for line in csv.DictReader(f):
-            cell = f'#summary tr[data-role="{line["speaker"]}"] td'
-            text = _js(
-                driver, f'{cell}[data-label="{line["label"]}"]', "e.textContent"
-            )
-            percent = int(100 * float(line["share"]) + 0.5)
-            assert text.startswith(f"{percent} %"), (line, text)
+            for label in LABELS:
+                cell = f'#summary tr[data-role="{line["speaker"]}"] td'
+                text = _js(
+                    driver, f'{cell}[data-label="{label}"]', "e.textContent"
+                )
+                percent = int(100 * float(line[f"share_{label}"]) + 0.5)
+                assert text.startswith(f"{percent} %"), (line, text)
     for role in ROLES:
         lines = _attrs(
             driver, f'svg[data-role="{role}"] path.prob', "data-label"
@@ -586,16 +588,19 @@ def test_alert_rules_fire_once_per_crossing():
     rule, longer = resolve_alerts(
         ["customer:angry:0.5:10", "customer:sad:0.5:60"], LABELS
     )
-    assert rule.label == "ang"  # the word names the class
+    assert rule.label == "angry"
+    # a corpus code names the class too
+    (coded,) = resolve_alerts(["customer:ANG:0.5:10"], LABELS, CODES)
+    assert coded.label == "angry"
     # the longer rule keeps a minute of windows: the first counts its 10 s
     watch = AlertWatch([rule, longer], "c")
     fired = []
     assert MIN_ALERT_WINDOWS == 5
-    labels = ["ang"] * 5 + ["neu"] * 12 + ["ang"] * 8
+    labels = ["angry"] * 5 + ["neutral"] * 12 + ["angry"] * 8
     for k, label in enumerate(labels):
         for alert in watch.feed("customer", k, k + 3.0, label):
             fired.append((k, alert["share"], alert["windows"]))
-        assert watch.feed("agent", k, k + 3.0, "ang") == []
+        assert watch.feed("agent", k, k + 3.0, "angry") == []
     # the span holds the windows whose centre (k + 1.5) lies in the last
     # 10 s (the call is at k + 3): the last 9. k<4: all angry but too few
     # windows; k=4: 5 windows, all angry; k=9: 4 angry of 9, off;
@@ -677,11 +682,8 @@ def _archived_call(folder, call_id, started_at, label):
     """The files a finished call leaves in ``--out_dir``, one customer
     window per second, all of ``label``."""
     from speechbrain_gemo.rows import write_predictions
-    from speechbrain_gemo.timeline import (
-        hop_spans,
-        speech_summary,
-        write_summary,
-    )
+    from speechbrain_gemo.summaries import call_summary, summary_text
+    from speechbrain_gemo.timeline import hop_spans
 
     probs = {other: 0.1 for other in LABELS}
     probs[label] = 0.7
@@ -702,8 +704,9 @@ def _archived_call(folder, call_id, started_at, label):
     write_predictions(
         rows, f"{stem}.csv", LABELS, False, timeline=True, speaker=True
     )
-    write_summary(
-        speech_summary(hop_spans(rows, 1.0), LABELS), f"{stem}_summary.csv"
+    summary = call_summary(hop_spans(rows, 1.0), LABELS)
+    (folder / f"{call_id}_summary.csv").write_text(
+        summary_text(summary, LABELS)
     )
     record = {
         "call_id": call_id,
@@ -720,7 +723,7 @@ def test_archive_lists_newest_first_and_skips_broken_calls(tmp_path):
     """Finished calls come newest first with their shares per role and the
     alerts their rows give; a call whose files are broken or missing is
     left out, never the list; a live call comes first when newer."""
-    _archived_call(tmp_path, "old-call", 100.0, "neu")
+    _archived_call(tmp_path, "old-call", 100.0, "neutral")
     _archived_call(tmp_path, "new-call", 200.0, "sad")
     (tmp_path / "broken.json").write_text("{not json")
     (tmp_path / "no-rows.json").write_text('{"started_at": 300.0}')
@@ -731,7 +734,7 @@ def test_archive_lists_newest_first_and_skips_broken_calls(tmp_path):
     entries = newest_first({}, archive)
     assert [e["call_id"] for e in entries] == ["new-call", "old-call"]
     assert entries[0]["shares"] == {
-        "customer": {"neu": 0.0, "hap": 0.0, "ang": 0.0, "sad": 1.0}
+        "customer": {"neutral": 0.0, "happy": 0.0, "angry": 0.0, "sad": 1.0}
     }
     # the rule over the rows: the fifth window (k=4, end 7 s) fires it
     assert [a["end"] for a in entries[0]["alerts"]] == [7.0]

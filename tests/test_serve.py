@@ -251,7 +251,6 @@ def test_http_routes_keys_and_limits(pt_server, call, models, tmp_path):
             == 401
         )
         info = client.get(server.http("/v1/model"), headers=AUTH).json()
-        assert info["labels"] == ["neu", "hap", "ang", "sad"]
         assert info["sample_rate"] == 16000 and info["backend"] == "pytorch"
         assert (info["window"], info["hop"]) == (3.0, 1.0)
 
@@ -262,6 +261,9 @@ def test_http_routes_keys_and_limits(pt_server, call, models, tmp_path):
             infer_main(["--model", models["pytorch"], path, "--out", out]) == 0
         )
         (expected,) = _read_csv(out)
+        assert [f"prob_{label}" for label in info["labels"]] == [
+            column for column in expected if column.startswith("prob_")
+        ]
         with open(path, "rb") as f:
             body = f.read()
         assert len(body) < 3e6
@@ -297,7 +299,9 @@ def test_http_routes_keys_and_limits(pt_server, call, models, tmp_path):
             (float(r["start"]), r["speaker"]) for r in offline
         ]
         for got_row, row in zip(rows, offline):
-            assert abs(got_row["prob_ang"] - float(row["prob_ang"])) < 1e-4
+            for column in row:
+                if column.startswith("prob_"):
+                    assert abs(got_row[column] - float(row[column])) < 1e-4
 
         # limits and errors
         big = bytes(3_000_001)
@@ -369,7 +373,10 @@ def test_stream_gives_the_offline_rows(pt_server, call, offline, encoding):
     assert_events_match(events, rows)
     summary = events[-1]
     assert summary["type"] == "summary"
-    assert set(summary["speakers"]) == {"agent", "customer", "*"}
+    assert set(summary["speakers"]) == {"agent", "customer"}
+    for role in summary["speakers"].values():  # infer --summary's fields
+        assert set(role) >= {"speech_seconds", "share", "first", "longest"}
+        assert abs(sum(role["share"].values()) - 1) < 1e-6
     # --out_dir: the call's rows as infer writes them, summary and facts
     folder = pt_server.folder / "calls"
     stem = folder / f"call-{encoding}"
@@ -379,7 +386,7 @@ def test_stream_gives_the_offline_rows(pt_server, call, offline, encoding):
     ]
     facts = json.loads((folder / f"call-{encoding}.json").read_text())
     assert facts["ended"] == "stop" and facts["dropped_events"] == 0
-    assert _read_csv(f"{stem}_summary.csv")[0]["speaker"] in ROLES + ["*"]
+    assert [r["speaker"] for r in _read_csv(f"{stem}_summary.csv")] == ROLES
     assert not [n for n in os.listdir(folder) if n.startswith(".")]
     assert f"call call-{encoding} roles=agent,customer" in pt_server.log()
 
@@ -702,7 +709,7 @@ def test_bad_clients_never_hurt_a_good_stream(pt_server, call, offline):
     facts = json.loads((calls / "silence.json").read_text())
     assert facts["seconds"] == 3600.0 and facts["windows"] == 0
     # its peak memory did not grow (its samples at 16 kHz alone would take
-    # 230 MB; without trimming the engine's buffers, measured +463 MB)
+    # 230 MB; without trimming the engine's buffers: +505 MB measured)
     assert rss_after - rss_before < 48 * 1024, (rss_before, rss_after)
     # the vanished client's call was ended and written
     facts = json.loads((calls / "vanished.json").read_text())

@@ -9,10 +9,16 @@ into its ``save_folder``, each mapping an utterance id to::
      ...}
 
 plus ``arousal``, ``valence`` and ``dominance`` where the corpus has them
-and a few corpus-specific fields. ``skipped.csv`` lists the audio files
-left out because they are empty or unreadable, with the reason, and
-``prepare_opts.json``, written last, records the options so that a second
-identical call rewrites nothing.
+and a few corpus-specific fields. An utterance that is a stretch of a
+longer recording (a user's CSV with ``start``/``end``/``channel``) has
+SpeechBrain's dict form of ``wav`` instead of a path, with the channel
+added: ``{"file": "{data_root}/...", "start": <first sample>, "stop":
+<sample after the last>, "channel": <1-based> | null}`` (samples at the
+file's own rate), and ``duration`` is the stretch's.
+
+``skipped.csv`` lists the audio files left out because they are empty or
+unreadable, with the reason, and ``prepare_opts.json``, written last,
+records the options so that a second identical call rewrites nothing.
 
 Folds are sets of speakers: with ``num_folds`` folds every speaker is
 tested in exactly one fold, and a test speaker never appears in train or
@@ -160,7 +166,7 @@ def check_valid_ratio(valid_ratio):
         )
 
 
-def speaker_folds(genders, num_folds, seed=1986):
+def speaker_folds(genders, num_folds, seed=1986, unit="speaker"):
     """Deals speakers into folds, balancing genders across folds.
 
     With as many folds as speakers (leave one speaker out) fold ``k`` is
@@ -176,6 +182,9 @@ def speaker_folds(genders, num_folds, seed=1986):
         The number of folds, 2..number of speakers.
     seed : int
         Seed of the shuffle.
+    unit : str
+        What the groups are (``"speaker"``, ``"recording"``), for the
+        message.
 
     Returns
     -------
@@ -194,8 +203,8 @@ def speaker_folds(genders, num_folds, seed=1986):
     speakers = sorted(genders)
     if num_folds > len(speakers):
         raise PreparationError(
-            f"Cannot make {num_folds} speaker folds from {len(speakers)} "
-            f"speaker(s); use num_folds <= {len(speakers)}"
+            f"Cannot make {num_folds} {unit} folds from {len(speakers)} "
+            f"{unit}(s); use num_folds <= {len(speakers)}"
         )
     if num_folds == len(speakers):
         return [[speaker] for speaker in speakers]
@@ -305,7 +314,9 @@ def draw_valid(entries, ids, valid_ratio, seed=1986):
     return sorted(train), sorted(valid)
 
 
-def split_folds(entries, test_fold, num_folds, valid_ratio, seed=1986):
+def split_folds(
+    entries, test_fold, num_folds, valid_ratio, seed=1986, unit="speaker"
+):
     """Train/valid/test ids of one fold of a folded protocol.
 
     With every speaker known the folds are sets of speakers
@@ -325,6 +336,9 @@ def split_folds(entries, test_fold, num_folds, valid_ratio, seed=1986):
         Share of each class of the training utterances put in valid.
     seed : int
         Seed of the folds and of the valid draw.
+    unit : str
+        What the ``speaker`` field groups (``"recording"`` when a caller
+        puts each utterance's recording there), for the messages.
 
     Returns
     -------
@@ -362,7 +376,7 @@ def split_folds(entries, test_fold, num_folds, valid_ratio, seed=1986):
         for entry in entries.values():
             genders.setdefault(entry["speaker"], entry["gender"])
         test_speakers = set(
-            speaker_folds(genders, num_folds, seed)[test_fold - 1]
+            speaker_folds(genders, num_folds, seed, unit)[test_fold - 1]
         )
         test = sorted(
             i for i, e in entries.items() if e["speaker"] in test_speakers
@@ -375,13 +389,39 @@ def split_folds(entries, test_fold, num_folds, valid_ratio, seed=1986):
     return {"train": train, "valid": valid, "test": sorted(test)}
 
 
-def resolve_wav(wav, data_folder):
-    """Replaces the ``{data_root}`` placeholder of a manifest path.
+def wav_file(wav):
+    """The audio file of a manifest's ``wav``: the path itself, or the
+    ``file`` of SpeechBrain's dict form (a stretch of a recording).
 
     Arguments
     ---------
-    wav : str
+    wav : str or dict
         A ``wav`` value of a manifest.
+
+    Returns
+    -------
+    str
+        The file's path, ``{data_root}`` not replaced.
+
+    Example
+    -------
+    >>> wav_file("{data_root}/a.wav")
+    '{data_root}/a.wav'
+    >>> wav_file({"file": "{data_root}/call.wav", "start": 0, "stop": 800})
+    '{data_root}/call.wav'
+    """
+    return wav["file"] if isinstance(wav, dict) else wav
+
+
+def resolve_wav(wav, data_folder):
+    """The audio file of a manifest's ``wav`` with the ``{data_root}``
+    placeholder replaced.
+
+    Arguments
+    ---------
+    wav : str or dict
+        A ``wav`` value of a manifest (a path, or the dict form of a
+        stretch: see :func:`wav_file`).
     data_folder : str
         The folder ``{data_root}`` stands for.
 
@@ -394,13 +434,17 @@ def resolve_wav(wav, data_folder):
     -------
     >>> resolve_wav("{data_root}/AudioWAV/x.wav", "/data/CREMA-D")
     '/data/CREMA-D/AudioWAV/x.wav'
+    >>> resolve_wav({"file": "{data_root}/c.wav", "start": 0, "stop": 8},
+    ...             "/data")
+    '/data/c.wav'
     """
-    return wav.replace(DATA_ROOT, data_folder, 1)
+    return wav_file(wav).replace(DATA_ROOT, data_folder, 1)
 
 
 def probe_audio(entries, data_folder):
-    """Reads each file's duration from its header; empty or unreadable
-    files are left out with a warning.
+    """Reads each file's duration from its header (a stretch's duration is
+    its own: ``(stop - start)`` samples at the file's rate); empty or
+    unreadable files are left out with a warning.
 
     Arguments
     ---------
@@ -432,28 +476,39 @@ def probe_audio(entries, data_folder):
     ('b', 'empty file (0 bytes)')
     """
     kept, skipped = {}, []
+    headers = {}  # path -> (info, reason): a recording's stretches share it
     for utt_id, entry in entries.items():
         path = resolve_wav(entry["wav"], data_folder)
-        reason = None
-        try:
-            if os.path.getsize(path) == 0:
-                reason = "empty file (0 bytes)"
-            else:
-                info = soundfile.info(path)
-                if info.frames <= 0 or info.samplerate <= 0:
-                    reason = f"no audio ({info.frames} frames)"
-        except Exception as err:  # libsndfile raises several error types
-            reason = f"unreadable: {err}".replace("\n", " ")
+        if path not in headers:
+            headers[path] = _read_header(path)
+        info, reason = headers[path]
         if reason is not None:
             logger.warning("Skipping %s: %s", path, reason)
             skipped.append((utt_id, path, reason))
             continue
+        frames = info.frames
+        if isinstance(entry["wav"], dict):
+            frames = entry["wav"]["stop"] - entry["wav"]["start"]
         kept[utt_id] = {
             "wav": entry["wav"],
-            "duration": info.frames / info.samplerate,
+            "duration": frames / info.samplerate,
             **{k: v for k, v in entry.items() if k != "wav"},
         }
     return kept, skipped
+
+
+def _read_header(path):
+    """A file's ``soundfile.info`` and None, or None and why it cannot be
+    used (empty, no audio, unreadable)."""
+    try:
+        if os.path.getsize(path) == 0:
+            return None, "empty file (0 bytes)"
+        info = soundfile.info(path)
+        if info.frames <= 0 or info.samplerate <= 0:
+            return None, f"no audio ({info.frames} frames)"
+        return info, None
+    except Exception as err:  # libsndfile raises several error types
+        return None, f"unreadable: {err}".replace("\n", " ")
 
 
 def check_files_exist(entries, data_folder, what):

@@ -9,6 +9,8 @@ import argparse
 import logging
 import sys
 
+from speechbrain_gemo.channels import CROSSTALK_DB
+
 
 def _positive(text):
     """An argparse type: a number > 0."""
@@ -126,8 +128,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--max_batch_size",
         type=_count,
-        default=8,
-        help="most windows classified together (1: no micro-batching)",
+        default=None,
+        help="most windows of all calls classified together (1: no "
+        "micro-batching; default 8, and 1 for the ONNX int8 graph, which "
+        "runs each window on its own anyway: batching would only make a "
+        "window's event wait for its batch)",
     )
     parser.add_argument(
         "--max_wait_ms",
@@ -159,6 +164,14 @@ def parse_args(argv=None):
         type=float,
         default=0.5,
         help="Silero speech probability that makes a frame speech",
+    )
+    parser.add_argument(
+        "--crosstalk_db",
+        type=_positive,
+        default=CROSSTALK_DB,
+        help="calls of two or more channels: speech another channel "
+        "carries more than this many dB louder (bleed, echo) is not "
+        "attributed to the quieter channel (as infer --channels)",
     )
     parser.add_argument(
         "--twilio_auth_token_file",
@@ -236,6 +249,36 @@ def load_model(args):
     return GEmoCLAP.from_hparams(source=args.model)
 
 
+def batch_size(args, model):
+    """The micro-batch size: ``--max_batch_size``, else 1 for the ONNX
+    int8 graph and 8 otherwise (see ``--help``).
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        The options.
+    model : object
+        The model (``precision`` for ONNX).
+
+    Returns
+    -------
+    int
+        Most windows per batch.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> args = parse_args(["--model", "m", "--backend", "onnx"])
+    >>> batch_size(args, SimpleNamespace(precision="int8")), batch_size(
+    ...     args, SimpleNamespace(precision="fp32"))
+    (1, 8)
+    """
+    if args.max_batch_size:
+        return args.max_batch_size
+    int8 = args.backend == "onnx" and getattr(model, "precision", "") == "int8"
+    return 1 if int8 else 8
+
+
 def main(argv=None):
     """Starts the server (until interrupted).
 
@@ -277,13 +320,15 @@ def main(argv=None):
         model = load_model(args)
         from speechbrain_gemo.serve.alerts import resolve_alerts
 
-        alerts = resolve_alerts(args.alert, list(model.labels))
+        alerts = resolve_alerts(
+            args.alert, list(model.labels), getattr(model, "label_codes", None)
+        )
         options = ServerOptions(
             backend=args.backend,
             precision=getattr(model, "precision", None),
             max_streams=args.max_streams,
             max_upload_mb=args.max_upload_mb,
-            max_batch_size=args.max_batch_size,
+            max_batch_size=batch_size(args, model),
             max_wait_ms=args.max_wait_ms,
             max_queue=args.max_queue,
             window=args.window,
@@ -295,6 +340,7 @@ def main(argv=None):
             twilio_roles=args.twilio_roles,
             public_url=args.public_url,
             vad_threshold=args.vad_threshold,
+            crosstalk_db=args.crosstalk_db,
             keep_audio=args.keep_audio,
             alerts=alerts,
         )

@@ -1,7 +1,7 @@
 """Alert rules of the emotion server (``--alert``): a rule
 ``ROLE:CLASS:SHARE:SECONDS`` (default ``customer:angry:0.5:30``) fires
 when, among ``ROLE``'s windows whose centre lies in the last ``SECONDS``
-of the call, the share classified as ``CLASS`` (a label or its word) is
+of the call, the share classified as ``CLASS`` (a label or its code) is
 above ``SHARE``, with at least ``MIN_ALERT_WINDOWS`` such windows. It
 fires once when it becomes true, again only after it was false.
 
@@ -101,9 +101,10 @@ with 0 <= SHARE < 1 and SECONDS > 0, e.g. customer:angry:0.5:30
     )
 
 
-def resolve_alerts(texts, labels):
+def resolve_alerts(texts, labels, codes=None):
     """The alert rules of the command line, their classes matched to the
-    model's labels (a label, or the word of one, case-insensitively).
+    model's labels (its words, ``angry``) or their corpus codes (``ang``),
+    case-insensitively.
 
     Arguments
     ---------
@@ -112,6 +113,8 @@ def resolve_alerts(texts, labels):
         warning) when the model has no such class; ``["none"]``: no rule.
     labels : list of str
         The model's classes.
+    codes : list of str, optional
+        Their codes (``label_codes`` of a model), in the same order.
 
     Returns
     -------
@@ -125,19 +128,23 @@ def resolve_alerts(texts, labels):
 
     Example
     -------
-    >>> [r.label for r in resolve_alerts(None, ["neu", "ang"])]
-    ['ang']
-    >>> resolve_alerts(None, ["calm"]), resolve_alerts(["none"], ["ang"])
+    >>> labels = ["neutral", "angry"]
+    >>> [r.label for r in resolve_alerts(None, labels)]
+    ['angry']
+    >>> rules = resolve_alerts(["a:ANG:0.5:9"], labels, ["neu", "ang"])
+    >>> [r.label for r in rules]
+    ['angry']
+    >>> resolve_alerts(None, ["calm"]), resolve_alerts(["none"], ["angry"])
     ([], [])
-    >>> resolve_alerts(["agent:bored:0.5:10"], ["neu", "ang"])
+    >>> resolve_alerts(["agent:bored:0.5:10"], labels)
     Traceback (most recent call last):
     ...
     ValueError: alert rule 'agent:bored:0.5:10': the model has no class \
-'bored' (its classes: neu (neutral), ang (angry))
+'bored' (its classes: neutral, angry)
     """
-    from speechbrain_gemo.prompts import label_words
-
-    words = label_words(labels)
+    names = {str(label).lower(): label for label in labels}
+    for code, label in zip(codes or (), labels):
+        names.setdefault(str(code).lower(), label)
     default = texts is None
     if default:
         texts = [DEFAULT_ALERT]
@@ -146,23 +153,17 @@ def resolve_alerts(texts, labels):
     rules = []
     for text in texts:
         rule = parse_alert(text)
-        wanted = rule.label.lower()
-        matches = [
-            label
-            for label in labels
-            if wanted in (label.lower(), words[label].lower())
-        ]
-        if not matches:
-            known = ", ".join(f"{label} ({words[label]})" for label in labels)
+        label = names.get(rule.label.lower())
+        if label is None:
             message = (
                 f"alert rule {text!r}: the model has no class "
-                f"{rule.label!r} (its classes: {known})"
+                f"{rule.label!r} (its classes: {', '.join(labels)})"
             )
             if default:
                 logger.warning("%s; no alert rule", message)
                 continue
             raise ValueError(message)
-        rules.append(rule._replace(label=matches[0]))
+        rules.append(rule._replace(label=label))
     return rules
 
 

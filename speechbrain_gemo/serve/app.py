@@ -100,10 +100,13 @@ class ServerOptions:
         The URL base Twilio calls (for signatures behind a proxy).
     vad_threshold : float
         Silero speech probability threshold.
+    crosstalk_db : float
+        The cross-talk rule's threshold for calls of two or more channels
+        (``speechbrain_gemo.channels``).
     keep_audio : bool
-        Keep each call's audio in ``out_dir`` (``serve.page``).
+        Keep each call's audio in ``out_dir`` (``serve.archive``).
     alerts : list
-        Alert rules (``serve.page.AlertRule``).
+        Alert rules (``serve.alerts.AlertRule``).
     """
 
     backend: str = "pytorch"
@@ -124,6 +127,7 @@ class ServerOptions:
     twilio_roles: dict = None
     public_url: str = None
     vad_threshold: float = 0.5
+    crosstalk_db: float = 10.0
     keep_audio: bool = False
     alerts: list = None
 
@@ -170,7 +174,10 @@ class Server:
         self.streams = 0
 
     def summary(self, rows, hop):
-        """A call's summary from its window rows.
+        """A call's summary from its window rows: the call-summary fields
+        of ``infer --summary`` per role (``summaries.call_summary``), each
+        window standing for the ``hop`` around its centre so that one
+        channel's windows tile the time instead of overlapping.
 
         Arguments
         ---------
@@ -182,11 +189,13 @@ class Server:
         Returns
         -------
         list of dict
-            ``timeline.speech_summary`` of the hop around each window.
+            ``summaries.call_summary`` of the hop spans.
         """
-        from speechbrain_gemo.timeline import hop_spans, speech_summary
+        from speechbrain_gemo.summaries import call_summary
+        from speechbrain_gemo.timeline import hop_spans
 
-        return speech_summary(hop_spans(rows, hop), self.labels)
+        ok = [row for row in rows if not row.get("error")]
+        return call_summary(hop_spans(ok, hop), self.labels)
 
     def close(self):
         """Stops the worker threads."""
@@ -467,8 +476,9 @@ def _number(text, what):
 
 async def timeline(request):
     """``POST /v1/timeline``."""
+    from speechbrain_gemo.channels import parse_channels
     from speechbrain_gemo.streaming import check_windows
-    from speechbrain_gemo.timeline import channel_names, sliding_timeline
+    from speechbrain_gemo.timeline import sliding_timeline
 
     server = request.app.state.server
     query = request.query_params
@@ -476,7 +486,8 @@ async def timeline(request):
         window = _number(query.get("window", server.options.window), "window")
         hop = _number(query.get("hop", server.options.hop), "hop")
         check_windows(window, hop)
-        channels = channel_names(query.get("channels"))
+        channels = query.get("channels")
+        channels = None if channels is None else parse_channels(channels)
     except ValueError as err:
         return JSONResponse({"error": str(err)}, 400)
     try:
@@ -489,6 +500,7 @@ async def timeline(request):
         "hop": hop,
         "channels": channels,
         "threshold": server.options.vad_threshold,
+        "crosstalk_db": server.options.crosstalk_db,
         "max_batch_size": server.options.max_batch_size,
     }
     loop = asyncio.get_running_loop()
@@ -771,6 +783,7 @@ def _engine(server, info):
         info["hop"],
         encoding=info["encoding"],
         threshold=server.options.vad_threshold,
+        crosstalk_db=server.options.crosstalk_db,
     )
 
 

@@ -18,7 +18,7 @@ import os
 import re
 
 from speechbrain_gemo.serve.alerts import replay_alerts
-from speechbrain_gemo.serve.calls import check_call_id, summary_fields
+from speechbrain_gemo.serve.calls import check_call_id
 
 logger = logging.getLogger("speechbrain_gemo.serve")
 
@@ -207,35 +207,61 @@ def read_rows(path, labels):
     return [r for r in rows if r["start"] is not None]
 
 
-def read_summary(path):
-    """A call's ``<call_id>_summary.csv`` as the ``summary`` event's
-    fields (``calls.summary_fields``).
+def read_summary(path, labels):
+    """A call's ``<call_id>_summary.csv`` (``summaries.summary_text``:
+    one line per role) as the ``summary`` event's fields
+    (``calls.summary_fields``).
 
     Arguments
     ---------
     path : str
         The CSV.
+    labels : list of str
+        The classes.
 
     Returns
     -------
     dict
-        ``{"speakers": {role: {"seconds": s, "labels": {...}}}}``.
+        ``{"speakers": {role: {"speech_seconds": s, "share": {label: f},
+        "first": {label: s or None}, "longest": {label: [start, end] or
+        None}}}}``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain_gemo.summaries import call_summary, summary_text
+    >>> rows = [{"path": "c", "start": 0.0, "end": 2.0, "speaker": "agent",
+    ...          "label": "sad", "error": ""}]
+    >>> path = os.path.join(tempfile.mkdtemp(), "c_summary.csv")
+    >>> _ = open(path, "w").write(
+    ...     summary_text(call_summary(rows, ["neu", "sad"]), ["neu", "sad"]))
+    >>> read_summary(path, ["neu", "sad"])["speakers"]["agent"]["share"]
+    {'neu': 0.0, 'sad': 1.0}
     """
+    speakers = {}
     with open(path, newline="", encoding="utf-8") as f:
-        entries = [
-            {
-                "speaker": line["speaker"],
-                "label": line["label"],
-                "seconds": float(line["seconds"]),
-                "share": float(line["share"]),
+        for line in csv.DictReader(f):
+            longest = {}
+            for label in labels:
+                start = _float(line.get(f"longest_{label}_start"))
+                end = _float(line.get(f"longest_{label}_end"))
+                longest[label] = None if start is None else [start, end]
+            speakers[line["speaker"]] = {
+                "speech_seconds": float(line["speech_seconds"]),
+                "share": {
+                    label: float(line[f"share_{label}"]) for label in labels
+                },
+                "first": {
+                    label: _float(line.get(f"first_{label}"))
+                    for label in labels
+                },
+                "longest": longest,
             }
-            for line in csv.DictReader(f)
-        ]
-    return summary_fields(entries)
+    return {"speakers": speakers}
 
 
 def shares_of(summary):
-    """Per role, the share of each class (everyone's ``*`` left out).
+    """Per role, the share of each class.
 
     Arguments
     ---------
@@ -249,15 +275,12 @@ def shares_of(summary):
 
     Example
     -------
-    >>> shares_of({"speakers": {"*": {"seconds": 1, "labels": {}},
-    ...     "a": {"seconds": 1, "labels": {"sad": {"seconds": 1,
-    ...                                          "share": 1.0}}}}})
+    >>> shares_of({"speakers": {"a": {"speech_seconds": 1.0,
+    ...                               "share": {"sad": 1.0}}}})
     {'a': {'sad': 1.0}}
     """
     return {
-        role: {label: v["share"] for label, v in info["labels"].items()}
-        for role, info in summary["speakers"].items()
-        if role != "*"
+        role: dict(info["share"]) for role, info in summary["speakers"].items()
     }
 
 
@@ -361,7 +384,7 @@ class Archive:
         try:
             with open(files["json"], encoding="utf-8") as f:
                 record = json.load(f)
-            summary = read_summary(files["summary"])
+            summary = read_summary(files["summary"], self.labels)
             rows = read_rows(files["csv"], self.labels)
         except (OSError, ValueError, KeyError, TypeError) as err:
             logger.warning("%s: not listed (%s)", files["json"], err)
@@ -427,7 +450,7 @@ class Archive:
         files = self.files(call_id)
         try:
             rows = read_rows(files["csv"], self.labels)
-            summary = read_summary(files["summary"])
+            summary = read_summary(files["summary"], self.labels)
         except (OSError, ValueError, KeyError) as err:
             logger.warning("%s: cannot be shown (%s)", files["csv"], err)
             return None

@@ -8,8 +8,8 @@ in ``--out_dir`` (``write_call``).
 
 - ``<call_id>.csv``: its rows, in the format of ``infer --timeline
   --sliding_window`` (``speechbrain_gemo.rows``);
-- ``<call_id>_summary.csv``: the summary of ``infer --plot``'s
-  ``<name>_summary.csv`` (``timeline.write_summary``), each window
+- ``<call_id>_summary.csv``: its summary, one row per role, in the
+  format of ``infer --summary`` (``summaries.write_summary``), each window
   standing for the hop around its centre;
 - ``<call_id>.json``: the call's facts (source, roles, encoding, rate,
   window, hop, seconds, windows, events, events dropped for a client that
@@ -324,7 +324,7 @@ def write_call(out_dir, session, rows, summary, labels, gender):
     rows : list of dict
         Its rows.
     summary : list of dict
-        Its summary (``timeline.speech_summary``).
+        Its summary (``summaries.call_summary``).
     labels : list of str
         The classes.
     gender : bool
@@ -339,14 +339,14 @@ def write_call(out_dir, session, rows, summary, labels, gender):
 
     from speechbrain_gemo.io import write_text_atomic
     from speechbrain_gemo.rows import write_predictions
-    from speechbrain_gemo.timeline import write_summary
+    from speechbrain_gemo.summaries import summary_text
 
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.join(out_dir, session.call_id)
     write_predictions(
         rows, f"{stem}.csv", labels, gender, timeline=True, speaker=True
     )
-    write_summary(summary, f"{stem}_summary.csv")
+    write_text_atomic(f"{stem}_summary.csv", summary_text(summary, labels))
     record = json.dumps(call_record(session), indent=2) + "\n"
     write_text_atomic(f"{stem}.json", record)
     return [f"{stem}.csv", f"{stem}_summary.csv", f"{stem}.json"]
@@ -538,36 +538,43 @@ class CallSession:
 
 
 def summary_fields(summary):
-    """The ``summary`` event's fields: per role (and ``*`` for everyone),
-    speech seconds and, per class, seconds and share.
+    """The ``summary`` event's fields: per role, the call-summary fields
+    of ``infer --summary`` (``summaries.call_summary``).
 
     Arguments
     ---------
     summary : list of dict
-        As ``timeline.speech_summary`` returns it.
+        As ``summaries.call_summary`` returns it.
 
     Returns
     -------
     dict
-        ``{"speakers": {role: {"seconds": s, "labels": {label:
-        {"seconds": s, "share": f}}}}}``.
+        ``{"speakers": {role: {"speech_seconds": s, "share": {label: f},
+        "first": {label: s or None}, "longest": {label: [start, end] or
+        None}, "means": {...}}}}``.
 
     Example
     -------
-    >>> summary_fields([{"speaker": "a", "label": "sad", "seconds": 2.0,
-    ...                  "share": 1.0}])
-    {'speakers': {'a': {'seconds': 2.0, 'labels': {'sad': {'seconds': 2.0, \
-'share': 1.0}}}}}
+    >>> from speechbrain_gemo.summaries import call_summary
+    >>> rows = [{"path": "c", "start": 0.0, "end": 1.0, "speaker": "agent",
+    ...          "label": "sad", "error": ""}]
+    >>> fields = summary_fields(call_summary(rows, ["neu", "sad"]))
+    >>> fields["speakers"]["agent"]["share"], fields["speakers"]["agent"][
+    ...     "longest"]
+    ({'neu': 0.0, 'sad': 1.0}, {'neu': None, 'sad': [0.0, 1.0]})
     """
     speakers = {}
     for entry in summary:
-        role = speakers.setdefault(
-            entry["speaker"], {"seconds": 0.0, "labels": {}}
-        )
-        role["seconds"] += entry["seconds"]
-        role["labels"][entry["label"]] = {
-            "seconds": entry["seconds"],
-            "share": entry["share"],
+        longest = {
+            label: None if span is None else [span[0], span[1]]
+            for label, span in entry["longest"].items()
+        }
+        speakers[entry["speaker"]] = {
+            "speech_seconds": entry["speech_seconds"],
+            "share": dict(entry["share"]),
+            "first": dict(entry["first"]),
+            "longest": longest,
+            "means": dict(entry.get("means") or {}),
         }
     return {"speakers": speakers}
 

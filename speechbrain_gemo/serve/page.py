@@ -86,14 +86,17 @@ class Page:
 
     def __init__(self, server):
         from speechbrain_gemo.plotting import class_colours
-        from speechbrain_gemo.prompts import label_words
 
         options = server.options
         self.server = server
         self.rules = list(getattr(options, "alerts", None) or [])
         self.keep_audio = bool(getattr(options, "keep_audio", False))
-        self.words = label_words(server.labels)
-        self.colours = class_colours(server.labels, self.words)
+        # the model's labels are the words people read (``angry``); its
+        # codes (``ang``) go beside them in the legend
+        codes = getattr(server.model, "label_codes", None) or server.labels
+        self.words = dict(zip(server.labels, server.labels))
+        self.codes = dict(zip(server.labels, codes))
+        self.colours = class_colours(server.labels)
         self.archive = Archive(options.out_dir, server.labels, self.rules)
         self.sessions = Sessions()
         self._live = {}  # call_id -> (session, rows counted, shares)
@@ -337,6 +340,7 @@ async def config(request):
         {
             "labels": server.labels,
             "words": page.words,
+            "codes": page.codes,
             "colours": page.colours,
             "alerts": [rule.text for rule in page.rules],
             "keep_audio": page.keep_audio,

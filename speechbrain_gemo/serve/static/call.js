@@ -129,6 +129,8 @@
       gemo.el("div", { class: "alert", "data-rule": alert.rule }, document.createTextNode("⚠ Alert: " + gemo.alertText(state.config, alert)))));
   }
 
+  // The call summary of infer --summary, per role: speech time, share of
+  // each class (and its seconds), where its longest stretch was
   function drawSummary() {
     const summary = state.summary;
     const section = document.getElementById("summary-box");
@@ -137,19 +139,24 @@
     const table = document.getElementById("summary");
     const head = gemo.el("tr", {}, gemo.el("th", { text: "Role" }), gemo.el("th", { text: "Speech" }),
       ...config.labels.map((label) => gemo.el("th", {}, gemo.swatch(config, label), document.createTextNode(" " + gemo.word(config, label)))));
-    const roles = Object.keys(summary.speakers).sort((a, b) => (a === "*") - (b === "*") || a.localeCompare(b));
+    const roles = Object.keys(summary.speakers).sort((a, b) => a.localeCompare(b));
     const body = roles.map((role) => {
       const info = summary.speakers[role];
-      const shares = config.labels.map((label) => (info.labels[label] || {}).share || 0);
+      const speech = info.speech_seconds || 0;
+      const shares = config.labels.map((label) => (info.share || {})[label] || 0);
       const top = Math.max(...shares);
       return gemo.el("tr", { "data-role": role },
-        gemo.el("td", { text: role === "*" ? "everyone" : role }),
-        gemo.el("td", { text: info.seconds.toFixed(1) + " s" }),
-        ...config.labels.map((label, k) => gemo.el("td", {
-          class: shares[k] === top && top > 0 ? "top" : null,
-          "data-label": label,
-          text: gemo.percent(shares[k]) + " (" + ((info.labels[label] || {}).seconds || 0).toFixed(1) + " s)",
-        })));
+        gemo.el("td", { text: role }),
+        gemo.el("td", { text: speech.toFixed(1) + " s" }),
+        ...config.labels.map((label, k) => {
+          const longest = (info.longest || {})[label];
+          return gemo.el("td", {
+            class: shares[k] === top && top > 0 ? "top" : null,
+            "data-label": label,
+            title: longest ? "longest stretch " + gemo.clock(longest[0]) + "–" + gemo.clock(longest[1]) : null,
+            text: gemo.percent(shares[k]) + " (" + (shares[k] * speech).toFixed(1) + " s)",
+          });
+        }));
     });
     table.replaceChildren(gemo.el("thead", {}, head), gemo.el("tbody", {}, ...body));
     section.hidden = false;

@@ -66,7 +66,8 @@ const gemo = (() => {
   function legend(node, config) {
     node.replaceChildren(...config.labels.map((label) => {
       const name = word(config, label);
-      const text = name === label ? name : name + " (" + label + ")";
+      const code = (config.codes && config.codes[label]) || label;
+      const text = code === name ? name : name + " (" + code + ")";
       return el("span", { class: "item", "data-label": label }, swatch(config, label), el("span", { text }));
     }));
   }
