@@ -163,7 +163,7 @@ def main():
         # play from the customer's first angry stretch for a moment
         angry = driver.find_elements(
             "css selector",
-            'svg[data-role="customer"] rect.segment[data-label="ang"]',
+            'svg[data-role="customer"] rect.segment[data-label="angry"]',
         )
         if angry:
             angry[0].click()
