@@ -21,7 +21,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["speechbrain_gemo", "speechbrain_gemo.*"]),
     # The export's templates (hyperparams, model card, foreign_class module)
-    package_data={"speechbrain_gemo": ["templates/*"]},
+    # and the server's web page (HTML, CSS, JavaScript)
+    package_data={"speechbrain_gemo": ["templates/*", "serve/static/*"]},
     install_requires=[
         # torch and torchaudio are a matched pair; speechbrain imports both
         "torch==2.11.0",
@@ -56,6 +57,9 @@ setup(
             "uvicorn>=0.30",
             "websockets>=13",
             "httpx",
+            # tests/test_page.py drives Debian's headless Chromium (the
+            # Makefile's browser step installs it) through chromedriver
+            "selenium>=4.10",
         ],
         # Torch-free classification with speechbrain_gemo.onnx_runtime:
         # install these and the package with --no-deps (its install

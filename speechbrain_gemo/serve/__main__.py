@@ -60,7 +60,11 @@ def parse_args(argv=None):
     >>> args = parse_args(["--model", "m"])
     >>> args.host, args.port, args.max_streams, args.backend
     ('127.0.0.1', 8000, 16, 'pytorch')
+    >>> args.keep_audio, args.alert
+    (False, None)
     """
+    from speechbrain_gemo.serve.alerts import parse_alert
+
     parser = argparse.ArgumentParser(
         prog="python -m speechbrain_gemo.serve",
         description="Serve emotion recognition over HTTP and WebSockets: "
@@ -99,6 +103,21 @@ def parse_args(argv=None):
     parser.add_argument(
         "--out_dir",
         help="write each finished call's rows, summary and facts here",
+    )
+    # the web page (speechbrain_gemo.serve.page, alerts, archive)
+    parser.add_argument(
+        "--keep_audio",
+        action="store_true",
+        help="keep each call's audio as <call_id>.wav in --out_dir, to play "
+        "on its page (off by default: call audio is personal data)",
+    )
+    parser.add_argument(
+        "--alert",
+        action="append",
+        metavar="ROLE:CLASS:SHARE:SECONDS",
+        help="alert when ROLE's share of CLASS over the last SECONDS of a "
+        "call is above SHARE (repeatable; 'none': no alerts; default "
+        "customer:angry:0.5:30)",
     )
     parser.add_argument(
         "--max_upload_mb",
@@ -191,6 +210,14 @@ def parse_args(argv=None):
         parser.error("--max_wait_ms must be >= 0")
     if args.hop > args.window or args.window > 60:
         parser.error("need --hop <= --window <= 60 seconds")
+    if args.keep_audio and not args.out_dir:
+        parser.error("--keep_audio needs --out_dir (where the audio goes)")
+    for rule in args.alert or []:
+        if rule.strip().lower() != "none":
+            try:
+                parse_alert(rule)
+            except ValueError as err:
+                parser.error(str(err))
     return args
 
 
@@ -291,6 +318,11 @@ def main(argv=None):
                 args.twilio_auth_token_file, "Twilio auth token"
             )
         model = load_model(args)
+        from speechbrain_gemo.serve.alerts import resolve_alerts
+
+        alerts = resolve_alerts(
+            args.alert, list(model.labels), getattr(model, "label_codes", None)
+        )
         options = ServerOptions(
             backend=args.backend,
             precision=getattr(model, "precision", None),
@@ -309,6 +341,8 @@ def main(argv=None):
             public_url=args.public_url,
             vad_threshold=args.vad_threshold,
             crosstalk_db=args.crosstalk_db,
+            keep_audio=args.keep_audio,
+            alerts=alerts,
         )
         server = Server(model, options)
         from speechbrain_gemo.streaming import silero_session

@@ -103,6 +103,10 @@ class ServerOptions:
     crosstalk_db : float
         The cross-talk rule's threshold for calls of two or more channels
         (``speechbrain_gemo.channels``).
+    keep_audio : bool
+        Keep each call's audio in ``out_dir`` (``serve.archive``).
+    alerts : list
+        Alert rules (``serve.alerts.AlertRule``).
     """
 
     backend: str = "pytorch"
@@ -124,6 +128,8 @@ class ServerOptions:
     public_url: str = None
     vad_threshold: float = 0.5
     crosstalk_db: float = 10.0
+    keep_audio: bool = False
+    alerts: list = None
 
 
 class ProtocolError(ValueError):
@@ -1069,6 +1075,9 @@ def build_app(server):
         WebSocketRoute("/v1/twilio", twilio_endpoint),
         WebSocketRoute("/v1/calls/{call_id}/events", events_endpoint),
     ]
+    from speechbrain_gemo.serve import page
+
+    routes += page.attach(server)  # the web page (/, /call/..., /login)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -1088,6 +1097,7 @@ def build_app(server):
             scope["path"],
         )
 
-    return KeyCheck(
+    keycheck = KeyCheck(
         app, server.options.api_key, {"/health", "/v1/twilio"}, refused
     )
+    return page.gate(keycheck, server)  # a login cookie stands for the key

@@ -425,6 +425,13 @@ class CallSession:
         self.ended = None
         self.started_at = time.time()
         self.ended_at = None
+        self.keeper = None  # --keep_audio (serve.archive.AudioKeeper)
+        if getattr(options, "keep_audio", False) and options.out_dir:
+            from speechbrain_gemo.serve.archive import AudioKeeper
+
+            self.keeper = AudioKeeper(
+                options.out_dir, call_id, encoding, sample_rate, engine.channels
+            )
         self._results = asyncio.get_running_loop().create_task(
             self.run_results()
         )
@@ -439,6 +446,8 @@ class CallSession:
         data : bytes
             The next piece of the call's audio.
         """
+        if self.keeper is not None:
+            self.keeper.write(data)
         loop = asyncio.get_running_loop()
         windows = await loop.run_in_executor(
             self.server.audio_executor, self.engine.feed_bytes, data
@@ -481,6 +490,8 @@ class CallSession:
         event.update(summary_fields(summary))
         self.server.hub.publish(self.call_id, event)
         self.server.hub.end(self.call_id)
+        if self.keeper is not None:  # before the files that list the call
+            await loop_run(self.server.audio_executor, self.keeper.close)
         if self.server.options.out_dir:
             try:
                 await loop_run(
@@ -502,6 +513,8 @@ class CallSession:
     def cancel(self):
         """Gives up on the call's results (server shutting down)."""
         self._results.cancel()
+        if self.keeper is not None:
+            self.keeper.discard()
 
     async def run_results(self):
         """Takes the results back in order: rows, subscribers, client."""
