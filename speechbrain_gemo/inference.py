@@ -57,6 +57,7 @@ Authors
 """
 
 import os
+import threading
 
 import torch
 import torch.nn.functional as F
@@ -766,6 +767,7 @@ class GEmoCLAP(Pretrained):
                 holder.path,
             )
         self._prompt_cache = {}
+        self._prompt_lock = threading.RLock()
         for name, prompts in self.stored_prompts.items():
             emb = stored[name]
             shape = (len(prompts), dim)
@@ -840,8 +842,16 @@ class GEmoCLAP(Pretrained):
         return self.mods.model.text_encoder is not None
 
     def _text_tower(self):
-        """Builds the text tower on first use."""
+        """Builds the text tower on first use (once, whatever the
+        threads)."""
         model = self.mods.model
+        if model.text_encoder is not None:
+            return model.text_encoder
+        with self._prompt_lock:
+            return self._build_text_tower(model)
+
+    def _build_text_tower(self, model):
+        """Builds the text tower unless another thread did."""
         if model.text_encoder is None:
             folder = os.path.join(self.export_folder, "text_model")
             tower = _build_tower(
@@ -897,14 +907,23 @@ class GEmoCLAP(Pretrained):
         """
         prompts = prompt_dict(prompts)
         key = self._key(prompts)
-        if key not in self._prompt_cache:
-            self._text_tower()
-            unpinned = [k for k in self._prompt_cache if k not in self._pinned]
-            if len(unpinned) >= _PROMPT_CACHE_SIZE:
-                del self._prompt_cache[unpinned[0]]
-            emb = self.mods.model.encode_prompts(prompts)
-            self._prompt_cache[key] = emb
-        return self._prompt_cache[key]
+        found = self._prompt_cache.get(key)
+        if found is not None:
+            return found
+        # Threads sharing the model (a server) build the text tower and
+        # each prompt set once, and never evict what another one reads
+        with self._prompt_lock:
+            found = self._prompt_cache.get(key)
+            if found is None:
+                self._text_tower()
+                unpinned = [
+                    k for k in self._prompt_cache if k not in self._pinned
+                ]
+                if len(unpinned) >= _PROMPT_CACHE_SIZE:
+                    del self._prompt_cache[unpinned[0]]
+                found = self.mods.model.encode_prompts(prompts)
+                self._prompt_cache[key] = found
+        return found
 
     def set_prompts(self, emotion_prompts=None, gender_prompts=None):
         """Changes the default classes of the classifying calls.

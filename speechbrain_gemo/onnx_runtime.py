@@ -349,6 +349,18 @@ class EmotionClassifierONNX:
         )
 
     def _run(self, wavs, lens, outputs=("embeddings",)):
+        if self.precision == "int8" and wavs.shape[0] > 1:
+            # Dynamic int8 quantisation scales each matrix product's input
+            # by its range over the whole batch: run each item on its own
+            # samples, so that an item's result never depends on what it
+            # is batched with (other files, other calls' windows)
+            samples = np.round(lens * np.float32(wavs.shape[1])).astype(int)
+            one = np.ones(1, dtype=np.float32)
+            found = [
+                self._run(wavs[i : i + 1, : samples[i]], one, outputs)
+                for i in range(wavs.shape[0])
+            ]
+            return [np.concatenate(part) for part in zip(*found)]
         return self._encoder.run(
             list(outputs),
             {

@@ -88,6 +88,77 @@ def prediction_fields(out, i):
     return row
 
 
+def window_row(path, window, fields):
+    """The row of a classified window of a stream or a file (see
+    ``speechbrain_gemo.streaming``): like a segment's row, its times and
+    its channel's role as ``speaker``.
+
+    Arguments
+    ---------
+    path : str
+        The recording or call.
+    window : speechbrain_gemo.streaming.Window
+        The window (``start``, ``end``, ``speaker``).
+    fields : dict
+        Its prediction or error (``prediction_fields`` or ``{"error":
+        ...}``).
+
+    Returns
+    -------
+    dict
+        ``path``, ``start``, ``end``, ``speaker`` and the fields.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> w = SimpleNamespace(start=1.0, end=4.0, speaker="agent")
+    >>> window_row("call.wav", w, {"error": "x"})
+    {'path': 'call.wav', 'start': 1.0, 'end': 4.0, 'speaker': 'agent', \
+'error': 'x'}
+    """
+    row = {
+        "path": path,
+        "start": window.start,
+        "end": window.end,
+        "speaker": window.speaker,
+    }
+    row.update(fields)
+    return row
+
+
+def emotion_event(row):
+    """The ``emotion`` event of a streamed window's row, as the server
+    sends it.
+
+    Arguments
+    ---------
+    row : dict
+        A classified window's row (see ``window_row``), without error.
+
+    Returns
+    -------
+    dict
+        ``type`` (``emotion``), ``speaker``, ``start``, ``end``,
+        ``label``, ``score``, ``probs`` and, with a gender branch,
+        ``gender`` and ``gender_score`` (and the dimensions where the
+        row has them).
+
+    Example
+    -------
+    >>> emotion_event({"path": "c", "start": 0.0, "end": 3.0,
+    ...     "speaker": "agent", "label": "sad", "score": 0.7,
+    ...     "probs": {"neu": 0.3, "sad": 0.7}, "error": ""})["label"]
+    'sad'
+    """
+    event = {"type": "emotion"}
+    for key in ("speaker", "start", "end", "label", "score", "probs"):
+        event[key] = row[key]
+    for key in ("gender", "gender_score") + DIMENSION_COLUMNS:
+        if key in row:
+            event[key] = row[key]
+    return event
+
+
 def csv_columns(
     labels, gender=False, timeline=False, speaker=False, dimensions=False
 ):

@@ -508,3 +508,67 @@ def save_hub_cache(folder, cache_dir, repo_id, commit="0" * 40):
     with open(os.path.join(storage, "refs", "main"), "w") as f:
         f.write(commit)
     return snapshot
+
+
+def two_party_call(utterances=4, seed=0, bleed_db=-30.0, sample_rate=16000):
+    """A two-party telephone-like call for streaming tests and the load
+    benchmark: eSpeak NG utterances of the demo corpus (two speakers),
+    the first speaker on channel 0 (the agent), the second on channel 1
+    (the customer), taking turns with 0.5-1.5 s pauses and overlapping
+    now and then; each channel carries the other party faintly
+    (``bleed_db``), over low background noise.
+
+    Arguments
+    ---------
+    utterances : int
+        How many turns (alternating, agent first).
+    seed : int
+        Seed of the pauses and noise.
+    bleed_db : float
+        Level of the other party on each channel.
+    sample_rate : int
+        The rate of the samples returned.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``time x 2`` float32 samples in [-1, 1].
+
+    Example
+    -------
+    >>> call = two_party_call(utterances=2)
+    >>> call.shape[1], call.dtype.name, call.shape[0] / 16000 > 2
+    (2, 'float32', True)
+    """
+    import numpy as np
+
+    from speechbrain_gemo.audio_format import resample
+    from speechbrain_gemo.data.synthetic import (
+        ESpeakNG,
+        plan_corpus,
+        render_utterance,
+    )
+
+    plan = plan_corpus(utterances_per_speaker=4, extra_per_speaker=0)
+    session = [p for p in plan if p.utt_id.startswith("Ses01")]
+    speakers = sorted({p.speaker.name for p in session})
+    by_speaker = [[p for p in session if p.speaker.name == s] for s in speakers]
+    rng = np.random.default_rng(seed)
+    turns, cursor = [], int(0.5 * 16000)
+    with ESpeakNG() as tts:
+        for k in range(utterances):
+            party = k % 2
+            utterance = by_speaker[party][(k // 2) % len(by_speaker[party])]
+            wav = render_utterance(utterance, tts, 16000)
+            turns.append((party, cursor, wav))
+            cursor += len(wav) + int(rng.uniform(-0.3, 1.5) * 16000)
+            cursor = max(cursor, turns[-1][1] + len(wav) // 2)
+    length = max(start + len(wav) for _, start, wav in turns) + 16000
+    call = np.zeros((length, 2))
+    bleed = 10 ** (bleed_db / 20)
+    for party, start, wav in turns:
+        call[start : start + len(wav), party] += wav
+        call[start : start + len(wav), 1 - party] += bleed * wav
+    call += 0.002 * rng.standard_normal(call.shape)
+    call = np.clip(call, -0.99, 0.99).astype(np.float32)
+    return resample(call, 16000, sample_rate) if sample_rate != 16000 else call

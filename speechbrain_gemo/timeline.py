@@ -373,6 +373,90 @@ def recording_timeline(model, path, segments=None, options=None):
         return [dict(empty, error=error_text(err))]
 
 
+def sliding_timeline(model, path, options=None, audio=None):
+    """Windows of a recording every hop where someone speaks, per channel
+    or of the channels' mix, classified: what the server sends as events
+    for the same recording streamed (``speechbrain_gemo.streaming``
+    cuts both). Never raises for a bad file: it becomes one error row.
+
+    Arguments
+    ---------
+    model : speechbrain_gemo.inference.GEmoCLAP or EmotionClassifierONNX
+        The model (at 16 kHz, the detector's rate).
+    path : str
+        The recording.
+    options : dict, optional
+        ``window`` and ``hop`` (seconds; default 3 and 1), ``channels``
+        (None: the channels' mix, speaker empty; ``"split"``: each
+        channel named ``ch1``, ``ch2``...; or one name per channel),
+        ``threshold``, ``min_speech``, ``silence_db`` (of
+        ``StreamEngine``), ``prompts`` and ``max_batch_size``.
+    audio : file-like, optional
+        The recording's bytes to read instead of the file ``path`` (which
+        then only names it, e.g. an upload).
+
+    Returns
+    -------
+    list of dict
+        One row per window and channel with speech (``path``, ``start``,
+        ``end``, ``speaker``, ``error`` and the prediction), in the order
+        of the stream's events; or one row with the error.
+
+    Example
+    -------
+    >>> import os, tempfile, soundfile, numpy
+    >>> from speechbrain_gemo.export import save_tiny_export
+    >>> from speechbrain_gemo.inference import GEmoCLAP
+    >>> tmp = tempfile.mkdtemp()
+    >>> model = GEmoCLAP.from_hparams(save_tiny_export(f"{tmp}/m"))
+    >>> soundfile.write(f"{tmp}/a.wav", numpy.zeros((16000, 2)), 16000)
+    >>> sliding_timeline(model, f"{tmp}/a.wav",
+    ...                  {"channels": ["agent"]})[0]["error"][:45]
+    'AudioInputError: the file has 2 channel(s), b'
+    >>> sliding_timeline(model, f"{tmp}/a.wav")[0]["error"]
+    'NoSpeech: no window with speech'
+    """
+    from speechbrain_gemo.batching import classify_batch
+    from speechbrain_gemo.rows import window_row
+    from speechbrain_gemo.streaming import file_windows
+
+    options = dict(options or {})
+    channels = options.pop("channels", None)
+    prompts = options.pop("prompts", None)
+    size = options.pop("max_batch_size", 32)
+    empty = {"path": path, "start": None, "end": None, "speaker": None}
+    roles = None if channels in (None, "split") else list(channels)
+    rows, batch = [], []
+
+    def flush():
+        """Classifies the windows waiting in ``batch``."""
+        names = [f"{path} [{w.start:.2f}-{w.end:.2f} s]" for w in batch]
+        signals = [w.samples for w in batch]
+        for window, fields in zip(
+            batch, classify_batch(model, signals, names, prompts)
+        ):
+            rows.append(window_row(path, window, fields))
+        batch.clear()
+
+    try:
+        for window in file_windows(
+            path if audio is None else audio,
+            roles,
+            mix=channels is None,
+            **options,
+        ):
+            batch.append(window)
+            if len(batch) >= size:
+                flush()
+        if batch:
+            flush()
+    except Exception as err:
+        return [dict(empty, error=error_text(err))]
+    if not rows:
+        return [dict(empty, error="NoSpeech: no window with speech")]
+    return rows
+
+
 def everyone_name(speakers):
     """The name of "everyone" in a speech summary: ``*``, or, when a
     speaker is already called that, the shortest run of ``*`` that no
@@ -494,6 +578,18 @@ def timeline_options(args, prompts=None):
     if args.vad_threshold is not None:
         key = "threshold" if args.vad == "silero" else "margin_db"
         vad_options[key] = args.vad_threshold
+    if getattr(args, "sliding_window", None):
+        sliding = {
+            "window": args.sliding_window,
+            "hop": args.hop,
+            "channels": channels_of(args),
+            "crosstalk_db": args.crosstalk_db,
+            "prompts": prompts,
+            "max_batch_size": args.max_batch_size,
+        }
+        if args.vad_threshold is not None:
+            sliding["threshold"] = args.vad_threshold
+        return {"sliding": sliding}
     return {
         "segmentation": {
             "vad": args.vad,
@@ -600,7 +696,10 @@ def run_timelines(model, paths, todo, save, options, context):
                 ]
                 save(index, path, rows)
                 continue
-        rows = recording_timeline(model, path, segments, options)
+        if "sliding" in options:
+            rows = sliding_timeline(model, path, options["sliding"])
+        else:
+            rows = recording_timeline(model, path, segments, options)
         if context["plot"]:
             folder, stem = context["plot"], stems[index]
             try:
@@ -653,6 +752,78 @@ def plot_names(paths):
     return stems
 
 
+def write_summary(summary, path):
+    """Writes a speech-time summary (``speech_summary``) as CSV,
+    atomically.
+
+    Arguments
+    ---------
+    summary : list of dict
+        As ``speech_summary`` returns it.
+    path : str
+        The CSV file.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> write_summary([{"speaker": "*", "label": "sad", "seconds": 2.0,
+    ...                 "share": 1.0}], out)
+    >>> print(open(out).read(), end="")
+    speaker,label,seconds,share
+    *,sad,2.000,1.0000
+    """
+    from speechbrain_gemo.io import write_text_atomic
+
+    lines = [["speaker", "label", "seconds", "share"]]
+    for entry in summary:
+        lines.append(
+            [
+                entry["speaker"],
+                entry["label"],
+                f"{entry['seconds']:.3f}",
+                f"{entry['share']:.4f}",
+            ]
+        )
+    write_text_atomic(path, csv_text(lines))
+
+
+def hop_spans(rows, hop):
+    """Sliding-window rows as the stretch of time each stands for: the
+    ``hop`` seconds around its window's centre, so that the windows of
+    one channel tile the time instead of overlapping (for summaries of
+    speech time).
+
+    Arguments
+    ---------
+    rows : list of dict
+        Window rows (``start``, ``end``).
+    hop : float
+        The hop of the windows in seconds.
+
+    Returns
+    -------
+    list of dict
+        Copies with ``start`` and ``end`` replaced.
+
+    Example
+    -------
+    >>> hop_spans([{"start": 1.0, "end": 4.0, "speaker": "a"}], 1.0)
+    [{'start': 2.0, 'end': 3.0, 'speaker': 'a'}]
+    """
+    out = []
+    for row in rows:
+        if row.get("start") is None:
+            out.append(dict(row))
+            continue
+        centre = (float(row["start"]) + float(row["end"])) / 2
+        length = min(hop, float(row["end"]) - float(row["start"]))
+        out.append(
+            dict(row, start=centre - length / 2, end=centre + length / 2)
+        )
+    return out
+
+
 def write_plots(rows, labels, folder, stem, title, avd_scale=None):
     """Writes the timeline PNG and the speech-time summary CSV of one
     recording.
@@ -691,21 +862,9 @@ def write_plots(rows, labels, folder, stem, title, avd_scale=None):
     *,neu,0.000,0.0000
     *,sad,2.000,1.0000
     """
-    from speechbrain_gemo.io import write_text_atomic
-
     os.makedirs(folder, exist_ok=True)
     summary = os.path.join(folder, f"{stem}_summary.csv")
-    lines = [["speaker", "label", "seconds", "share"]]
-    for entry in speech_summary(rows, labels):
-        lines.append(
-            [
-                entry["speaker"],
-                entry["label"],
-                f"{entry['seconds']:.3f}",
-                f"{entry['share']:.4f}",
-            ]
-        )
-    write_text_atomic(summary, csv_text(lines))
+    write_summary(speech_summary(rows, labels), summary)
     png = os.path.join(folder, f"{stem}.png")
     try:
         from speechbrain_gemo.blocks import audio_duration

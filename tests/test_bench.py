@@ -35,6 +35,7 @@ from bench.phases import (  # noqa: E402
     train,
 )
 from bench.phases import onnx as onnx_phase  # noqa: E402
+from bench.phases import serve as serve_phase  # noqa: E402
 
 LATEST = os.path.join(ROOT, "bench", "results", "latest.json")
 
@@ -47,7 +48,7 @@ def test_docstring_examples():
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     attempted = 0
     modules = (timing, common, report, run, models, brains, train, prep)
-    for module in modules + (features, text_layers, onnx_phase):
+    for module in modules + (features, text_layers, onnx_phase, serve_phase):
         result = doctest.testmod(module, optionflags=flags)
         assert result.failed == 0, module.__name__
         attempted += result.attempted

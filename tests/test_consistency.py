@@ -438,13 +438,15 @@ CITED_DOCTESTS = re.compile(r"doctests? of ((?:`[\w.]+`(?:,? (?:and )?)?)+)")
 
 
 def _functions(path):
-    """Name to docstring of every function and method of a Python file."""
+    """Name to docstring of every function, method and class of a Python
+    file (a class's doctest is in its docstring)."""
     with open(path) as f:
         tree = ast.parse(f.read())
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     return {
         node.name: ast.get_docstring(node) or ""
         for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        if isinstance(node, kinds)
     }
 
 

@@ -1059,6 +1059,56 @@ def test_call_summary_carries_the_speakers_duration_weighted_means(
                     assert abs(weighted - values.mean()) > 3e-4
 
 
+def test_sliding_windows_and_events_carry_the_three_values(exports, tmp_path):
+    """``--sliding_window`` rows (``timeline.sliding_timeline``, per
+    channel as roles) of a head model carry arousal, valence and dominance
+    on both backends: each window's values are the model's on the window
+    cut out of its channel; the server's ``emotion`` event of a row
+    (``rows.emotion_event``) carries the row's values, and ``infer
+    --sliding_window`` writes them before ``error``."""
+    import soundfile
+
+    from speechbrain_gemo.infer import main
+    from speechbrain_gemo.rows import emotion_event
+    from speechbrain_gemo.testing import two_party_call
+    from speechbrain_gemo.timeline import sliding_timeline
+
+    call = two_party_call(utterances=3, seed=1)
+    path = str(tmp_path / "call.wav")
+    soundfile.write(path, call, 16000, subtype="FLOAT")
+    roles = ["agent", "customer"]
+    options = {"window": 3.0, "hop": 1.0, "channels": roles}
+    models = _timeline_models(exports, "avd")
+    for backend, model in models.items():
+        rows = sliding_timeline(model, path, dict(options))
+        done = [r for r in rows if not r["error"]]
+        assert len(done) >= 4 and {r["speaker"] for r in done} == set(roles)
+        for row in done:
+            channel = roles.index(row["speaker"])
+            first, last = round(row["start"] * 16000), round(row["end"] * 16000)
+            alone = model.predict_batch(call[first:last, channel][None])
+            event = emotion_event(row)
+            for name in DIMENSIONS:
+                assert row[name] == pytest.approx(
+                    float(alone[name][0]), abs=1e-5
+                )
+                assert event[name] == row[name]
+        out = str(tmp_path / f"{backend}.csv")
+        folder = exports["avd" if backend == "pytorch" else "avd_onnx"]
+        args = ["--model", folder, "--timeline", path, "--out", out]
+        args += ["--sliding_window", "3", "--hop", "1", "--channels"]
+        args += [",".join(roles), "--backend", backend, "--no-progress"]
+        assert main(args) == 0
+        with open(out, newline="") as f:
+            reader = csv.DictReader(f)
+            assert reader.fieldnames[-4:] == [*DIMENSIONS, "error"]
+            written = list(reader)
+        assert len(written) == len(rows)
+        for got, row in zip(written, rows):
+            for name in DIMENSIONS:
+                assert float(got[name]) == pytest.approx(row[name], abs=1e-6)
+
+
 # --------------------------------------------------- the synthetic corpus
 
 
