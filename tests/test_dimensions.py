@@ -1109,6 +1109,94 @@ def test_sliding_windows_and_events_carry_the_three_values(exports, tmp_path):
                 assert float(got[name]) == pytest.approx(row[name], abs=1e-6)
 
 
+def test_server_timeline_and_call_files_carry_the_three_values(
+    exports, tmp_path
+):
+    """The server with a head model: ``POST /v1/timeline`` records carry
+    each window's arousal, valence and dominance (those of
+    ``sliding_timeline`` on the same upload), and a finished call's files
+    (``serve.calls.write_call``) have the three columns before ``error``
+    and the summary's per-role means."""
+    import io
+
+    import soundfile
+    from starlette.testclient import TestClient
+
+    from speechbrain_gemo.inference import GEmoCLAP
+    from speechbrain_gemo.serve.app import Server, ServerOptions, build_app
+    from speechbrain_gemo.serve.calls import write_call
+    from speechbrain_gemo.summaries import call_summary
+    from speechbrain_gemo.testing import two_party_call
+    from speechbrain_gemo.timeline import sliding_timeline
+
+    buffer = io.BytesIO()
+    soundfile.write(
+        buffer, two_party_call(utterances=3, seed=2), 16000, format="WAV"
+    )
+    data = buffer.getvalue()
+    model = GEmoCLAP.from_hparams(source=exports["avd"])
+    server = Server(model, ServerOptions())
+    with TestClient(build_app(server)) as client:
+        reply = client.post(
+            "/v1/timeline?channels=agent,customer&name=call.wav", content=data
+        )
+    assert reply.status_code == 200, reply.text
+    records = reply.json()["rows"]
+    options = {"window": 3.0, "hop": 1.0, "channels": ["agent", "customer"]}
+    options.update(threshold=0.5, crosstalk_db=10.0, max_batch_size=8)
+    rows = sliding_timeline(model, "call.wav", options, io.BytesIO(data))
+    done = [r for r in rows if not r["error"]]
+    assert len(records) == len(rows) and len(done) >= 4
+    for record, row in zip(records, rows):
+        assert list(record)[-4:] == [*DIMENSIONS, "error"]
+        for name in DIMENSIONS:
+            assert record[name] == pytest.approx(row.get(name), abs=1e-5)
+    from types import SimpleNamespace
+
+    engine = SimpleNamespace(
+        roles=["agent", "customer"],
+        channels=2,
+        window_seconds=3.0,
+        hop_seconds=1.0,
+        seconds=10.0,
+    )
+    session = SimpleNamespace(
+        call_id="c1",
+        source="stream",
+        engine=engine,
+        sample_rate=16000,
+        encoding="pcm_s16le",
+        windows=len(rows),
+        events=len(rows),
+        dropped=0,
+        outbox=SimpleNamespace(qsize=lambda: 0),
+        ended=True,
+        started_at=0.0,
+        ended_at=1.0,
+    )
+    labels = list(model.labels)
+    summary = call_summary(rows, labels)
+    files = write_call(
+        str(tmp_path), session, rows, summary, labels, False, True
+    )
+    with open(files[0], newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames[-4:] == [*DIMENSIONS, "error"]
+        written = list(reader)
+    assert len(written) == len(rows)
+    for got, row in zip(written, done):
+        assert (float(got["start"]), got["speaker"]) == (
+            pytest.approx(row["start"], abs=1e-3),
+            row["speaker"],
+        )
+        for name in DIMENSIONS:
+            assert float(got[name]) == pytest.approx(row[name], abs=1e-6)
+    with open(files[1], newline="") as f:
+        table = list(csv.DictReader(f))
+    assert {e["speaker"] for e in table} == {"agent", "customer"}
+    assert all(e[f"mean_{name}"] for e in table for name in DIMENSIONS)
+
+
 # --------------------------------------------------- the synthetic corpus
 
 

@@ -513,7 +513,11 @@ async def timeline(request):
         if not error.startswith("NoSpeech"):
             return JSONResponse({"error": error}, 400)
         rows = []
-    records = [row_record(r, server.labels, server.gender, True) for r in rows]
+    dimensions = bool(getattr(server.model, "has_avd", False))
+    records = [
+        row_record(r, server.labels, server.gender, True, dimensions)
+        for r in rows
+    ]
     return JSONResponse({"rows": records})
 
 

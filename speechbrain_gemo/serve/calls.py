@@ -332,7 +332,9 @@ def call_record(session):
     }
 
 
-def write_call(out_dir, session, rows, summary, labels, gender):
+def write_call(
+    out_dir, session, rows, summary, labels, gender, dimensions=False
+):
     """Writes a finished call's files into ``out_dir`` (see the module
     docstring), each atomically.
 
@@ -350,6 +352,9 @@ def write_call(out_dir, session, rows, summary, labels, gender):
         The classes.
     gender : bool
         Whether rows have the gender columns.
+    dimensions : bool
+        Whether rows have ``arousal``, ``valence`` and ``dominance`` (a
+        model with the dimensional head).
 
     Returns
     -------
@@ -365,7 +370,13 @@ def write_call(out_dir, session, rows, summary, labels, gender):
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.join(out_dir, session.call_id)
     write_predictions(
-        rows, f"{stem}.csv", labels, gender, timeline=True, speaker=True
+        rows,
+        f"{stem}.csv",
+        labels,
+        gender,
+        timeline=True,
+        speaker=True,
+        dimensions=dimensions,
     )
     write_text_atomic(f"{stem}_summary.csv", summary_text(summary, labels))
     record = json.dumps(call_record(session), indent=2) + "\n"
@@ -503,6 +514,7 @@ class CallSession:
                     summary,
                     self.server.labels,
                     self.server.gender,
+                    bool(getattr(self.server.model, "has_avd", False)),
                 )
             except OSError as err:
                 logger.error(
