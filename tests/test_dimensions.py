@@ -1197,6 +1197,62 @@ def test_server_timeline_and_call_files_carry_the_three_values(
     assert all(e[f"mean_{name}"] for e in table for name in DIMENSIONS)
 
 
+def test_streamed_call_events_and_files_carry_the_three_values(
+    exports, tmp_path
+):
+    """A call streamed to the server (in process) with a head model: every
+    ``emotion`` event carries arousal, valence and dominance, the summary
+    event their per-role means, and the call's CSV in ``--out_dir`` the
+    three columns with the events' values."""
+    import json
+
+    from starlette.testclient import TestClient
+
+    from speechbrain_gemo.inference import GEmoCLAP
+    from speechbrain_gemo.serve.app import Server, ServerOptions, build_app
+    from speechbrain_gemo.testing import two_party_call
+
+    call = two_party_call(utterances=3, seed=4)
+    data = (np.clip(call, -1, 1) * 32767).astype("<i2").tobytes()
+    model = GEmoCLAP.from_hparams(source=exports["avd"])
+    server = Server(model, ServerOptions(out_dir=str(tmp_path / "calls")))
+    start = {
+        "type": "start",
+        "sample_rate": 16000,
+        "encoding": "pcm_s16le",
+        "channels": 2,
+        "roles": ["agent", "customer"],
+        "call_id": "c1",
+    }
+    events = []
+    with TestClient(build_app(server)) as client:
+        with client.websocket_connect("/v1/stream") as ws:
+            ws.send_text(json.dumps(start))
+            for first in range(0, len(data), 6400):
+                ws.send_bytes(data[first : first + 6400])
+            ws.send_text(json.dumps({"type": "stop"}))
+            while not events or events[-1]["type"] != "summary":
+                events.append(json.loads(ws.receive_text()))
+    emotions = [e for e in events if e["type"] == "emotion"]
+    assert len(emotions) >= 4
+    for event in emotions:
+        assert all(1.0 <= event[name] <= 5.0 for name in DIMENSIONS)
+    speakers = events[-1]["speakers"]
+    assert set(speakers) == {"agent", "customer"}
+    for fields in speakers.values():
+        assert set(fields["means"]) == set(DIMENSIONS)
+        assert all(1.0 <= v <= 5.0 for v in fields["means"].values())
+    with open(tmp_path / "calls" / "c1.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames[-4:] == [*DIMENSIONS, "error"]
+        written = [r for r in reader if not r["error"]]
+    assert len(written) == len(emotions)
+    for got, event in zip(written, emotions):
+        assert got["speaker"] == event["speaker"]
+        for name in DIMENSIONS:
+            assert float(got[name]) == pytest.approx(event[name], abs=1e-6)
+
+
 # --------------------------------------------------- the synthetic corpus
 
 
