@@ -79,6 +79,8 @@ setup(
             "websockets>=13",
             "httpx",
             "onnxruntime",
+            # the archive: is a half-kept audio file's server alive?
+            "psutil",
         ],
     },
     entry_points={

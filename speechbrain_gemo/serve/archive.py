@@ -498,6 +498,16 @@ def newest_first(live, archive, limit=MAX_LISTED):
     return entries[:limit]
 
 
+def _process_runs(pid):
+    """Whether a process with this pid runs (any user's)."""
+    import psutil
+
+    try:
+        return psutil.pid_exists(pid)
+    except (OverflowError, ValueError):
+        return False  # never a pid
+
+
 def remove_stale_audio(out_dir):
     """Removes the audio a killed server left half-kept in ``out_dir``
     (``.<call_id>.<pid>.audio.part`` of a process that is gone): personal
@@ -533,13 +543,8 @@ def remove_stale_audio(out_dir):
         found = re.match(r"^\.(.+)\.(\d+)\.audio\.part$", name)
         if not found:
             continue
-        try:
-            os.kill(int(found.group(2)), 0)
+        if _process_runs(int(found.group(2))):
             continue  # its server still runs
-        except PermissionError:
-            continue  # another user's process runs with that pid
-        except (ProcessLookupError, OverflowError):
-            pass  # gone (or never a pid)
         path = os.path.join(out_dir, name)
         _remove(path)
         removed.append(path)
