@@ -331,8 +331,17 @@ def test_hub_model_from_the_hugging_face_cache_without_savedir(
     rows = _read(out)
     local = str(tmp_path / "local.csv")
     assert main(["--model", export, wav, "--out", local, "--no-progress"]) == 0
-    assert rows == _read(local)
-    assert rows[0]["label"] in LABELS
+    expected = _read(local)
+    # the same model: the same rows, up to the float rounding of another
+    # process (its thread count may differ from this one's)
+    assert [r.keys() for r in rows] == [r.keys() for r in expected]
+    for row, want in zip(rows, expected):
+        for key, value in want.items():
+            if key.startswith(("prob_", "score")):
+                assert abs(float(row[key]) - float(value)) < 1e-5, key
+            else:
+                assert row[key] == value, key
+    assert len(rows) == 1 and rows[0]["error"] == ""
 
 
 @pytest.mark.slow
