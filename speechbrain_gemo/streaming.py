@@ -404,7 +404,7 @@ class Window(NamedTuple):
 
 
 def default_roles(channels):
-    """The names of channels without roles: ``ch1``, ``ch2``, ...
+    """The names of channels without roles: ``ch1``, ``ch2`` and so on.
 
     Arguments
     ---------

@@ -1,6 +1,6 @@
-"""Call summaries of a timeline run (``infer --timeline ... --summary
-FILE.csv``): one row per recording and speaker (with ``--channels``, per
-role), made from the run's segment rows.
+"""Call summaries of a timeline run (``infer --timeline`` with
+``--summary FILE.csv``): one row per recording and speaker (with
+``--channels``, per role), made from the run's segment rows.
 
 Columns: ``path``, ``speaker``, ``speech_seconds`` (classified speech),
 per class ``share_<class>`` (of the speaker's speech seconds),
