@@ -443,7 +443,9 @@ def load_model(args, device="cpu"):
     Arguments
     ---------
     args : argparse.Namespace
-        The options (``model``, ``backend``, ``precision``, ``savedir``).
+        The options (``model``, ``backend``, ``precision``; ``savedir``
+        and ``threads`` where the command has them: the server's has
+        ``threads``).
     device : str
         The PyTorch device (the ONNX backend runs on the CPU).
 
@@ -462,14 +464,23 @@ def load_model(args, device="cpu"):
     >>> load_model(args).labels
     ('neutral', 'happy', 'angry', 'sad')
     """
+    threads = getattr(args, "threads", None)
     if args.backend == "onnx":
         from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
 
-        return EmotionClassifierONNX(args.model, precision=args.precision)
+        return EmotionClassifierONNX(
+            args.model, precision=args.precision, threads=threads
+        )
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
     from speechbrain_gemo.inference import GEmoCLAP
 
     return GEmoCLAP.from_hparams(
-        source=args.model, savedir=args.savedir, run_opts={"device": device}
+        source=args.model,
+        savedir=getattr(args, "savedir", None),
+        run_opts={"device": device},
     )
 
 

@@ -10,6 +10,7 @@ import logging
 import sys
 
 from speechbrain_gemo.channels import CROSSTALK_DB
+from speechbrain_gemo.infer import load_model
 
 
 def _positive(text):
@@ -219,34 +220,6 @@ def parse_args(argv=None):
             except ValueError as err:
                 parser.error(str(err))
     return args
-
-
-def load_model(args):
-    """The model of ``--model`` with its backend.
-
-    Arguments
-    ---------
-    args : argparse.Namespace
-        The options.
-
-    Returns
-    -------
-    GEmoCLAP or EmotionClassifierONNX
-        The model.
-    """
-    if args.backend == "onnx":
-        from speechbrain_gemo.onnx_runtime import EmotionClassifierONNX
-
-        return EmotionClassifierONNX(
-            args.model, precision=args.precision, threads=args.threads
-        )
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from speechbrain_gemo.inference import GEmoCLAP
-
-    return GEmoCLAP.from_hparams(source=args.model)
 
 
 def batch_size(args, model):
