@@ -572,3 +572,104 @@ def two_party_call(utterances=4, seed=0, bleed_db=-30.0, sample_rate=16000):
     call += 0.002 * rng.standard_normal(call.shape)
     call = np.clip(call, -0.99, 0.99).astype(np.float32)
     return resample(call, 16000, sample_rate) if sample_rate != 16000 else call
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now (the OS picks it).
+
+    Returns
+    -------
+    int
+
+    Example
+    -------
+    >>> 0 < free_port() < 65536
+    True
+    """
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """``python -m speechbrain_gemo.serve`` as a subprocess on 127.0.0.1
+    and a free port, for the tests and the benchmark: started, waited for
+    until ``GET /health`` answers, stopped by its pid.
+
+    Arguments
+    ---------
+    args : list of str
+        The server's options (``--model`` and the rest; not ``--port``).
+    log_path : str
+        Where its stdout and stderr go.
+    env : dict, optional
+        Its environment (default: this process').
+    core : int, optional
+        The one CPU core it may run on.
+    timeout : float
+        Seconds it may take to answer ``/health``.
+
+    Raises
+    ------
+    RuntimeError
+        When it exits or does not answer in time (its log is in the
+        message).
+    """
+
+    def __init__(self, args, log_path, env=None, core=None, timeout=300):
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        self.port = free_port()
+        self.log_path = str(log_path)
+        pin = None if core is None else lambda: os.sched_setaffinity(0, {core})
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "speechbrain_gemo.serve"]
+                + ["--port", str(self.port)]
+                + list(args),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=pin,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log()}")
+            try:
+                health = httpx.get(self.url("/health"), timeout=2)
+                if health.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.log()}")
+
+    def url(self, path, scheme="http"):
+        """The URL of a path of the server (``scheme`` ``ws`` for
+        WebSockets)."""
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def log(self):
+        """The server's output so far."""
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 30 s; waits for the process."""
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)

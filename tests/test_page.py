@@ -17,10 +17,6 @@ import csv
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -38,6 +34,7 @@ from speechbrain_gemo.serve.alerts import (
 )
 from speechbrain_gemo.serve.archive import Archive, AudioKeeper, newest_first
 from speechbrain_gemo.serve.login import Sessions
+from speechbrain_gemo.testing import ServerProcess
 
 RATE = 8000
 ROLES = ["agent", "customer"]
@@ -55,55 +52,15 @@ WAIT = 120  # seconds a browser condition may take on a loaded machine
 # ------------------------------------------------------------ the server
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A server subprocess: its pid, port and log."""
+class Server(ServerProcess):
+    """A server subprocess (``testing.ServerProcess``) whose failure to
+    start fails the test."""
 
     def __init__(self, args, folder):
-        import httpx
-
-        self.port = _free_port()
-        self.log_path = folder / "server.log"
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "speechbrain_gemo.serve"]
-                + ["--port", str(self.port)]
-                + args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log()}")
-            try:
-                if httpx.get(self.url("/health"), timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise AssertionError(f"server did not start: {self.log()}")
-
-    def url(self, path, scheme="http"):
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
-
-    def log(self):
-        return self.log_path.read_text()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        try:
+            super().__init__(args, folder / "server.log")
+        except RuntimeError as err:
+            raise AssertionError(str(err)) from err
 
 
 @pytest.fixture(scope="module")

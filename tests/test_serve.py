@@ -16,10 +16,7 @@ import asyncio
 import csv
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -36,6 +33,7 @@ from speechbrain_gemo.serve.client import (
     twilio_messages,
 )
 from speechbrain_gemo.serve.security import twilio_signature
+from speechbrain_gemo.testing import ServerProcess
 
 httpx = pytest.importorskip("httpx")
 websockets = pytest.importorskip("websockets")
@@ -48,55 +46,25 @@ ROLES = ["agent", "customer"]
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Running:
-    """A server subprocess: its pid, port, log and temporary folder."""
+class Running(ServerProcess):
+    """A server subprocess (``testing.ServerProcess``) with its own
+    temporary folder (its TMPDIR)."""
 
     def __init__(self, args, folder):
         self.folder = folder
         self.tmp = folder / "tmp"  # the server's TMPDIR
         self.tmp.mkdir()
-        self.port = _free_port()
-        self.log_path = folder / "server.log"
         env = dict(os.environ, TMPDIR=str(self.tmp))
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "speechbrain_gemo.serve"]
-                + ["--port", str(self.port)]
-                + args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log()}")
-            try:
-                if (
-                    httpx.get(self.http("/health"), timeout=2).status_code
-                    == 200
-                ):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise AssertionError(f"server did not start: {self.log()}")
+        try:
+            super().__init__(args, folder / "server.log", env=env)
+        except RuntimeError as err:
+            raise AssertionError(str(err)) from err
 
     def http(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self.url(path)
 
     def ws(self, path):
-        return f"ws://127.0.0.1:{self.port}{path}"
-
-    def log(self):
-        return self.log_path.read_text()
+        return self.url(path, "ws")
 
     def peak_rss_kb(self):
         """The server's peak resident memory so far (``VmHWM``)."""
@@ -105,15 +73,6 @@ class Running:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
         return 0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
 
 
 @pytest.fixture(scope="module")

@@ -51,12 +51,11 @@ Authors
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+
+from speechbrain_gemo import testing
 
 LAG_SECONDS = 1.0
 PIECE_SECONDS = 0.02
@@ -137,58 +136,16 @@ def _cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerProcess:
-    """The server as a subprocess on one core; stopped by its pid."""
+class ServerProcess(testing.ServerProcess):
+    """The server as a subprocess on one core, one thread; stopped by its
+    pid."""
 
     def __init__(self, model, args, core, log_path):
-        import httpx
-
-        self.port = _free_port()
-        command = [sys.executable, "-m", "speechbrain_gemo.serve"]
-        command += ["--model", model, "--port", str(self.port)]
-        command += ["--threads", "1", "--log_level", "warning"] + args
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen(
-            command,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: os.sched_setaffinity(0, {core}),
-        )
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: see {log_path}")
-            try:
-                health = httpx.get(self.url("http", "/health"), timeout=2)
-                if health.status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"server did not start: see {log_path}")
-
-    def url(self, scheme, path):
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
+        own = ["--model", model, "--threads", "1", "--log_level", "warning"]
+        super().__init__(own + list(args), log_path, core=core, timeout=600)
 
     def cpu_seconds(self):
         return _cpu_seconds(self.proc.pid)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
 
 
 async def _calls_at_once(server, pieces, rate, count):
@@ -204,7 +161,7 @@ async def _calls_at_once(server, pieces, rate, count):
         "window": 3.0,
         "hop": 1.0,
     }
-    url = server.url("ws", "/v1/stream")
+    url = server.url("/v1/stream", "ws")
 
     async def one(k):
         # calls start 1/count of a piece apart, as independent calls would
